@@ -1,0 +1,156 @@
+import { z } from "zod";
+import {
+  AliasName,
+  ArtifactName,
+  ArtifactType,
+  JsonObject,
+  Limits,
+  ProjectName,
+  Sha256,
+  Timestamp,
+  VersionId,
+} from "./common";
+
+export { ArtifactType } from "./common";
+
+const ManifestPath = z
+  .string()
+  .min(1)
+  .max(Limits.maxPathLength)
+  .refine(isSafeRelativePath, "paths are relative, '/'-separated, without '..', '.', empty segments or NUL");
+
+/** A file stored by Pedigree, addressed by its sha256. */
+export const StoredEntry = z.object({
+  path: ManifestPath,
+  sha256: Sha256,
+  size: z.number().int().min(0),
+});
+/** A file left in outside storage; Pedigree keeps the address, not the bytes. */
+export const ReferenceEntry = z.object({
+  path: ManifestPath,
+  uri: z
+    .string()
+    .max(2048)
+    .regex(/^(s3|gs|https?|file):\/\/.+/, "references are s3://, gs://, http(s):// or file:// URIs"),
+  checksum: z.string().max(256).optional(),
+  size: z.number().int().min(0).optional(),
+});
+export const ManifestEntry = z.union([StoredEntry, ReferenceEntry]);
+export type StoredEntry = z.infer<typeof StoredEntry>;
+export type ReferenceEntry = z.infer<typeof ReferenceEntry>;
+export type ManifestEntry = z.infer<typeof ManifestEntry>;
+
+export const Manifest = z
+  .array(ManifestEntry)
+  .max(Limits.maxManifestEntries)
+  .refine(
+    (entries) => new Set(entries.map((entry) => entry.path)).size === entries.length,
+    "manifest paths must be unique",
+  );
+
+export const VersionState = z.enum(["pending", "committed"]);
+
+export const CreateVersionBody = z.object({
+  name: ArtifactName,
+  type: ArtifactType,
+  manifest: Manifest,
+  metadata: JsonObject.default({}),
+  description: z.string().max(10_000).optional(),
+  generated: z.boolean().default(false),
+  /** The producing run; its output edge is recorded on commit. */
+  runId: z.string().optional(),
+  aliases: z.array(AliasName).max(64).default([]),
+});
+export type CreateVersionBody = z.input<typeof CreateVersionBody>;
+
+export const CommitVersionBody = z.object({
+  runId: z.string().optional(),
+  aliases: z.array(AliasName).max(64).default([]),
+});
+export type CommitVersionBody = z.input<typeof CommitVersionBody>;
+
+export const VersionSummary = z.object({
+  id: VersionId,
+  project: ProjectName,
+  artifact: z.string(),
+  type: z.string(),
+  /** `vN` once committed; null while pending. */
+  version: z.string().nullable(),
+  state: VersionState,
+  aliases: z.array(z.string()),
+  digest: Sha256,
+  size: z.number(),
+  fileCount: z.number(),
+  generated: z.boolean(),
+  description: z.string().nullable(),
+  createdAt: Timestamp,
+  committedAt: Timestamp.nullable(),
+});
+export type VersionSummary = z.infer<typeof VersionSummary>;
+
+export const CreateVersionResponse = z.object({
+  version: VersionSummary,
+  /** Blobs the server does not have yet: upload them, then commit. Empty means the version is committed. */
+  missingBlobs: z.array(Sha256),
+});
+export type CreateVersionResponse = z.infer<typeof CreateVersionResponse>;
+
+const RunRef = z.object({
+  id: z.string(),
+  name: z.string(),
+  jobType: z.string(),
+  state: z.string(),
+});
+
+export const RegistryMembership = z.object({
+  registry: z.string(),
+  collection: z.string(),
+  version: z.string(),
+  aliases: z.array(z.string()),
+  linkedAt: Timestamp,
+});
+export type RegistryMembership = z.infer<typeof RegistryMembership>;
+
+export const VersionDetails = VersionSummary.extend({
+  metadata: JsonObject,
+  manifest: z.array(ManifestEntry),
+  producers: z.array(RunRef.extend({ loggedAt: Timestamp })),
+  consumers: z.array(RunRef.extend({ requestedRef: z.string(), usedAt: Timestamp })),
+  memberships: z.array(RegistryMembership),
+});
+export type VersionDetails = z.infer<typeof VersionDetails>;
+
+export const ArtifactSummary = z.object({
+  project: ProjectName,
+  name: z.string(),
+  type: z.string(),
+  description: z.string().nullable(),
+  versionCount: z.number(),
+  createdAt: Timestamp,
+});
+export type ArtifactSummary = z.infer<typeof ArtifactSummary>;
+
+export const ArtifactDetails = ArtifactSummary.extend({
+  versions: z.array(VersionSummary),
+});
+export type ArtifactDetails = z.infer<typeof ArtifactDetails>;
+
+export const ArtifactList = z.object({ artifacts: z.array(ArtifactSummary) });
+
+export const SetAliasBody = z.object({
+  /** `vN` or a version id of this artifact. */
+  version: z.string().min(1).max(64),
+});
+
+export const BlobUploadResponse = z.object({
+  sha256: Sha256,
+  size: z.number(),
+  created: z.boolean(),
+});
+
+export function isSafeRelativePath(path: string): boolean {
+  if (path.includes("\0") || path.includes("\\") || path.startsWith("/")) return false;
+  return path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+export { AliasName, ArtifactName };

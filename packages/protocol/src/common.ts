@@ -1,0 +1,44 @@
+import { z } from "zod";
+
+/** Names and ids as shared/SPEC.md defines them. */
+export const ProjectName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "project names are lower-case letters, digits, '.', '_', '-' (at most 64)");
+export const ArtifactName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "artifact names are letters, digits, '.', '_', '-' (at most 128)");
+export const AliasName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "aliases are letters, digits, '.', '_', '-' (at most 64)")
+  .refine((alias) => !/^v\d+$/.test(alias), "vN is a version number, not an alias");
+export const ArtifactType = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "artifact types are letters, digits, '.', '_', '-' (at most 64)");
+export const JobType = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "job types are letters, digits, '.', '_', '-' (at most 64)");
+export const RunId = z.string().regex(/^[a-z0-9]{8}$/, "run ids are 8 lower-case letters or digits");
+export const VersionId = z.string().regex(/^av_[a-z0-9]{16}$/, "version ids look like av_ and 16 letters or digits");
+export const Sha256 = z.string().regex(/^[a-f0-9]{64}$/, "a sha256 is 64 lower-case hex digits");
+export const Tag = z.string().min(1).max(64);
+export const Tags = z.array(Tag).max(64);
+/** A JSON object as users log it: config, metadata. */
+export const JsonObject = z.record(z.string(), z.unknown());
+export const Timestamp = z.string().datetime({ offset: true });
+
+/** How users name a version: `name`, `name:alias`, `name:vN`, `registry/collection:alias` or a version id. */
+export const Ref = z.string().min(1).max(300);
+
+export const Limits = {
+  maxJsonBytes: 1024 * 1024,
+  maxManifestEntries: 100_000,
+  maxPathLength: 1024,
+  maxPageSize: 1000,
+  maxHops: 50,
+  maxNodes: 10_000,
+} as const;
+
+export const Page = z.object({
+  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(100),
+  cursor: z.string().max(512).optional(),
+});

@@ -1,0 +1,6 @@
+export * from "./artifacts";
+export * from "./auth";
+export * from "./common";
+export * from "./errors";
+export * from "./lineage";
+export * from "./runs";

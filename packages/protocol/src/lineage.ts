@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { Limits, Timestamp } from "./common";
+
+const booleanFlag = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  .transform((value) => value === true || value === "true" || value === "1");
+const commaList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value) => (Array.isArray(value) ? value : value.split(",")).map((item) => item.trim()).filter(Boolean));
+
+/** Query options of a lineage request, as shared/SPEC.md "Lineage graph" defines them. */
+export const LineageQuery = z.object({
+  node: z.string().min(1).max(300),
+  upstream: z.coerce.number().int().min(0).max(Limits.maxHops).default(2),
+  downstream: z.coerce.number().int().min(0).max(Limits.maxHops).default(2),
+  artifactTypes: commaList.optional(),
+  jobTypes: commaList.optional(),
+  extended: booleanFlag.default(false),
+  includeGenerated: booleanFlag.default(false),
+  expandClusters: booleanFlag.default(false),
+  clusterMin: z.coerce.number().int().min(2).max(Limits.maxNodes).default(5),
+  pull: commaList.optional(),
+  maxNodes: z.coerce.number().int().min(1).max(Limits.maxNodes).default(500),
+  asOf: Timestamp.optional(),
+});
+export type LineageQueryInput = z.input<typeof LineageQuery>;
+export type LineageQuery = z.output<typeof LineageQuery>;
+
+export const NodeKind = z.enum(["version", "run", "cluster"]);
+export const EdgeKind = z.enum(["input", "output", "hidden"]);
+
+const NodeBase = z.object({
+  id: z.string(),
+  depth: z.number().int(),
+  extended: z.boolean().optional(),
+});
+
+export const VersionNode = NodeBase.extend({
+  kind: z.literal("version"),
+  artifact: z.string(),
+  type: z.string(),
+  version: z.string(),
+  aliases: z.array(z.string()),
+  digest: z.string(),
+  size: z.number(),
+  generated: z.boolean(),
+  createdAt: Timestamp,
+});
+export const RunNode = NodeBase.extend({
+  kind: z.literal("run"),
+  name: z.string(),
+  jobType: z.string(),
+  state: z.string(),
+  startedAt: Timestamp,
+  finishedAt: Timestamp.nullable(),
+});
+export const ClusterNode = NodeBase.extend({
+  kind: z.literal("cluster"),
+  memberKind: z.enum(["version", "run"]),
+  /** Artifact type for a version cluster, job type for a run cluster. */
+  type: z.string(),
+  memberCount: z.number().int(),
+  firstMembers: z.array(z.object({ id: z.string(), name: z.string() })),
+});
+export const LineageNode = z.discriminatedUnion("kind", [VersionNode, RunNode, ClusterNode]);
+export type VersionNode = z.infer<typeof VersionNode>;
+export type RunNode = z.infer<typeof RunNode>;
+export type ClusterNode = z.infer<typeof ClusterNode>;
+export type LineageNode = z.infer<typeof LineageNode>;
+
+export const LineageEdge = z.object({
+  source: z.string(),
+  target: z.string(),
+  kind: EdgeKind,
+});
+export type LineageEdge = z.infer<typeof LineageEdge>;
+
+export const LineageGraph = z.object({
+  base: z.string(),
+  nodes: z.array(LineageNode),
+  edges: z.array(LineageEdge),
+  truncated: z.boolean(),
+});
+export type LineageGraph = z.infer<typeof LineageGraph>;
+
+export const ClusterMembersQuery = LineageQuery.extend({
+  q: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export const ClusterMembers = z.object({
+  cluster: z.string(),
+  total: z.number().int(),
+  members: z.array(z.discriminatedUnion("kind", [VersionNode, RunNode])),
+});
+export type ClusterMembers = z.infer<typeof ClusterMembers>;

@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { ArtifactType, VersionSummary } from "./artifacts";
+import { JobType, JsonObject, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
+
+export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
+export type RunState = z.infer<typeof RunState>;
+
+export const CreateRunBody = z.object({
+  /** Client-generated so a retried create never makes a second run. */
+  id: RunId.optional(),
+  name: z.string().min(1).max(128).optional(),
+  jobType: JobType.default("job"),
+  config: JsonObject.default({}),
+  tags: Tags.default([]),
+});
+export type CreateRunBody = z.input<typeof CreateRunBody>;
+
+export const UpdateRunBody = z.object({
+  state: RunState.optional(),
+  heartbeat: z.boolean().optional(),
+  tags: Tags.optional(),
+  summary: JsonObject.optional(),
+});
+export type UpdateRunBody = z.input<typeof UpdateRunBody>;
+
+export const RunSummary = z.object({
+  id: RunId,
+  project: ProjectName,
+  name: z.string(),
+  jobType: z.string(),
+  state: RunState,
+  tags: z.array(z.string()),
+  createdBy: z.string(),
+  startedAt: Timestamp,
+  finishedAt: Timestamp.nullable(),
+  heartbeatAt: Timestamp,
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunInput = z.object({
+  version: VersionSummary,
+  requestedRef: z.string(),
+  usedAt: Timestamp,
+});
+export type RunInput = z.infer<typeof RunInput>;
+
+export const RunDetails = RunSummary.extend({
+  config: JsonObject,
+  summary: JsonObject,
+  inputs: z.array(RunInput),
+  outputs: z.array(VersionSummary),
+});
+export type RunDetails = z.infer<typeof RunDetails>;
+
+export const UseArtifactBody = z.object({
+  ref: Ref,
+  /** When given, the version must be of this type (a 409 otherwise). */
+  type: ArtifactType.optional(),
+  /** The project the ref lives in, when it is not the run's own. */
+  project: ProjectName.optional(),
+});
+export type UseArtifactBody = z.input<typeof UseArtifactBody>;
+
+export const RunList = z.object({
+  runs: z.array(RunSummary),
+  nextCursor: z.string().nullable(),
+});
+export type RunList = z.infer<typeof RunList>;

@@ -1,0 +1,58 @@
+import type { ErrorBody } from "@pedigree/protocol";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requireApiKey } from "./auth/middleware";
+import type { AppDeps, AppEnv } from "./context";
+import { ApiError } from "./errors";
+import { accountRoutes } from "./routes/account";
+import { artifactRoutes } from "./routes/artifacts";
+import { blobRoutes } from "./routes/blobs";
+import { runRoutes } from "./routes/runs";
+import { versionRoutes } from "./routes/versions";
+
+export const SERVER_VERSION = "0.1.0";
+
+/** The whole HTTP surface, built from its dependencies. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  const jsonLimit = bodyLimit({
+    maxSize: deps.config.maxJsonBodyBytes,
+    onError: () => {
+      throw new ApiError(
+        "PAYLOAD_TOO_LARGE",
+        `request bodies are limited to ${deps.config.maxJsonBodyBytes} bytes`,
+        "body",
+      );
+    },
+  });
+
+  app.get("/api/v1/health", (c) => c.json({ status: "ok" as const, version: SERVER_VERSION, database: deps.db.kind }));
+  app.use("/api/v1/*", requireApiKey(deps));
+  app.use("/api/v1/projects/*", jsonLimit);
+  app.route("/api/v1", accountRoutes(deps));
+  app.route("/api/v1/blobs", blobRoutes(deps));
+  app.route("/api/v1/projects/:project/runs", runRoutes(deps));
+  app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
+  app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
+
+  app.notFound((c) =>
+    c.json<ErrorBody>({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      const body: ErrorBody = {
+        error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+      };
+      return c.json(body, error.status as 400);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json<ErrorBody>({ error: { code: "BAD_REQUEST", message: error.message } }, error.status);
+    }
+    console.error(`[pedigree] ${c.req.method} ${c.req.path} failed:`, error);
+    return c.json<ErrorBody>({ error: { code: "INTERNAL", message: "internal server error" } }, 500);
+  });
+  return app;
+}
+
+export type PedigreeApp = ReturnType<typeof createApp>;

@@ -1,0 +1,80 @@
+import type { ArtifactDetails, ArtifactSummary, RegistryMembership, VersionDetails } from "@pedigree/protocol";
+import { and, asc, desc, eq } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
+import { notFound } from "../errors";
+import { listMemberships } from "../registry/memberships";
+import { type ArtifactRow, currentAliases, toVersionSummary } from "./present";
+import type { ResolvedVersion } from "./refs";
+
+/** Everything a selected version node shows: metadata, files, producers, consumers, registry memberships. */
+export async function getVersionDetails(db: Db, { version, artifact }: ResolvedVersion): Promise<VersionDetails> {
+  const held = await currentAliases(db, [{ version, artifact }]);
+  const producers = await db
+    .select({ id: runs.id, name: runs.name, jobType: runs.jobType, state: runs.state, loggedAt: runOutputs.createdAt })
+    .from(runOutputs)
+    .innerJoin(runs, eq(runs.id, runOutputs.runId))
+    .where(eq(runOutputs.versionId, version.id))
+    .orderBy(asc(runOutputs.createdAt));
+  const consumers = await db
+    .select({
+      id: runs.id,
+      name: runs.name,
+      jobType: runs.jobType,
+      state: runs.state,
+      requestedRef: runInputs.requestedRef,
+      usedAt: runInputs.createdAt,
+    })
+    .from(runInputs)
+    .innerJoin(runs, eq(runs.id, runInputs.runId))
+    .where(eq(runInputs.versionId, version.id))
+    .orderBy(asc(runInputs.createdAt));
+  const memberships: RegistryMembership[] = await listMemberships(db, version.id);
+  return {
+    ...toVersionSummary(version, artifact, held.get(version.id) ?? []),
+    metadata: version.metadata,
+    manifest: version.manifest,
+    producers: producers.map((row) => ({ ...row, loggedAt: row.loggedAt.toISOString() })),
+    consumers: consumers.map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),
+    memberships,
+  };
+}
+
+export async function listArtifacts(db: Db, project: string, type?: string): Promise<ArtifactSummary[]> {
+  const rows = await db
+    .select()
+    .from(artifacts)
+    .where(and(eq(artifacts.project, project), type ? eq(artifacts.type, type) : undefined))
+    .orderBy(asc(artifacts.name));
+  return rows.map(toArtifactSummary);
+}
+
+export async function getArtifactDetails(db: Db, project: string, name: string): Promise<ArtifactDetails> {
+  const [artifact] = await db
+    .select()
+    .from(artifacts)
+    .where(and(eq(artifacts.project, project), eq(artifacts.name, name)));
+  if (!artifact) throw notFound(`artifact '${name}' in project '${project}'`, "name");
+  const rows = await db
+    .select()
+    .from(versions)
+    .where(and(eq(versions.artifactId, artifact.id), eq(versions.state, "committed")))
+    .orderBy(desc(versions.index));
+  const withArtifact = rows.map((version) => ({ version, artifact }));
+  const held = await currentAliases(db, withArtifact);
+  return {
+    ...toArtifactSummary(artifact),
+    versions: rows.map((version) => toVersionSummary(version, artifact, held.get(version.id) ?? [])),
+  };
+}
+
+function toArtifactSummary(artifact: ArtifactRow): ArtifactSummary {
+  return {
+    project: artifact.project,
+    name: artifact.name,
+    type: artifact.type,
+    description: artifact.description,
+    versionCount: artifact.versionCount,
+    createdAt: artifact.createdAt.toISOString(),
+  };
+}

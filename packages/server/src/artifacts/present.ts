@@ -1,0 +1,62 @@
+import type { VersionSummary } from "@pedigree/protocol";
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { aliases, artifacts, versions } from "../db/schema";
+
+export type VersionRow = typeof versions.$inferSelect;
+export type ArtifactRow = typeof artifacts.$inferSelect;
+
+export const versionLabel = (index: number | null) => (index === null ? null : `v${index}`);
+
+/** Aliases currently held by each version, with the managed `latest` first where it applies. */
+export async function currentAliases(db: Db, rows: { version: VersionRow; artifact: ArtifactRow }[]) {
+  const ids = rows.map((row) => row.version.id);
+  const held = ids.length
+    ? await db
+        .select({ versionId: aliases.versionId, alias: aliases.alias })
+        .from(aliases)
+        .where(and(inArray(aliases.versionId, ids), isNull(aliases.removedAt)))
+        .orderBy(aliases.alias)
+    : [];
+  const byVersion = new Map<string, string[]>();
+  for (const row of rows) {
+    const isLatest = row.version.state === "committed" && row.version.index === row.artifact.versionCount - 1;
+    byVersion.set(row.version.id, isLatest ? ["latest"] : []);
+  }
+  for (const { versionId, alias } of held) byVersion.get(versionId)?.push(alias);
+  return byVersion;
+}
+
+export function toVersionSummary(version: VersionRow, artifact: ArtifactRow, heldAliases: string[]): VersionSummary {
+  return {
+    id: version.id,
+    project: version.project,
+    artifact: artifact.name,
+    type: artifact.type,
+    version: versionLabel(version.index),
+    state: version.state,
+    aliases: heldAliases,
+    digest: version.digest,
+    size: version.size,
+    fileCount: version.fileCount,
+    generated: version.generated,
+    description: version.description,
+    createdAt: version.createdAt.toISOString(),
+    committedAt: version.committedAt?.toISOString() ?? null,
+  };
+}
+
+/** Summaries of the given versions, in the order of `ids`, in two queries whatever their number. */
+export async function loadVersionSummaries(db: Db, ids: string[]): Promise<VersionSummary[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ version: versions, artifact: artifacts })
+    .from(versions)
+    .innerJoin(artifacts, eq(artifacts.id, versions.artifactId))
+    .where(inArray(versions.id, ids));
+  const held = await currentAliases(db, rows);
+  const byId = new Map(
+    rows.map((row) => [row.version.id, toVersionSummary(row.version, row.artifact, held.get(row.version.id) ?? [])]),
+  );
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}

@@ -1,0 +1,94 @@
+import { VersionId } from "@pedigree/protocol";
+import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { aliases, artifacts, versions } from "../db/schema";
+import { badRequest, notFound } from "../errors";
+import { resolveRegistryRef } from "../registry/refs";
+import type { ArtifactRow, VersionRow } from "./present";
+
+export interface ResolvedVersion {
+  version: VersionRow;
+  artifact: ArtifactRow;
+}
+
+export interface ParsedRef {
+  name: string;
+  /** `latest`, an alias, or `vN`. */
+  selector: string;
+}
+
+/** `name`, `name:alias` or `name:vN`. Registry refs (with a `/`) are resolved by the registry. */
+export function parseArtifactRef(ref: string, field = "ref"): ParsedRef {
+  const colon = ref.lastIndexOf(":");
+  const name = colon === -1 ? ref : ref.slice(0, colon);
+  const selector = colon === -1 ? "latest" : ref.slice(colon + 1);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) throw badRequest(field, `'${ref}' does not name an artifact`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(selector)) throw badRequest(field, `'${ref}' has no valid alias or vN`);
+  return { name, selector };
+}
+
+/**
+ * The committed version a ref names in `project`, as it stood at `asOf` (now when not given).
+ * Throws a 404 naming the ref when there is none.
+ */
+export async function resolveRef(
+  db: Db,
+  project: string,
+  ref: string,
+  options: { asOf?: Date; field?: string } = {},
+): Promise<ResolvedVersion> {
+  const field = options.field ?? "ref";
+  if (VersionId.safeParse(ref).success) return resolveVersionId(db, project, ref, field);
+  if (ref.includes("/")) {
+    return resolveRegistryRef(db, ref, { ...options, field });
+  }
+  const { name, selector } = parseArtifactRef(ref, field);
+  const [artifact] = await db
+    .select()
+    .from(artifacts)
+    .where(and(eq(artifacts.project, project), eq(artifacts.name, name)));
+  if (!artifact) throw notFound(`artifact '${name}' in project '${project}'`, field);
+  const version = await selectVersion(db, artifact, selector, options.asOf);
+  if (!version) throw notFound(`version '${ref}' in project '${project}'`, field);
+  return { version, artifact };
+}
+
+async function resolveVersionId(db: Db, project: string, id: string, field: string): Promise<ResolvedVersion> {
+  const [row] = await db
+    .select({ version: versions, artifact: artifacts })
+    .from(versions)
+    .innerJoin(artifacts, eq(artifacts.id, versions.artifactId))
+    .where(and(eq(versions.id, id), eq(versions.project, project), eq(versions.state, "committed")));
+  if (!row) throw notFound(`version '${id}' in project '${project}'`, field);
+  return row;
+}
+
+async function selectVersion(db: Db, artifact: ArtifactRow, selector: string, asOf: Date | undefined) {
+  const committed = and(
+    eq(versions.artifactId, artifact.id),
+    eq(versions.state, "committed"),
+    asOf ? lte(versions.committedAt, asOf) : undefined,
+  );
+  const indexMatch = /^v(\d+)$/.exec(selector);
+  if (indexMatch) {
+    const [row] = await db
+      .select()
+      .from(versions)
+      .where(and(committed, eq(versions.index, Number(indexMatch[1]))));
+    return row;
+  }
+  if (selector === "latest") {
+    const [row] = await db.select().from(versions).where(committed).orderBy(desc(versions.index)).limit(1);
+    return row;
+  }
+  const heldAt = asOf
+    ? and(lte(aliases.assignedAt, asOf), or(isNull(aliases.removedAt), gt(aliases.removedAt, asOf)))
+    : isNull(aliases.removedAt);
+  const [row] = await db
+    .select({ version: versions })
+    .from(aliases)
+    .innerJoin(versions, eq(versions.id, aliases.versionId))
+    .where(and(eq(aliases.artifactId, artifact.id), eq(aliases.alias, selector), heldAt))
+    .limit(1);
+  return row?.version;
+}

@@ -1,0 +1,18 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppDeps, AppEnv } from "../context";
+import { ApiError } from "../errors";
+import { authenticate } from "./users";
+
+/** Every /api/v1 route but health needs `Authorization: Bearer <key>`; the key's user becomes the actor. */
+export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'");
+    const apiKey = match[1];
+    const actor = await deps.db.read((db) => authenticate(db, apiKey, deps.clock.now()));
+    if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired");
+    c.set("actor", actor);
+    await next();
+  };
+}

@@ -1,0 +1,61 @@
+import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { apiKeys, users } from "../db/schema";
+import { generateApiKey, hashApiKey, randomId } from "./keys";
+
+export interface Actor {
+  userId: string;
+  userName: string;
+  isAdmin: boolean;
+  keyId: string;
+}
+
+/** The user behind a key that is neither revoked nor expired, or null. */
+export async function authenticate(db: Db, apiKey: string, now: Date): Promise<Actor | null> {
+  const [row] = await db
+    .select({ keyId: apiKeys.id, userId: users.id, userName: users.name, isAdmin: users.isAdmin })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(
+      and(
+        eq(apiKeys.keyHash, hashApiKey(apiKey)),
+        isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+export async function createUserWithKey(
+  db: Db,
+  input: { name: string; isAdmin: boolean; apiKey?: string; keyName?: string },
+): Promise<{ userId: string; apiKey: string }> {
+  const userId = `u_${randomId(12)}`;
+  const apiKey = input.apiKey ?? generateApiKey();
+  await db.insert(users).values({ id: userId, name: input.name, isAdmin: input.isAdmin });
+  await db.insert(apiKeys).values({
+    id: `k_${randomId(12)}`,
+    userId,
+    name: input.keyName ?? "default",
+    keyHash: hashApiKey(apiKey),
+  });
+  return { userId, apiKey };
+}
+
+/**
+ * On a database without users, creates the admin and its key. Returns the key (shown once), or null when
+ * users already exist. An advisory lock keeps two servers starting together from making two admins.
+ */
+export async function bootstrapAdmin(db: Db, presetKey: string | undefined): Promise<string | null> {
+  await db.execute(sql`select pg_advisory_xact_lock(727001)`);
+  const [existing] = await db.select({ id: users.id }).from(users).limit(1);
+  if (existing) return null;
+  const { apiKey } = await createUserWithKey(db, {
+    name: "admin",
+    isAdmin: true,
+    apiKey: presetKey,
+    keyName: "bootstrap",
+  });
+  return apiKey;
+}

@@ -1,0 +1,38 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Where PGlite keeps its data and the local blob store keeps files. */
+  dataDir: string;
+  /** Real PostgreSQL when set; the embedded PGlite database otherwise. */
+  databaseUrl: string | undefined;
+  /** Where the admin key is written on first start (`<pedigreeDir>/credentials`). */
+  pedigreeDir: string;
+  /** A known admin key to create on first start instead of a random one (CI, containers). */
+  adminKey: string | undefined;
+  /** Runs without a heartbeat for this long are marked `crashed`. */
+  heartbeatTimeoutMs: number;
+  maxJsonBodyBytes: number;
+  maxBlobBytes: number;
+}
+
+export function pedigreeDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PEDIGREE_DIR ?? join(homedir(), ".pedigree");
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const pedigreeDir = pedigreeDirFromEnv(env);
+  return {
+    host: env.PEDIGREE_HOST ?? "127.0.0.1",
+    port: Number(env.PEDIGREE_PORT ?? 4000),
+    dataDir: env.PEDIGREE_DATA_DIR ?? join(pedigreeDir, "data"),
+    databaseUrl: env.DATABASE_URL || undefined,
+    pedigreeDir,
+    adminKey: env.PEDIGREE_ADMIN_KEY || undefined,
+    heartbeatTimeoutMs: Number(env.PEDIGREE_HEARTBEAT_TIMEOUT_MS ?? 10 * 60_000),
+    maxJsonBodyBytes: 64 * 1024 * 1024,
+    maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
+  };
+}

@@ -1,0 +1,147 @@
+import type { ManifestEntry } from "@pedigree/protocol";
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { users } from "./auth";
+import { createdAt } from "./columns";
+import { projects } from "./projects";
+import { runs } from "./runs";
+
+export const artifacts = pgTable(
+  "artifacts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    project: text("project")
+      .notNull()
+      .references(() => projects.name),
+    name: text("name").notNull(),
+    /** Fixed by the first version: logging the name with another type is a conflict. */
+    type: text("type").notNull(),
+    description: text("description"),
+    /** Number of committed versions, so the next one is `v{versionCount}`. */
+    versionCount: integer("version_count").notNull().default(0),
+    createdAt,
+  },
+  (table) => [
+    uniqueIndex("artifacts_project_name_idx").on(table.project, table.name),
+    index("artifacts_project_type_idx").on(table.project, table.type),
+  ],
+);
+
+export const versions = pgTable(
+  "versions",
+  {
+    id: text("id").primaryKey(),
+    project: text("project")
+      .notNull()
+      .references(() => projects.name),
+    artifactId: bigint("artifact_id", { mode: "number" })
+      .notNull()
+      .references(() => artifacts.id),
+    /** N of `vN`; null while pending. */
+    index: integer("index"),
+    state: text("state", { enum: ["pending", "committed"] })
+      .notNull()
+      .default("pending"),
+    digest: text("digest").notNull(),
+    manifest: jsonb("manifest").$type<ManifestEntry[]>().notNull(),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    description: text("description"),
+    size: bigint("size", { mode: "number" }).notNull(),
+    fileCount: integer("file_count").notNull(),
+    generated: boolean("generated").notNull().default(false),
+    createdBy: text("created_by")
+      .notNull()
+      .references(() => users.id),
+    createdAt,
+    committedAt: timestamp("committed_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    uniqueIndex("versions_artifact_id_digest_idx").on(table.artifactId, table.digest),
+    uniqueIndex("versions_artifact_id_index_idx").on(table.artifactId, table.index),
+    index("versions_project_state_idx").on(table.project, table.state),
+  ],
+);
+
+/**
+ * Aliases with their history: an alias is held while `removedAt` is null, so `asOf` can tell what it
+ * pointed at in the past. `latest` is not stored: it is always the newest committed version.
+ */
+export const aliases = pgTable(
+  "aliases",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    artifactId: bigint("artifact_id", { mode: "number" })
+      .notNull()
+      .references(() => artifacts.id),
+    alias: text("alias").notNull(),
+    versionId: text("version_id")
+      .notNull()
+      .references(() => versions.id),
+    assignedAt: timestamp("assigned_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    removedAt: timestamp("removed_at", { withTimezone: true, mode: "date" }),
+    assignedBy: text("assigned_by")
+      .notNull()
+      .references(() => users.id),
+  },
+  (table) => [
+    uniqueIndex("aliases_artifact_id_alias_held_idx")
+      .on(table.artifactId, table.alias)
+      .where(sql`${table.removedAt} is null`),
+    index("aliases_version_id_idx").on(table.versionId),
+  ],
+);
+
+/** Input edge: the run used the version, asking for it by `requestedRef`. */
+export const runInputs = pgTable(
+  "run_inputs",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    versionId: text("version_id")
+      .notNull()
+      .references(() => versions.id),
+    requestedRef: text("requested_ref").notNull(),
+    createdAt,
+  },
+  (table) => [
+    primaryKey({ columns: [table.runId, table.versionId] }),
+    index("run_inputs_version_id_run_id_idx").on(table.versionId, table.runId),
+  ],
+);
+
+/** Output edge: the run logged the version. A version logged again by another run has several producers. */
+export const runOutputs = pgTable(
+  "run_outputs",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    versionId: text("version_id")
+      .notNull()
+      .references(() => versions.id),
+    createdAt,
+  },
+  (table) => [
+    primaryKey({ columns: [table.runId, table.versionId] }),
+    index("run_outputs_version_id_run_id_idx").on(table.versionId, table.runId),
+  ],
+);
+
+export const blobs = pgTable("blobs", {
+  sha256: text("sha256").primaryKey(),
+  size: bigint("size", { mode: "number" }).notNull(),
+  createdAt,
+});

@@ -1,0 +1,4 @@
+export * from "./artifacts";
+export * from "./auth";
+export * from "./projects";
+export * from "./runs";

@@ -1,0 +1,43 @@
+import { CreateRunBody, JobType, Page, RunId, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "../context";
+import { parseInput } from "../errors";
+import { requireProject } from "../projects";
+import { createRun, getRunDetails, listRuns, recordInput, updateRun } from "../runs/service";
+import { jsonBody, projectOf, queryOf, writeContext } from "./request";
+
+const RunListQuery = Page.extend({ jobType: JobType.optional() });
+
+/** /api/v1/projects/:project/runs */
+export function runRoutes(deps: AppDeps) {
+  const runIdOf = (param: string | undefined) => parseInput(RunId, param, "runId");
+  return new Hono<AppEnv>()
+    .post("/", async (c) => {
+      const body = await jsonBody(c, CreateRunBody);
+      const run = await deps.db.transaction((tx) => createRun(tx, writeContext(c, deps), body));
+      return c.json(run, 201);
+    })
+    .get("/", async (c) => {
+      const project = projectOf(c);
+      const query = queryOf(c, RunListQuery);
+      const page = await deps.db.read(async (db) => {
+        await requireProject(db, project);
+        return listRuns(db, project, query);
+      });
+      return c.json(page);
+    })
+    .get("/:runId", async (c) => {
+      const runId = runIdOf(c.req.param("runId"));
+      return c.json(await deps.db.read((db) => getRunDetails(db, projectOf(c), runId)));
+    })
+    .patch("/:runId", async (c) => {
+      const runId = runIdOf(c.req.param("runId"));
+      const body = await jsonBody(c, UpdateRunBody);
+      return c.json(await deps.db.transaction((tx) => updateRun(tx, writeContext(c, deps), runId, body)));
+    })
+    .post("/:runId/inputs", async (c) => {
+      const runId = runIdOf(c.req.param("runId"));
+      const body = await jsonBody(c, UseArtifactBody);
+      return c.json(await deps.db.transaction((tx) => recordInput(tx, writeContext(c, deps), runId, body)));
+    });
+}

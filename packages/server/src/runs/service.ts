@@ -1,0 +1,188 @@
+import type { CreateRunBody, RunDetails, RunSummary, UpdateRunBody, VersionDetails } from "@pedigree/protocol";
+import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
+import { getVersionDetails } from "../artifacts/details";
+import { loadVersionSummaries } from "../artifacts/present";
+import { resolveRef } from "../artifacts/refs";
+import type { WriteContext } from "../artifacts/versions";
+import { randomId } from "../auth/keys";
+import type { Db } from "../db/client";
+import { projects, runInputs, runOutputs, runs } from "../db/schema";
+import { conflict, notFound } from "../errors";
+import { ensureProject } from "../projects";
+import { generateRunName } from "./names";
+
+type RunRow = typeof runs.$inferSelect;
+type CreateRunInput = Required<Pick<CreateRunBody, "jobType" | "config" | "tags">> & Pick<CreateRunBody, "id" | "name">;
+
+/** Starts a run. A client-chosen id makes the call idempotent: the same id answers the run already made. */
+export async function createRun(tx: Db, ctx: WriteContext, input: CreateRunInput): Promise<RunSummary> {
+  await ensureProject(tx, ctx.project);
+  if (input.id) {
+    const existing = await findRun(tx, input.id);
+    if (existing) return sameProjectRun(existing, ctx.project);
+  }
+  const [counter] = await tx
+    .update(projects)
+    .set({ runCount: sql`${projects.runCount} + 1` })
+    .where(eq(projects.name, ctx.project))
+    .returning({ ordinal: projects.runCount });
+  const ordinal = counter?.ordinal ?? 1;
+  const at = ctx.now();
+  const [created] = await tx
+    .insert(runs)
+    .values({
+      id: input.id ?? randomId(8),
+      project: ctx.project,
+      name: input.name ?? generateRunName(ordinal),
+      ordinal,
+      jobType: input.jobType,
+      config: input.config,
+      tags: input.tags,
+      createdBy: ctx.actor,
+      startedAt: at,
+      heartbeatAt: at,
+    })
+    .onConflictDoNothing({ target: runs.id })
+    .returning();
+  if (created) return toRunSummary(created);
+  // Another request created the same id between our look-up and insert.
+  const raced = await findRun(tx, input.id ?? "");
+  if (!raced) throw new Error("run insert conflicted but no run exists");
+  return sameProjectRun(raced, ctx.project);
+}
+
+export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input: UpdateRunBody): Promise<RunSummary> {
+  const run = await requireRun(tx, ctx.project, runId);
+  const at = ctx.now();
+  const ending = input.state !== undefined && input.state !== "running";
+  const [updated] = await tx
+    .update(runs)
+    .set({
+      ...(input.state ? { state: input.state } : {}),
+      ...(ending && !run.finishedAt ? { finishedAt: at } : {}),
+      ...(input.state === "running" ? { finishedAt: null } : {}),
+      ...(input.tags ? { tags: input.tags } : {}),
+      ...(input.summary ? { summary: { ...run.summary, ...input.summary } } : {}),
+      heartbeatAt: at,
+    })
+    .where(eq(runs.id, runId))
+    .returning();
+  return toRunSummary(updated as RunRow);
+}
+
+/** Records the input edge (keeping the ref the run asked for) and answers the version the ref resolved to. */
+export async function recordInput(
+  tx: Db,
+  ctx: WriteContext,
+  runId: string,
+  input: { ref: string; type?: string | undefined; project?: string | undefined },
+): Promise<VersionDetails> {
+  await requireRun(tx, ctx.project, runId);
+  const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref);
+  if (input.type && resolved.artifact.type !== input.type) {
+    throw conflict(`'${input.ref}' is of type '${resolved.artifact.type}', not '${input.type}'`, "type");
+  }
+  await tx
+    .insert(runInputs)
+    .values({ runId, versionId: resolved.version.id, requestedRef: input.ref, createdAt: ctx.now() })
+    .onConflictDoNothing();
+  return getVersionDetails(tx, resolved);
+}
+
+export async function getRunDetails(db: Db, project: string, runId: string): Promise<RunDetails> {
+  const run = await requireRun(db, project, runId);
+  const inputRows = await db
+    .select({ versionId: runInputs.versionId, requestedRef: runInputs.requestedRef, usedAt: runInputs.createdAt })
+    .from(runInputs)
+    .where(eq(runInputs.runId, runId))
+    .orderBy(asc(runInputs.createdAt));
+  const outputRows = await db
+    .select({ versionId: runOutputs.versionId })
+    .from(runOutputs)
+    .where(eq(runOutputs.runId, runId))
+    .orderBy(asc(runOutputs.createdAt));
+  const inputVersions = await loadVersionSummaries(
+    db,
+    inputRows.map((row) => row.versionId),
+  );
+  const outputs = await loadVersionSummaries(
+    db,
+    outputRows.map((row) => row.versionId),
+  );
+  return {
+    ...toRunSummary(run),
+    config: run.config,
+    summary: run.summary,
+    inputs: inputRows.flatMap((row, index) => {
+      const version = inputVersions[index];
+      return version ? [{ version, requestedRef: row.requestedRef, usedAt: row.usedAt.toISOString() }] : [];
+    }),
+    outputs,
+  };
+}
+
+export async function listRuns(
+  db: Db,
+  project: string,
+  filters: { jobType?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(runs)
+    .where(
+      and(
+        eq(runs.project, project),
+        filters.jobType ? eq(runs.jobType, filters.jobType) : undefined,
+        filters.cursor ? lt(runs.ordinal, Number(filters.cursor)) : undefined,
+      ),
+    )
+    .orderBy(desc(runs.ordinal))
+    .limit(filters.limit + 1);
+  const page = rows.slice(0, filters.limit);
+  const last = page[page.length - 1];
+  return {
+    runs: page.map(toRunSummary),
+    nextCursor: rows.length > filters.limit && last ? String(last.ordinal) : null,
+  };
+}
+
+/** Marks runs whose heartbeat stopped (the process died without saying so) as `crashed`. */
+export async function markSilentRunsCrashed(db: Db, silentSince: Date): Promise<number> {
+  const crashed = await db
+    .update(runs)
+    .set({ state: "crashed", finishedAt: sql`${runs.heartbeatAt}` })
+    .where(and(eq(runs.state, "running"), lt(runs.heartbeatAt, silentSince)))
+    .returning({ id: runs.id });
+  return crashed.length;
+}
+
+async function findRun(db: Db, runId: string): Promise<RunRow | undefined> {
+  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  return run;
+}
+
+async function requireRun(db: Db, project: string, runId: string): Promise<RunRow> {
+  const run = await findRun(db, runId);
+  if (!run || run.project !== project) throw notFound(`run '${runId}' in project '${project}'`, "runId");
+  return run;
+}
+
+function sameProjectRun(run: RunRow, project: string): RunSummary {
+  if (run.project !== project) throw conflict(`run id '${run.id}' is taken`, "id");
+  return toRunSummary(run);
+}
+
+export function toRunSummary(run: RunRow): RunSummary {
+  return {
+    id: run.id,
+    project: run.project,
+    name: run.name,
+    jobType: run.jobType,
+    state: run.state,
+    tags: run.tags,
+    createdBy: run.createdBy,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    heartbeatAt: run.heartbeatAt.toISOString(),
+  };
+}

@@ -1,0 +1,69 @@
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import { createApp } from "./app";
+import { credentialsPath, saveCredentials } from "./auth/credentials-file";
+import { bootstrapAdmin } from "./auth/users";
+import type { ServerConfig } from "./config";
+import { type Clock, systemClock } from "./context";
+import { type Database, openDatabase } from "./db/client";
+import { markSilentRunsCrashed } from "./runs/service";
+import { createLocalBlobStore } from "./store/local-blob-store";
+
+export interface RunningServer {
+  url: string;
+  database: Database;
+  /** The admin key, when this start created it. */
+  createdAdminKey: string | null;
+  credentialsFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (migrating it), creates the admin on first start, and serves the API. On first start
+ * the admin key is written to `<pedigreeDir>/credentials` for this server's URL, where the SDK finds it.
+ */
+export async function startServer(
+  config: ServerConfig,
+  options: { clock?: Clock; database?: Database; log?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const log = options.log ?? (() => {});
+  const clock = options.clock ?? systemClock;
+  const database = options.database ?? (await openDatabase(config));
+  const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
+  const app = createApp({ db: database, blobs: createLocalBlobStore(join(config.dataDir, "blobs")), config, clock });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  const credentialsFile = credentialsPath(config.pedigreeDir);
+  if (adminKey) await saveCredentials(config.pedigreeDir, url, adminKey, "admin");
+
+  const sweeper = setInterval(
+    () => {
+      const silentSince = new Date(clock.now().getTime() - config.heartbeatTimeoutMs);
+      database
+        .transaction((tx) => markSilentRunsCrashed(tx, silentSince))
+        .catch((error) => log(`crash sweep failed: ${error}`));
+    },
+    Math.min(60_000, config.heartbeatTimeoutMs),
+  );
+  sweeper.unref();
+
+  return {
+    url,
+    database,
+    createdAdminKey: adminKey,
+    credentialsFile,
+    async close() {
+      clearInterval(sweeper);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+    },
+  };
+}
