@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three projects: SDK unit tests (msw, no server), and every test that touches the database twice —
+ * once on embedded PGlite and once on the PostgreSQL at PEDIGREE_TEST_DATABASE_URL (127.0.0.1:5432).
+ */
+const databaseTests = ["test/server/**/*.test.ts", "test/sdk/**/*.test.ts", "test/examples/**/*.test.ts"];
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { test: { name: "pglite", include: databaseTests, env: { PEDIGREE_TEST_DB: "pglite" } } },
+      {
+        test: {
+          name: "postgres",
+          include: databaseTests,
+          env: { PEDIGREE_TEST_DB: "postgres" },
+          globalSetup: ["test/fixtures/postgres-template.ts"],
+        },
+      },
+    ],
+  },
+});
