@@ -41,7 +41,9 @@ export function trainNearestCentroid(csv: string): Centroids {
     });
     entry.count++;
   }
-  return Object.fromEntries(Object.entries(sums).map(([label, { total, count }]) => [label, total.map((value) => value / count)]));
+  return Object.fromEntries(
+    Object.entries(sums).map(([label, { total, count }]) => [label, total.map((value) => value / count)]),
+  );
 }
 
 export function accuracy(model: Centroids, csv: string): number {

@@ -41,7 +41,11 @@ export async function runZooScenario(pd: Pedigree, project: string, splitRunCoun
   const dataDir = await used.download(join(workDir, "dataset"));
   const model = trainNearestCentroid(await readFile(join(dataDir, "train.csv"), "utf8"));
   await writeFile(join(workDir, "model.json"), JSON.stringify(model));
-  const modelArtifact = new Artifact({ name: `zoo-${training.id}`, type: "model", metadata: { classes: Object.keys(model).length } });
+  const modelArtifact = new Artifact({
+    name: `zoo-${training.id}`,
+    type: "model",
+    metadata: { classes: Object.keys(model).length },
+  });
   await modelArtifact.addFile(join(workDir, "model.json"));
   const loggedModel = await training.logArtifact(modelArtifact, { aliases: ["best"] });
   await training.finish();

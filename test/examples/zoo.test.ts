@@ -23,7 +23,9 @@ describe("examples/zoo", () => {
     expect(model.aliases).toEqual(["latest", "best"]);
     expect((await model.loggedBy()).map((run) => run.id)).toEqual([lineage.trainingRun]);
     const consumers = await model.usedBy();
-    expect(consumers).toEqual([expect.objectContaining({ id: lineage.evaluationRun, requestedRef: `zoo-${lineage.trainingRun}:best` })]);
+    expect(consumers).toEqual([
+      expect.objectContaining({ id: lineage.evaluationRun, requestedRef: `zoo-${lineage.trainingRun}:best` }),
+    ]);
     expect(lineage.accuracy).toBeGreaterThan(0.5);
   });
 });
