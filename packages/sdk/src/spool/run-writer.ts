@@ -22,6 +22,7 @@ export class RunWriter {
   private readonly waiters = new Map<number, Waiter>();
   private readonly progress = new Map<number, ProgressCallback>();
   private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = 500;
   private closed = false;
@@ -82,10 +83,18 @@ export class RunWriter {
   }
 
   private pump(): void {
-    if (this.pumping || this.closed) return;
+    if (this.closed) return;
+    if (this.pumping) {
+      // The running drain may already have looked at the log: make sure it looks again.
+      this.pumpAgain = true;
+      return;
+    }
     clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.pumpAgain = false;
     this.pumping = this.drain().finally(() => {
       this.pumping = undefined;
+      if (this.pumpAgain && this.retryTimer === undefined) this.pump();
     });
   }
 
@@ -125,7 +134,10 @@ export class RunWriter {
 
   private scheduleRetry(): void {
     if (this.closed) return;
-    this.retryTimer = setTimeout(() => this.pump(), this.retryDelayMs);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pump();
+    }, this.retryDelayMs);
     this.retryTimer.unref();
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
   }
