@@ -3,6 +3,7 @@ import {
   type CreateRunBody,
   ProjectList,
   RunDetails,
+  RunList,
   type RunSummary,
   VersionDetails,
   WhoAmI,
@@ -80,6 +81,15 @@ export class Pedigree {
   /** A run with its config, inputs and outputs. */
   async run(runId: string, options: { project?: string } = {}) {
     return this.client.request("GET", `projects/${this.projectOf(options.project)}/runs/${runId}`, RunDetails);
+  }
+
+  /** A project's runs, newest first (one page of at most `limit`). */
+  async runs(options: { project?: string; jobType?: string | undefined; limit?: number } = {}) {
+    const project = this.projectOf(options.project);
+    const page = await this.client.request("GET", `projects/${project}/runs`, RunList, {
+      searchParams: { jobType: options.jobType, limit: options.limit ?? 100 },
+    });
+    return page.runs;
   }
 
   async projects() {
