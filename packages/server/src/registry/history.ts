@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { HistoryAction, HistoryEvent, HistoryPage, HistoryQuery, HistoryVerification } from "@pedigree/protocol";
-import { and, asc, desc, eq, gt, gte, inArray, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lte, or, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { collections, GENESIS_HASH, historyEvents } from "../db/schema";
 import { badRequest } from "../errors";
