@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CollectionVersion } from "../../packages/protocol/src";
 import { createMember, eventShape, historyOf, logVersion } from "../fixtures/registry";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
@@ -24,10 +25,9 @@ async function collectionWith(name: string, count: number) {
 
 const aliasesOf = async (collection: string) =>
   Object.fromEntries(
-    (await server.api("GET", `/registries/model/collections/${collection}/versions`)).body.versions.map((v: any) => [
-      v.version,
-      v.aliases,
-    ]),
+    (await server.api("GET", `/registries/model/collections/${collection}/versions`)).body.versions.map(
+      (v: CollectionVersion) => [v.version, v.aliases],
+    ),
   );
 
 describe("registry: collection aliases", () => {
@@ -136,7 +136,7 @@ describe("registry: protected aliases", () => {
     );
     expect(staged.status).toBe(200);
     const [event] = (await historyOf(server, "model/collections/guarded")).slice(-1);
-    expect(eventShape(event)).toMatchObject({ action: "alias_added", actor: "bob", alias: "staging" });
+    expect(eventShape(event!)).toMatchObject({ action: "alias_added", actor: "bob", alias: "staging" });
   });
 });
 
@@ -163,7 +163,7 @@ describe("registry: concurrent alias moves", () => {
       if (event.alias !== "champion") continue;
       if (event.action === "alias_added") {
         expect(replayed.has("champion")).toBe(false);
-        replayed.set("champion", event.version);
+        replayed.set("champion", event.version ?? "");
       }
       if (event.action === "alias_removed") {
         expect(replayed.get("champion")).toBe(event.version);
@@ -174,6 +174,6 @@ describe("registry: concurrent alias moves", () => {
 
     const verification = await server.api("GET", "/registries/model/collections/race/history/verify");
     expect(verification.body).toMatchObject({ ok: true, eventCount: events.length, firstBroken: null });
-    expect(verification.body.headHash).toBe(events[events.length - 1].hash);
+    expect(verification.body.headHash).toBe(events.at(-1)?.hash);
   });
 });

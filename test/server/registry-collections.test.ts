@@ -81,7 +81,7 @@ describe("registry: collections", () => {
     expect(events.map(eventShape)).toEqual([
       { seq: 1, action: "collection_created", actor: "admin", version: null, sourceVersion: null, alias: null },
     ]);
-    expect(events[0].details).toEqual({ type: "model", description: "Classifies zoo animals", tags: ["vision"] });
+    expect(events[0]?.details).toEqual({ type: "model", description: "Classifies zoo animals", tags: ["vision"] });
   });
 
   it("refuses a collection of a type the registry does not accept with a 400 on type", async () => {

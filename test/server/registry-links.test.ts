@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CollectionVersion, RegistryMembership } from "../../packages/protocol/src";
 import { eventShape, historyOf, logVersion } from "../fixtures/registry";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
@@ -29,7 +30,7 @@ describe("registry: link", () => {
     const collection = await server.api("GET", "/registries/model/collections/zoo-classifier");
     expect(collection.body).toMatchObject({ type: "model", versionCount: 2, linkedCount: 2 });
     const versions = await server.api("GET", "/registries/model/collections/zoo-classifier/versions");
-    expect(versions.body.versions.map((v: any) => [v.version, v.aliases, v.source.id])).toEqual([
+    expect(versions.body.versions.map((v: CollectionVersion) => [v.version, v.aliases, v.source.id])).toEqual([
       ["v1", ["latest"], second.id],
       ["v0", ["staging"], first.id],
     ]);
@@ -90,7 +91,7 @@ describe("registry: unlink", () => {
     const response = await server.api("DELETE", "/registries/model/collections/gone/versions/v1");
     expect(response.status).toBe(204);
     const versions = await server.api("GET", "/registries/model/collections/gone/versions");
-    expect(versions.body.versions.map((v: any) => [v.version, v.aliases])).toEqual([["v0", ["latest"]]]);
+    expect(versions.body.versions.map((v: CollectionVersion) => [v.version, v.aliases])).toEqual([["v0", ["latest"]]]);
     expect((await server.api("GET", "/projects/unlink/versions?ref=model/gone:best")).status).toBe(404);
 
     const relinked = await link("gone", { project: "unlink", ref: "m:v1" });
@@ -146,7 +147,7 @@ describe("registry: refs and memberships", () => {
       version: { id: version.id, project: "lineage", artifact: "clf", version: "v0" },
     });
     const versionDetails = await server.api("GET", `/projects/lineage/versions/${version.id}`);
-    expect(versionDetails.body.consumers.map((consumer: any) => consumer.requestedRef)).toEqual([
+    expect(versionDetails.body.consumers.map((consumer: { requestedRef: string }) => consumer.requestedRef)).toEqual([
       "model/lineage:production",
     ]);
   });
@@ -157,7 +158,9 @@ describe("registry: refs and memberships", () => {
     await link("members-a", { project: "members", ref: "clf", aliases: ["staging"] });
     await server.api("POST", "/registries/archive/collections/old/versions", { project: "members", ref: "clf" });
     const details = await server.api("GET", `/projects/members/versions/${version.id}`);
-    expect(details.body.memberships.map((m: any) => [m.registry, m.collection, m.version, m.aliases])).toEqual([
+    expect(
+      details.body.memberships.map((m: RegistryMembership) => [m.registry, m.collection, m.version, m.aliases]),
+    ).toEqual([
       ["archive", "old", "v0", ["latest"]],
       ["model", "members-a", "v0", ["latest", "staging"]],
     ]);
