@@ -1,5 +1,6 @@
 import {
   ArtifactDetails,
+  type CreateRegistryBody,
   type CreateRunBody,
   ProjectList,
   RunDetails,
@@ -10,6 +11,7 @@ import {
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
+import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
 
@@ -65,6 +67,16 @@ export class Pedigree {
   /** A run with its config, inputs and outputs. */
   async run(runId: string, options: { project?: string } = {}) {
     return this.client.request("GET", `projects/${this.projectOf(options.project)}/runs/${runId}`, RunDetails);
+  }
+
+  /** Creates a registry (admins only); idempotent for the same settings. */
+  async createRegistry(options: CreateRegistryBody): Promise<RegistryInfo> {
+    return createRegistry(this.client, options);
+  }
+
+  /** A registry by name (`model`, `dataset`): link versions, manage collections and their aliases. */
+  registry(name: string): Registry {
+    return new Registry(this.client, name, this.client.settings.project);
   }
 
   async projects() {

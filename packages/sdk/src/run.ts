@@ -9,6 +9,7 @@ import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { forgetRun, watchRun } from "./process-exit";
+import { Registry, type VersionInput } from "./registry";
 import type { ProgressCallback } from "./transfer";
 import { uploadBlob } from "./transfer";
 
@@ -88,6 +89,17 @@ export class Run {
       },
     );
     return new ArtifactVersion(this.client, committed);
+  }
+
+  /**
+   * Links a version (a logged ArtifactVersion, an id, or a ref in this run's project) into
+   * `registry/collection`, e.g. `run.linkArtifact(model, "model/zoo-classifier", { aliases: ["staging"] })`.
+   */
+  async linkArtifact(version: VersionInput, target: string, options: { aliases?: string[]; move?: boolean } = {}) {
+    const slash = target.indexOf("/");
+    if (slash < 1) throw new Error(`'${target}' is not 'registry/collection'`);
+    const registry = new Registry(this.client, target.slice(0, slash), this.project);
+    return registry.link(version, target.slice(slash + 1), options);
   }
 
   /** Ends the run (`finished` unless told otherwise). Safe to call more than once. */
