@@ -212,9 +212,12 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function encodeCursor(row: EventRow): string {
+function encodeCursor(row: Pick<EventRow, "at" | "id">): string {
   return Buffer.from(`${row.at.toISOString()}|${row.id}`).toString("base64url");
 }
+
+/** The cursor that continues a listing after the event (at, id): for tools that seek deep into a history. */
+export const historyCursorAfter = (event: { at: Date; id: number }) => encodeCursor(event);
 
 function decodeCursor(cursor: string): { at: Date; id: number } {
   const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
