@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Artifact, Pedigree } from "@pedigree/sdk";
 import postgres from "postgres";
-import { createBenchDatabase, startServerProcess } from "../support/server-process";
+import { createBenchDatabase, startServerProcess } from "../../test/fixtures/server-process";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "2000" }, concurrency: { type: "string", default: "16" } },
