@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import type { HistoryEvent } from "@pedigree/protocol";
 import postgres from "postgres";
 import { eventHash, historyCursorAfter } from "../../packages/server/src/registry/history";
-import { createBenchDatabase, percentile, startServerProcess } from "../support/server-process";
+import { createBenchDatabase, percentile, startServerProcess } from "../../test/fixtures/server-process";
 
 const { values } = parseArgs({
   options: {
