@@ -55,7 +55,7 @@ describe("registry: collections", () => {
     await server.api("POST", "/registries", { name: "catalog", acceptedTypes: ["model", "dataset"] });
   });
 
-  it("creates a collection with its event, and refuses the same name twice", async () => {
+  it("creates a collection with its event; the same again answers it, other settings are a 409", async () => {
     const created = await server.api("POST", "/registries/catalog/collections", {
       name: "zoo-classifier",
       type: "model",

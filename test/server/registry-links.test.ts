@@ -82,6 +82,23 @@ describe("registry: link", () => {
   });
 });
 
+describe("registry: concurrent links", () => {
+  it("numbers 12 versions linked at once v0…v11 without gaps, in a verifiable chain", async () => {
+    const logged = [];
+    for (let index = 0; index < 12; index++) {
+      logged.push(await logVersion(server, "burst", { name: "m", type: "model", content: `burst-${index}` }));
+    }
+    const responses = await Promise.all(logged.map((version) => link("burst", { project: "burst", ref: version.id })));
+    expect(responses.map((response) => response.status)).toEqual(Array(12).fill(201));
+    const numbers = responses.map((response) => response.body.membership.version).sort();
+    expect(numbers).toEqual(Array.from({ length: 12 }, (_, index) => `v${index}`).sort());
+    const events = await historyOf(server, "model/collections/burst");
+    expect(events.map((event) => event.action)).toEqual(["collection_created", ...Array(12).fill("version_linked")]);
+    const verification = await server.api("GET", "/registries/model/collections/burst/history/verify");
+    expect(verification.body).toMatchObject({ ok: true, eventCount: 13 });
+  });
+});
+
 describe("registry: unlink", () => {
   it("takes the version out with its aliases, keeps its vN unused, and records the events", async () => {
     await logVersion(server, "unlink", { name: "m", type: "model", content: "u1" });

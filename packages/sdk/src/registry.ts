@@ -4,6 +4,7 @@ import {
   type CollectionListQuery,
   CollectionVersion,
   CollectionVersionList,
+  type CreateCollectionBody,
   type CreateRegistryBody,
   type HistoryAction,
   type HistoryEvent,
@@ -73,6 +74,11 @@ export class Registry {
   async unlink(version: VersionInput, collection: string, options: { project?: string } = {}): Promise<void> {
     const selector = await this.collection(collection).selectorOf(version, options.project);
     await this.client.requestVoid("DELETE", `${this.collectionPath(collection)}/versions/${selector}`);
+  }
+
+  /** Creates a collection explicitly (linking creates one too); the same settings again answer the existing one. */
+  async createCollection(options: CreateCollectionBody): Promise<Collection> {
+    return this.client.request("POST", `registries/${this.name}/collections`, Collection, { json: options });
   }
 
   collection(name: string): RegistryCollection {

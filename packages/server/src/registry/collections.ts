@@ -40,17 +40,26 @@ export async function findCollection(db: Db, registry: RegistryRow, name: string
   return row;
 }
 
-/** Explicit creation; a name already taken is a 409. */
+/**
+ * Explicit creation. Creating it again with the same type, description and tags answers the existing one
+ * (so a retried request is harmless); a name taken with other settings is a 409.
+ */
 export async function createCollection(
   tx: Db,
   ctx: RegistryContext,
   registryName: string,
   input: CreateInput,
-): Promise<Collection> {
+): Promise<{ collection: Collection; created: boolean }> {
   const registry = await requireRegistry(tx, registryName);
   const created = await insertCollection(tx, ctx, registry, input);
-  if (!created) throw conflict(`collection '${registryName}/${input.name}' exists`, "name");
-  return toCollection(created, registry.name, 0);
+  if (created) return { collection: toCollection(created, registry.name, 0), created: true };
+  const existing = await findCollection(tx, registry, input.name);
+  const same =
+    existing.type === input.type &&
+    existing.description === input.description &&
+    sameTags(existing.tags, [...new Set(input.tags)]);
+  if (!same) throw conflict(`collection '${registryName}/${input.name}' exists with other settings`, "name");
+  return { collection: await getCollectionOf(tx, registry, existing), created: false };
 }
 
 /** The collection a link goes into, created with the linked version's type on first link; locked. */

@@ -66,7 +66,8 @@ export function registryRoutes(deps: AppDeps) {
       const registry = registryOf(c);
       const body = await jsonBody(c, CreateCollectionBody);
       const ctx = contextOf(c);
-      return c.json(await deps.db.transaction((tx) => createCollection(tx, ctx, registry, body)), 201);
+      const result = await deps.db.transaction((tx) => createCollection(tx, ctx, registry, body));
+      return c.json(result.collection, result.created ? 201 : 200);
     })
     .get("/:registry/collections/:collection", async (c) => {
       const path = collectionPath(c);
