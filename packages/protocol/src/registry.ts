@@ -67,6 +67,7 @@ export const CollectionListQuery = z.object({
   cursor: z.string().max(512).optional(),
 });
 export type CollectionListQuery = z.input<typeof CollectionListQuery>;
+export type CollectionListFilters = z.output<typeof CollectionListQuery>;
 export const CollectionList = z.object({ collections: z.array(Collection), nextCursor: z.string().nullable() });
 export type CollectionList = z.infer<typeof CollectionList>;
 

@@ -1,7 +1,7 @@
 import type {
   Collection,
   CollectionList,
-  CollectionListQuery,
+  CollectionListFilters,
   CollectionVersion,
   CreateCollectionBody,
   UpdateCollectionBody,
@@ -150,10 +150,10 @@ async function getCollectionOf(db: Db, registry: RegistryRow, row: CollectionRow
 export async function listCollections(
   db: Db,
   registryName: string,
-  query: Required<Pick<CollectionListQuery, "limit">> & Omit<CollectionListQuery, "limit">,
+  query: CollectionListFilters,
 ): Promise<CollectionList> {
   const registry = await requireRegistry(db, registryName);
-  const limit = Number(query.limit);
+  const { limit } = query;
   const rows = await db
     .select({ collection: collections, linked: linkedCountColumn })
     .from(collections)
