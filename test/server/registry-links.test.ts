@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CollectionVersion, RegistryMembership } from "../../packages/protocol/src";
+import { resolveRef } from "../../packages/server/src/artifacts/refs";
 import { eventShape, historyOf, logVersion } from "../fixtures/registry";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
@@ -145,6 +146,25 @@ describe("registry: refs and memberships", () => {
     const missing = await server.api("GET", "/projects/refs/versions?ref=model/refs:staging");
     expect(missing.status).toBe(404);
     expect(missing.body.error.field).toBe("ref");
+  });
+
+  it("resolves a registry ref as of an earlier instant, before an alias moved or a version was unlinked", async () => {
+    const v0 = await logVersion(server, "asof", { name: "net", type: "model", content: "a0" });
+    const v1 = await logVersion(server, "asof", { name: "net", type: "model", content: "a1" });
+    await link("asof", { project: "asof", ref: "net:v0", aliases: ["production"] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await link("asof", { project: "asof", ref: "net:v1", aliases: ["production"] });
+    await server.api("DELETE", "/registries/model/collections/asof/versions/v0");
+    const resolveAt = (ref: string, asOf?: Date) =>
+      server.database.read(async (db) => (await resolveRef(db, "asof", ref, asOf ? { asOf } : {})).version.id);
+    expect(await resolveAt("model/asof:production")).toBe(v1.id);
+    expect(await resolveAt("model/asof:production", before)).toBe(v0.id);
+    expect(await resolveAt("model/asof:latest", before)).toBe(v0.id);
+    expect(await resolveAt("model/asof:v0", before)).toBe(v0.id);
+    await expect(resolveAt("model/asof:v0")).rejects.toThrow(/was not found/);
+    await expect(resolveAt("model/asof:v1", before)).rejects.toThrow(/was not found/);
   });
 
   it("records the real artifact version in lineage when a run uses a registry ref", async () => {
