@@ -200,16 +200,25 @@ export function eventHash(event: Omit<HistoryEvent, "hash">): string {
     .digest("hex");
 }
 
-/** JSON with object keys sorted at every depth, so the same event always hashes the same. */
+/**
+ * JSON with object keys sorted (by UTF-16 code units) at every depth and undefined members left out, so the
+ * same event always hashes the same. Written as plain loops: verification runs it once per event.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let index = 0; index < value.length; index++) out += (index ? "," : "") + canonicalJson(value[index]);
+    return `${out}]`;
   }
-  return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  let out = "{";
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${out.length > 1 ? "," : ""}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 function encodeCursor(row: Pick<EventRow, "at" | "id">): string {
