@@ -1,5 +1,6 @@
 import {
   ArtifactDetails,
+  type CreateRegistryBody,
   type CreateRunBody,
   ProjectList,
   RunDetails,
@@ -11,6 +12,7 @@ import {
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
+import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
 import { RunWriter } from "./spool/run-writer";
@@ -90,6 +92,16 @@ export class Pedigree {
       searchParams: { jobType: options.jobType, limit: options.limit ?? 100 },
     });
     return page.runs;
+  }
+
+  /** Creates a registry (admins only); idempotent for the same settings. */
+  async createRegistry(options: CreateRegistryBody): Promise<RegistryInfo> {
+    return createRegistry(this.client, options);
+  }
+
+  /** A registry by name (`model`, `dataset`): link versions, manage collections and their aliases. */
+  registry(name: string): Registry {
+    return new Registry(this.client, name, this.client.settings.project);
   }
 
   async projects() {

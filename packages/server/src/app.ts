@@ -8,6 +8,7 @@ import { ApiError } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { artifactRoutes } from "./routes/artifacts";
 import { blobRoutes } from "./routes/blobs";
+import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { versionRoutes } from "./routes/versions";
 
@@ -30,11 +31,13 @@ export function createApp(deps: AppDeps) {
   app.get("/api/v1/health", (c) => c.json({ status: "ok" as const, version: SERVER_VERSION, database: deps.db.kind }));
   app.use("/api/v1/*", requireApiKey(deps));
   app.use("/api/v1/projects/*", jsonLimit);
+  app.use("/api/v1/registries/*", jsonLimit);
   app.route("/api/v1", accountRoutes(deps));
   app.route("/api/v1/blobs", blobRoutes(deps));
   app.route("/api/v1/projects/:project/runs", runRoutes(deps));
   app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
   app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
+  app.route("/api/v1/registries", registryRoutes(deps));
 
   app.notFound((c) =>
     c.json<ErrorBody>({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

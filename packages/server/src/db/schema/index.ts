@@ -1,4 +1,5 @@
 export * from "./artifacts";
 export * from "./auth";
 export * from "./projects";
+export * from "./registry";
 export * from "./runs";
