@@ -114,7 +114,8 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
 /** Nodes at their nearest depth (upstream wins the rare node reachable both ways), edges deduplicated. */
 function graphOfRows(base: WalkedNode, rows: WalkRow[]): WalkedGraph {
   const nodes = new Map<string, WalkedNode>([[base.id, base]]);
-  for (const row of rows) {
+  const upFirst = [...rows.filter((row) => row.side === "up"), ...rows.filter((row) => row.side === "down")];
+  for (const row of upFirst) {
     if (row.id === base.id) continue;
     const depth = row.side === "up" ? -row.depth : row.depth;
     const known = nodes.get(row.id);
