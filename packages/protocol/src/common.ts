@@ -36,6 +36,8 @@ export const Limits = {
   maxPageSize: 1000,
   maxHops: 50,
   maxNodes: 10_000,
+  maxInlineBlobBytes: 64 * 1024,
+  maxInlineTotalBytes: 1024 * 1024,
 } as const;
 
 export const Page = z.object({

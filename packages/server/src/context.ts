@@ -1,3 +1,4 @@
+import type { ApiKeyCache } from "./auth/key-cache";
 import type { Actor } from "./auth/users";
 import type { ServerConfig } from "./config";
 import type { Database } from "./db/client";
@@ -13,6 +14,7 @@ export interface AppDeps {
   blobs: BlobStore;
   config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes">;
   clock: Clock;
+  keyCache: ApiKeyCache;
 }
 
 export type AppEnv = { Variables: { actor: Actor } };

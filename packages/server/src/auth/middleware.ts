@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import { ApiError } from "../errors";
+import { hashApiKey } from "./keys";
 import { authenticate } from "./users";
 
 /** Every /api/v1 route but health needs `Authorization: Bearer <key>`; the key's user becomes the actor. */
@@ -10,8 +11,14 @@ export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'");
     const apiKey = match[1];
-    const actor = await deps.db.read((db) => authenticate(db, apiKey, deps.clock.now()));
-    if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired");
+    const keyHash = hashApiKey(apiKey);
+    const now = deps.clock.now();
+    let actor = deps.keyCache.get(keyHash, now.getTime());
+    if (!actor) {
+      actor = (await deps.db.read((db) => authenticate(db, apiKey, now))) ?? undefined;
+      if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired");
+      deps.keyCache.set(keyHash, actor, now.getTime());
+    }
     c.set("actor", actor);
     await next();
   };

@@ -1,0 +1,82 @@
+import { join, resolve } from "node:path";
+import { type StoredEntry, VersionDetails, type VersionSummary } from "@pedigree/protocol";
+import type { HttpClient } from "./client";
+import { downloadFile, type ProgressCallback } from "./transfer";
+
+/** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
+export class ArtifactVersion {
+  readonly id: string;
+  readonly project: string;
+  /** The artifact's name. */
+  readonly name: string;
+  readonly type: string;
+  /** `vN`. */
+  readonly version: string;
+  readonly aliases: string[];
+  readonly digest: string;
+  readonly size: number;
+  private details: VersionDetails | undefined;
+
+  constructor(
+    private readonly client: HttpClient,
+    summary: VersionSummary | VersionDetails,
+  ) {
+    this.id = summary.id;
+    this.project = summary.project;
+    this.name = summary.artifact;
+    this.type = summary.type;
+    this.version = summary.version ?? "pending";
+    this.aliases = summary.aliases;
+    this.digest = summary.digest;
+    this.size = summary.size;
+    if ("manifest" in summary) this.details = summary;
+  }
+
+  /** `name:vN`. */
+  get ref(): string {
+    return `${this.name}:${this.version}`;
+  }
+
+  /** Metadata, manifest, producers, consumers and registry memberships, fetched once. */
+  async fetchDetails(refresh = false): Promise<VersionDetails> {
+    if (!this.details || refresh) {
+      this.details = await this.client.request("GET", `projects/${this.project}/versions/${this.id}`, VersionDetails);
+    }
+    return this.details;
+  }
+
+  async metadata(): Promise<Record<string, unknown>> {
+    return (await this.fetchDetails()).metadata;
+  }
+
+  /** The runs that logged this content (one version can have several producers). */
+  async loggedBy() {
+    return (await this.fetchDetails(true)).producers;
+  }
+
+  /** The runs that used this version, each with the ref it asked for. */
+  async usedBy() {
+    return (await this.fetchDetails(true)).consumers;
+  }
+
+  /**
+   * Downloads the stored files into `dir` (default `./artifacts/<name>:<vN>`), each verified by sha256.
+   * References to outside storage are listed in the manifest but not fetched. Returns the directory.
+   */
+  async download(dir?: string, options: { onProgress?: ProgressCallback } = {}): Promise<string> {
+    const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
+    const { manifest } = await this.fetchDetails();
+    const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
+    for (const entry of stored) {
+      await downloadFile(
+        this.client,
+        this.project,
+        this.id,
+        entry,
+        join(target, ...entry.path.split("/")),
+        options.onProgress,
+      );
+    }
+    return target;
+  }
+}

@@ -1,0 +1,8 @@
+export type { LineageEdge, LineageGraph, LineageNode, RunDetails, VersionDetails } from "@pedigree/protocol";
+export { Artifact, type ArtifactInit } from "./artifact";
+export { ArtifactVersion } from "./artifact-version";
+export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
+export { type InitOptions, Pedigree } from "./pedigree";
+export { Run } from "./run";
+export type { PedigreeOptions } from "./settings";
+export type { ProgressCallback, TransferProgress } from "./transfer";

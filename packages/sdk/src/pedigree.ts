@@ -1,0 +1,108 @@
+import {
+  ArtifactDetails,
+  type CreateRunBody,
+  ProjectList,
+  RunDetails,
+  RunSummary,
+  VersionDetails,
+  WhoAmI,
+} from "@pedigree/protocol";
+import { ArtifactVersion } from "./artifact-version";
+import { HttpClient } from "./client";
+import { ValidationError } from "./errors";
+import { Run } from "./run";
+import { type PedigreeOptions, resolveSettings } from "./settings";
+
+export interface InitOptions {
+  project?: string;
+  jobType?: string;
+  name?: string;
+  config?: Record<string, unknown>;
+  tags?: string[];
+}
+
+/** A connection to a Pedigree server: starts runs, finds artifact versions. */
+export class Pedigree {
+  readonly client: HttpClient;
+
+  constructor(options: PedigreeOptions = {}) {
+    this.client = new HttpClient(resolveSettings(options));
+  }
+
+  get project(): string | undefined {
+    return this.client.settings.project;
+  }
+
+  /** Starts a run in `project` (default: the client's) with a client-chosen id, so a retried start is one run. */
+  async init(options: InitOptions = {}): Promise<Run> {
+    const project = this.projectOf(options.project);
+    const body: CreateRunBody = {
+      id: newRunId(),
+      jobType: options.jobType ?? "job",
+      config: options.config ?? {},
+      tags: options.tags ?? [],
+      ...(options.name ? { name: options.name } : {}),
+    };
+    const summary = await this.client.request("POST", `projects/${project}/runs`, RunSummary, { json: body });
+    return new Run(this.client, summary);
+  }
+
+  /** A committed version by ref (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) or id. */
+  async artifact(ref: string, options: { project?: string } = {}): Promise<ArtifactVersion> {
+    const project = this.projectOf(options.project);
+    const details = await this.client.request("GET", `projects/${project}/versions`, VersionDetails, {
+      searchParams: { ref },
+    });
+    return new ArtifactVersion(this.client, details);
+  }
+
+  /** An artifact with all its committed versions, newest first. */
+  async artifactVersions(name: string, options: { project?: string } = {}) {
+    const project = this.projectOf(options.project);
+    return this.client.request("GET", `projects/${project}/artifacts/${encodeURIComponent(name)}`, ArtifactDetails);
+  }
+
+  /** A run with its config, inputs and outputs. */
+  async run(runId: string, options: { project?: string } = {}) {
+    return this.client.request("GET", `projects/${this.projectOf(options.project)}/runs/${runId}`, RunDetails);
+  }
+
+  async projects() {
+    return (await this.client.request("GET", "projects", ProjectList)).projects;
+  }
+
+  async whoami() {
+    return this.client.request("GET", "me", WhoAmI);
+  }
+
+  /** Points `alias` of artifact `name` at `version` (`vN` or a version id). */
+  async setAlias(name: string, alias: string, version: string, options: { project?: string } = {}) {
+    const project = this.projectOf(options.project);
+    await this.client.requestVoid(
+      "PUT",
+      `projects/${project}/artifacts/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`,
+      {
+        json: { version },
+      },
+    );
+  }
+
+  protected projectOf(project: string | undefined): string {
+    const chosen = project ?? this.client.settings.project;
+    if (!chosen) {
+      throw new ValidationError(
+        "BAD_REQUEST",
+        "name a project: new Pedigree({ project }), init({ project }) or PEDIGREE_PROJECT",
+        undefined,
+        "project",
+      );
+    }
+    return chosen;
+  }
+}
+
+function newRunId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join("");
+}
