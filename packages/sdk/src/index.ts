@@ -1,7 +1,20 @@
-export type { LineageEdge, LineageGraph, LineageNode, RunDetails, VersionDetails } from "@pedigree/protocol";
+export type {
+  ClusterMembers,
+  ClusterNode,
+  Impact,
+  LineageEdge,
+  LineageGraph,
+  LineageNode,
+  LineagePath,
+  RunDetails,
+  RunNode,
+  VersionDetails,
+  VersionNode,
+} from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
+export type { ClusterMembersOptions, LineageOptions } from "./lineage";
 export { type InitOptions, Pedigree } from "./pedigree";
 export { Run } from "./run";
 export type { PedigreeOptions } from "./settings";

@@ -8,6 +8,7 @@ import {
 import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
+import { fetchLineage, type LineageOptions } from "./lineage";
 import { forgetRun, watchRun } from "./process-exit";
 import type { ProgressCallback } from "./transfer";
 import { uploadBlob } from "./transfer";
@@ -39,6 +40,11 @@ export class Run {
 
   get finished(): boolean {
     return this.state !== "running";
+  }
+
+  /** The lineage graph around this run. */
+  lineage(options: LineageOptions = {}) {
+    return fetchLineage(this.client, this.project, this.id, options);
   }
 
   /** Uses a version (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) and records the input edge. */
