@@ -3,7 +3,7 @@
  * query per hop layer serves the path search. Everything after the walk is pure functions over its rows.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, selectRows } from "../db/client";
+import { type Db, selectPreparedRows } from "../db/client";
 
 export type WalkedKind = "version" | "run";
 
@@ -64,7 +64,7 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
   const { asOf } = options;
   const committed = (version: SQL) =>
     sql`${version}.state = 'committed' ${asOfCondition(sql`${version}.committed_at`, asOf)}`;
-  const rows = await selectRows<WalkRow>(
+  const rows = await selectPreparedRows<WalkRow>(
     db,
     sql`
     with recursive
@@ -156,7 +156,7 @@ export async function selectSiblings(db: Db, graph: WalkedGraph, asOf: Date | un
   const ancestors = walked.filter((node) => node.kind === "version" && node.depth < 0).map((node) => node.id);
   if (producers.length + consumers.length + ancestors.length === 0) return [];
   const committed = sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
-  const rows = await selectRows<{ relation: "output" | "input" | "consumer"; anchor: string; id: string }>(
+  const rows = await selectPreparedRows<{ relation: "output" | "input" | "consumer"; anchor: string; id: string }>(
     db,
     sql`
     select 'output' as relation, o.run_id as anchor, o.version_id as id
@@ -204,7 +204,7 @@ export async function selectLabels(
   runIds: string[],
 ): Promise<Map<string, Pick<WalkedNode, "type" | "label" | "generated">>> {
   if (versionIds.length + runIds.length === 0) return new Map();
-  const rows = await selectRows<{ id: string; type: string; label: string; generated: boolean }>(
+  const rows = await selectPreparedRows<{ id: string; type: string; label: string; generated: boolean }>(
     db,
     sql`
     select v.id, a.type, a.name || ':v' || v.index as label, v.generated
@@ -241,5 +241,5 @@ export async function stepLayer(
         union all
         select o.run_id, o.version_id, 'version' from run_outputs o join versions v on v.id = o.version_id
         where o.run_id = any(${idList(runIds)}) and ${committed} ${asOfCondition(sql`o.created_at`, asOf)}`;
-  return selectRows(db, query);
+  return selectPreparedRows(db, query);
 }
