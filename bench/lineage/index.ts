@@ -8,10 +8,13 @@
  * and pipelines of 12 nodes filling the rest: raw → prep → split → train → model → 3 evals → 3 results
  * → report, where each prep also reads the previous pipeline's split (chains of pipelines).
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pedigree } from "@pedigree/sdk";
 import postgres from "postgres";
-import { createBenchDatabase, percentile, startServerProcess } from "../support/server-process";
+import { createBenchDatabase, percentile, startServerProcess } from "../../test/fixtures/server-process";
 
 const { values } = parseArgs({
   options: { sizes: { type: "string", default: "1e4,1e5,1e6" }, iterations: { type: "string", default: "200" } },
@@ -134,7 +137,12 @@ const ms = (value: number) => `${value.toFixed(1)} ms`.padStart(10);
 for (const size of sizes) {
   const shape = shapeOf(size);
   const database = await createBenchDatabase(`pedigree_bench_lineage_${size}`);
-  const server = await startServerProcess(database.url);
+  const serverDir = await mkdtemp(join(tmpdir(), "pedigree-bench-lineage-"));
+  const server = await startServerProcess({
+    dir: serverDir,
+    databaseUrl: database.url,
+    apiKey: "pdg_bench_lineage_key",
+  });
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
   try {
     const buildStarted = performance.now();
@@ -186,5 +194,6 @@ for (const size of sizes) {
     await sql.end();
     await server.stop();
     await database.drop();
+    await rm(serverDir, { recursive: true, force: true });
   }
 }

@@ -16,6 +16,7 @@ export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
 export type { ClusterMembersOptions, LineageOptions } from "./lineage";
 export { type InitOptions, Pedigree } from "./pedigree";
-export { Run } from "./run";
+export { type FinishResult, Run } from "./run";
 export type { PedigreeOptions } from "./settings";
+export { type SyncedRun, syncSpool } from "./spool/sync";
 export type { ProgressCallback, TransferProgress } from "./transfer";

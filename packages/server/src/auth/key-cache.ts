@@ -30,7 +30,10 @@ export class ApiKeyCache {
 
   /** Forgets every cached key of `userId` (all users when not given): call after revoking keys or changing roles. */
   forget(userId?: string): void {
-    if (userId === undefined) return this.entries.clear();
+    if (userId === undefined) {
+      this.entries.clear();
+      return;
+    }
     for (const [hash, entry] of this.entries) if (entry.actor.userId === userId) this.entries.delete(hash);
   }
 }
