@@ -8,6 +8,7 @@ import { ApiError } from "./errors";
 import { accountRoutes } from "./routes/account";
 import { artifactRoutes } from "./routes/artifacts";
 import { blobRoutes } from "./routes/blobs";
+import { impactRoutes, lineageRoutes } from "./routes/lineage";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { versionRoutes } from "./routes/versions";
@@ -38,6 +39,8 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
   app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
   app.route("/api/v1/registries", registryRoutes(deps));
+  app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
+  app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
 
   app.notFound((c) =>
     c.json<ErrorBody>({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

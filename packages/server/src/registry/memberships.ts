@@ -22,3 +22,14 @@ export async function listMemberships(db: Db, versionId: string): Promise<Regist
   }
   return memberships;
 }
+
+/**
+ * The collections that hold any of `versionIds`, with which of them each holds: one set-based query once the
+ * registry lands (impact groups descendants by collection with it). No registry yet, so none.
+ */
+export async function collectionsHolding(
+  _db: Db,
+  _versionIds: string[],
+): Promise<{ registry: string; collection: string; versionIds: string[] }[]> {
+  return [];
+}
