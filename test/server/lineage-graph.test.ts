@@ -302,4 +302,26 @@ describe("impact", () => {
     expect(jobs).toEqual({ preprocess: 1, training: 1, eval: 1, probe: 1 });
     expect(body.collections).toEqual([]);
   });
+
+  it("groups the descendant versions by the registry collections that hold them", async () => {
+    expect((await server.api("POST", "/registries", { name: "impact-models" })).status).toBeLessThan(300);
+    const linked = await server.api("POST", "/registries/impact-models/collections/zoo-classifier/versions", {
+      project: "zoo",
+      ref: id.model,
+      aliases: ["production"],
+    });
+    expect(linked.status).toBe(201);
+    const { body } = await server.api("GET", "/projects/zoo/impact?node=raw");
+    expect(body.collections).toEqual([
+      expect.objectContaining({
+        registry: "impact-models",
+        collection: "zoo-classifier",
+        count: 1,
+        versions: [expect.objectContaining({ id: id.model })],
+      }),
+    ]);
+    const unlinked = await server.api("DELETE", "/registries/impact-models/collections/zoo-classifier/versions/v0");
+    expect(unlinked.status).toBeLessThan(300);
+    expect((await server.api("GET", "/projects/zoo/impact?node=raw")).body.collections).toEqual([]);
+  });
 });
