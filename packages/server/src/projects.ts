@@ -1,7 +1,7 @@
 import type { ProjectSummary } from "@pedigree/protocol";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "./db/client";
-import { artifacts, projects, runs } from "./db/schema";
+import { projects } from "./db/schema";
 import { notFound } from "./errors";
 
 /** Projects come into being on first write, as in W&B. */
@@ -19,8 +19,9 @@ export async function listProjects(db: Db): Promise<ProjectSummary[]> {
     .select({
       name: projects.name,
       createdAt: projects.createdAt,
-      runCount: sql<number>`(select count(*)::int from ${runs} where ${runs.project} = ${projects.name})`,
-      artifactCount: sql<number>`(select count(*)::int from ${artifacts} where ${artifacts.project} = ${projects.name})`,
+      // Written out in full: drizzle leaves columns in a sql template unqualified, which a subquery would misread.
+      runCount: sql<number>`(select count(*)::int from runs where runs.project = projects.name)`,
+      artifactCount: sql<number>`(select count(*)::int from artifacts where artifacts.project = projects.name)`,
     })
     .from(projects)
     .orderBy(projects.name);
