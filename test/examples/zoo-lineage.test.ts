@@ -8,7 +8,7 @@ let pd: Pedigree;
 let zoo: ZooLineage;
 beforeAll(async () => {
   server = await startTestServer();
-  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo" });
+  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo", pedigreeDir: server.dir });
   zoo = await runZooScenario(pd, "zoo");
 });
 afterAll(() => server.close());
