@@ -119,6 +119,13 @@ export const RegistryMembership = z.object({
 });
 export type RegistryMembership = z.infer<typeof RegistryMembership>;
 
+/** What a run gets when it uses a version: enough to download it, without the version's whole neighbourhood. */
+export const VersionContents = VersionSummary.extend({
+  metadata: JsonObject,
+  manifest: z.array(ManifestEntry),
+});
+export type VersionContents = z.infer<typeof VersionContents>;
+
 export const DETAILS_RUN_LIMIT = 100;
 
 export const VersionDetails = VersionSummary.extend({

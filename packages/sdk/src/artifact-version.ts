@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { type StoredEntry, VersionDetails, type VersionSummary } from "@pedigree/protocol";
+import { type StoredEntry, type VersionContents, VersionDetails, type VersionSummary } from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
@@ -20,10 +20,11 @@ export class ArtifactVersion {
   /** True when the version is only queued in the spool: the server has not numbered it yet. */
   readonly queued: boolean;
   private details: VersionDetails | undefined;
+  private contents: VersionContents | undefined;
 
   constructor(
     private readonly client: HttpClient,
-    summary: VersionSummary | VersionDetails,
+    summary: VersionSummary | VersionContents | VersionDetails,
   ) {
     this.id = summary.id;
     this.project = summary.project;
@@ -34,7 +35,8 @@ export class ArtifactVersion {
     this.digest = summary.digest;
     this.size = summary.size;
     this.queued = summary.state === "pending" && summary.id === "";
-    if ("manifest" in summary) this.details = summary;
+    if ("manifest" in summary) this.contents = summary;
+    if ("producers" in summary) this.details = summary;
   }
 
   /** A version waiting in the spool for the server: no id and no `vN` yet. */
@@ -77,7 +79,7 @@ export class ArtifactVersion {
   }
 
   async metadata(): Promise<Record<string, unknown>> {
-    return (await this.fetchDetails()).metadata;
+    return (this.contents ?? (await this.fetchDetails())).metadata;
   }
 
   /** The runs that logged this content (one version can have several producers). */
@@ -96,7 +98,7 @@ export class ArtifactVersion {
    */
   async download(dir?: string, options: { onProgress?: ProgressCallback } = {}): Promise<string> {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
-    const { manifest } = await this.fetchDetails();
+    const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
     for (const entry of stored) {
       await downloadFile(

@@ -1,4 +1,4 @@
-import type { RunState, RunSummary, VersionDetails, VersionSummary } from "@pedigree/protocol";
+import type { RunState, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
@@ -60,7 +60,7 @@ export class Run {
    */
   async useArtifact(ref: string, options: { type?: string; project?: string } = {}): Promise<ArtifactVersion> {
     const usedAt = new Date().toISOString();
-    const sent = await this.writer.submit<VersionDetails>({ kind: "useArtifact", body: { ref, ...options, usedAt } });
+    const sent = await this.writer.submit<VersionContents>({ kind: "useArtifact", body: { ref, ...options, usedAt } });
     if (sent.queued) {
       throw new PedigreeError(
         "NETWORK",

@@ -2,6 +2,7 @@ import type { ApiKeyCache } from "./auth/key-cache";
 import type { Actor } from "./auth/users";
 import type { ServerConfig } from "./config";
 import type { Database } from "./db/client";
+import type { RunOrdinals } from "./runs/ordinals";
 import type { BlobStore } from "./store/blob-store";
 
 export interface Clock {
@@ -15,6 +16,7 @@ export interface AppDeps {
   config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes">;
   clock: Clock;
   keyCache: ApiKeyCache;
+  runOrdinals: RunOrdinals;
 }
 
 export type AppEnv = { Variables: { actor: Actor } };

@@ -8,6 +8,7 @@ import { bootstrapAdmin } from "./auth/users";
 import type { ServerConfig } from "./config";
 import { type Clock, systemClock } from "./context";
 import { type Database, openDatabase } from "./db/client";
+import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { createLocalBlobStore } from "./store/local-blob-store";
 
@@ -38,6 +39,7 @@ export async function startServer(
     config,
     clock,
     keyCache: new ApiKeyCache(),
+    runOrdinals: new RunOrdinals(),
   });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { CreateVersionResponse, Limits, RunSummary, VersionDetails, VersionSummary } from "@pedigree/protocol";
+import { CreateVersionResponse, Limits, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
 import type { HttpClient } from "../client";
 import type { PedigreeError } from "../errors";
 import { type ProgressCallback, uploadBlob } from "../transfer";
 import type { RunSpoolMeta, SpooledOp } from "./spool-log";
 
-export type OpResult = RunSummary | VersionDetails | VersionSummary | null;
+export type OpResult = RunSummary | VersionContents | VersionSummary | null;
 
 /** Sends one spooled op. Every op is idempotent on the server, so sending it again after a lost answer is safe. */
 export async function sendOp(
@@ -19,7 +19,7 @@ export async function sendOp(
     case "createRun":
       return client.request("POST", `projects/${meta.project}/runs`, RunSummary, { json: op.body });
     case "useArtifact":
-      return client.request("POST", `${runPath}/inputs`, VersionDetails, { json: op.body });
+      return client.request("POST", `${runPath}/inputs`, VersionContents, { json: op.body });
     case "updateRun":
       await client.requestVoid("PATCH", runPath, { json: op.body });
       return null;

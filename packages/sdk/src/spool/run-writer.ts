@@ -53,12 +53,16 @@ export class RunWriter {
     options: { onProgress?: ProgressCallback | undefined } = {},
   ): Promise<Submitted<T>> {
     const seq = this.spool.append(op);
-    if (this.options.offline) return { queued: true };
+    if (this.options.offline) {
+      this.spool.persist();
+      return { queued: true };
+    }
     if (options.onProgress) this.progress.set(seq, options.onProgress);
     const answered = new Promise<Submitted<OpResult>>((resolve, reject) => this.waiters.set(seq, { resolve, reject }));
     this.pump();
     const gaveUp = sleep(this.options.maxBlockMs).then(() => ({ queued: true }) as const);
     const outcome = await Promise.race([answered, gaveUp]);
+    if (outcome.queued) this.spool.persist();
     this.waiters.delete(seq);
     this.progress.delete(seq);
     return outcome as Submitted<T>;
@@ -80,6 +84,8 @@ export class RunWriter {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    this.spool.persist();
+    this.spool.close();
   }
 
   private pump(): void {
@@ -106,7 +112,10 @@ export class RunWriter {
         return;
       }
       const sent = await this.sendEntry(entry);
-      if (!sent) return this.scheduleRetry();
+      if (!sent) {
+        this.spool.persist();
+        return this.scheduleRetry();
+      }
     }
   }
 

@@ -27,12 +27,19 @@ export interface RunSpoolMeta {
 }
 
 /**
- * The durable, ordered log of one run's writes: `<pedigreeDir>/spool/<runId>/ops.jsonl`, appended and fsynced
- * before an op is sent, and `acked` (the last seq the server confirmed), renamed into place. What a crashed or
- * offline process left unacked is replayed, in order, by the next process or `pedigree sync`.
+ * The ordered log of one run's writes: `<pedigreeDir>/spool/<runId>/ops.jsonl`, appended before an op is sent,
+ * and `acked` (the last seq the server confirmed), renamed into place. What a crashed, killed or offline process
+ * left unacked is replayed, in order, by the next process or `pedigree sync`.
+ *
+ * Appends reach the operating system at once (so they outlive the process), and are fsynced to the disk when an
+ * op has to wait (`persist`): an op the server took in the meantime needs no disk flush. The pending ops are also
+ * kept in memory so sending never re-reads the file.
  */
 export class RunSpool {
   private nextSeq = 1;
+  private pending: SpoolEntry[] = [];
+  private lastAcked = 0;
+  private fd: number | undefined;
 
   private constructor(
     readonly dir: string,
@@ -44,7 +51,10 @@ export class RunSpool {
     await mkdir(join(dir, "blobs"), { recursive: true });
     await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
     const spool = new RunSpool(dir, meta);
-    spool.nextSeq = (await spool.entries()).reduce((max, entry) => Math.max(max, entry.seq), 0) + 1;
+    const entries = await readEntries(dir);
+    spool.lastAcked = Number((await readFile(join(dir, "acked"), "utf8").catch(() => "0")).trim()) || 0;
+    spool.pending = entries.filter((entry) => entry.seq > spool.lastAcked);
+    spool.nextSeq = entries.reduce((max, entry) => Math.max(max, entry.seq), 0) + 1;
     return spool;
   }
 
@@ -53,46 +63,38 @@ export class RunSpool {
     return RunSpool.create(join(dir, "..", ".."), meta);
   }
 
-  /** Appends `op` durably and answers its sequence number. Synchronous so ops keep the order they were made in. */
+  /** Appends `op` and answers its sequence number. Synchronous so ops keep the order they were made in. */
   append(op: SpooledOp): number {
-    const seq = this.nextSeq++;
-    const fd = openSync(join(this.dir, "ops.jsonl"), "a");
-    try {
-      writeSync(fd, `${JSON.stringify({ seq, op })}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    return seq;
+    const entry = { seq: this.nextSeq++, op };
+    this.fd ??= openSync(join(this.dir, "ops.jsonl"), "a");
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    this.pending.push(entry);
+    return entry.seq;
   }
 
-  async entries(): Promise<SpoolEntry[]> {
-    const text = await readFile(join(this.dir, "ops.jsonl"), "utf8").catch(() => "");
-    // A line cut by a crash mid-append is not a complete op: it was never acknowledged to the caller either.
-    return text.split("\n").flatMap((line) => {
-      try {
-        return line ? [JSON.parse(line) as SpoolEntry] : [];
-      } catch {
-        return [];
-      }
-    });
-  }
-
-  async acked(): Promise<number> {
-    return Number((await readFile(join(this.dir, "acked"), "utf8").catch(() => "0")).trim()) || 0;
+  /** Flushes the log to the disk: called when ops are left waiting for the server. */
+  persist(): void {
+    if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
   async unacked(): Promise<SpoolEntry[]> {
-    const acked = await this.acked();
-    return (await this.entries()).filter((entry) => entry.seq > acked);
+    return [...this.pending];
   }
 
+  get unackedCount(): number {
+    return this.pending.length;
+  }
+
+  async acked(): Promise<number> {
+    return this.lastAcked;
+  }
+
+  /** Marks everything up to `seq` as delivered. Not fsynced: a lost ack only replays an idempotent op. */
   async ack(seq: number): Promise<void> {
+    this.lastAcked = Math.max(this.lastAcked, seq);
+    this.pending = this.pending.filter((entry) => entry.seq > this.lastAcked);
     const tmp = join(this.dir, `acked.${process.pid}.tmp`);
-    const handle = await open(tmp, "w");
-    await handle.writeFile(String(seq));
-    await handle.sync();
-    await handle.close();
+    await writeFile(tmp, String(this.lastAcked));
     await rename(tmp, join(this.dir, "acked"));
   }
 
@@ -115,12 +117,30 @@ export class RunSpool {
       .map((line) => JSON.parse(line));
   }
 
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
   /** Removes the run's spool once everything is acknowledged and nothing was refused. */
   async removeIfDone(): Promise<boolean> {
-    if ((await this.unacked()).length > 0 || (await this.rejected()).length > 0) return false;
+    if (this.pending.length > 0 || (await this.rejected()).length > 0) return false;
+    this.close();
     await rm(this.dir, { recursive: true, force: true });
     return true;
   }
+}
+
+async function readEntries(dir: string): Promise<SpoolEntry[]> {
+  const text = await readFile(join(dir, "ops.jsonl"), "utf8").catch(() => "");
+  // A line cut by a crash mid-append is not a complete op: it was never acknowledged to the caller either.
+  return text.split("\n").flatMap((line) => {
+    try {
+      return line ? [JSON.parse(line) as SpoolEntry] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export const spoolRoot = (pedigreeDir: string) => join(pedigreeDir, "spool");

@@ -3,6 +3,7 @@ import {
   type ArtifactSummary,
   DETAILS_RUN_LIMIT,
   type RegistryMembership,
+  type VersionContents,
   type VersionDetails,
 } from "@pedigree/protocol";
 import { and, asc, desc, eq, sql } from "drizzle-orm";
@@ -53,6 +54,16 @@ export async function getVersionDetails(db: Db, { version, artifact }: ResolvedV
     consumers: consumers.reverse().map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),
     consumerCount: counts?.consumers ?? consumers.length,
     memberships,
+  };
+}
+
+/** A version's summary with its metadata and files: what `useArtifact` answers. */
+export async function getVersionContents(db: Db, { version, artifact }: ResolvedVersion): Promise<VersionContents> {
+  const held = await currentAliases(db, [{ version, artifact }]);
+  return {
+    ...toVersionSummary(version, artifact, held.get(version.id) ?? []),
+    metadata: version.metadata,
+    manifest: version.manifest,
   };
 }
 

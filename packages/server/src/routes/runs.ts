@@ -14,7 +14,10 @@ export function runRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .post("/", async (c) => {
       const body = await jsonBody(c, CreateRunBody);
-      const run = await deps.db.transaction((tx) => createRun(tx, writeContext(c, deps), body));
+      const ctx = writeContext(c, deps);
+      // Reserved before the run's transaction: on PGlite (one connection) it could not run inside it.
+      const ordinal = await deps.runOrdinals.next(deps.db, ctx.project);
+      const run = await deps.db.transaction((tx) => createRun(tx, ctx, body, ordinal));
       return c.json(run, 201);
     })
     .get("/", async (c) => {

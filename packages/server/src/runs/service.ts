@@ -1,6 +1,6 @@
-import type { CreateRunBody, RunDetails, RunSummary, UpdateRunBody, VersionDetails } from "@pedigree/protocol";
+import type { CreateRunBody, RunDetails, RunSummary, UpdateRunBody, VersionContents } from "@pedigree/protocol";
 import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
-import { getVersionDetails } from "../artifacts/details";
+import { getVersionContents } from "../artifacts/details";
 import { loadVersionSummaries } from "../artifacts/present";
 import { resolveRef } from "../artifacts/refs";
 import type { WriteContext } from "../artifacts/versions";
@@ -15,18 +15,17 @@ type RunRow = typeof runs.$inferSelect;
 type CreateRunInput = Required<Pick<CreateRunBody, "jobType" | "config" | "tags">> & Pick<CreateRunBody, "id" | "name">;
 
 /** Starts a run. A client-chosen id makes the call idempotent: the same id answers the run already made. */
-export async function createRun(tx: Db, ctx: WriteContext, input: CreateRunInput): Promise<RunSummary> {
+export async function createRun(
+  tx: Db,
+  ctx: WriteContext,
+  input: CreateRunInput,
+  ordinal: number,
+): Promise<RunSummary> {
   await ensureProject(tx, ctx.project);
   if (input.id) {
     const existing = await findRun(tx, input.id);
     if (existing) return sameProjectRun(existing, ctx.project);
   }
-  const [counter] = await tx
-    .update(projects)
-    .set({ runCount: sql`${projects.runCount} + 1` })
-    .where(eq(projects.name, ctx.project))
-    .returning({ ordinal: projects.runCount });
-  const ordinal = counter?.ordinal ?? 1;
   const at = ctx.now();
   const [created] = await tx
     .insert(runs)
@@ -76,7 +75,7 @@ export async function recordInput(
   ctx: WriteContext,
   runId: string,
   input: { ref: string; type?: string | undefined; project?: string | undefined; usedAt?: string | undefined },
-): Promise<VersionDetails> {
+): Promise<VersionContents> {
   await requireRun(tx, ctx.project, runId);
   const at = useTime(input.usedAt, ctx.now());
   const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref, at.asOf ? { asOf: at.asOf } : {});
@@ -87,7 +86,7 @@ export async function recordInput(
     .insert(runInputs)
     .values({ runId, versionId: resolved.version.id, requestedRef: input.ref, createdAt: at.recordedAt })
     .onConflictDoNothing();
-  return getVersionDetails(tx, resolved);
+  return getVersionContents(tx, resolved);
 }
 
 /** Clocks differ by seconds: only a use older than a minute (a queued write) is resolved in the past. */
