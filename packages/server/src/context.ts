@@ -1,3 +1,4 @@
+import type { ProjectAccess } from "./auth/access";
 import type { Actor } from "./auth/users";
 import type { ServerConfig } from "./config";
 import type { Database } from "./db/client";
@@ -11,10 +12,11 @@ export interface Clock {
 export interface AppDeps {
   db: Database;
   blobs: BlobStore;
-  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes">;
+  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit">;
   clock: Clock;
 }
 
-export type AppEnv = { Variables: { actor: Actor } };
+/** `projectAccess` is set by the project gate on /api/v1/projects/:project/* only. */
+export type AppEnv = { Variables: { actor: Actor; projectAccess: ProjectAccess } };
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -16,7 +16,7 @@ type CreateRunInput = Required<Pick<CreateRunBody, "jobType" | "config" | "tags"
 
 /** Starts a run. A client-chosen id makes the call idempotent: the same id answers the run already made. */
 export async function createRun(tx: Db, ctx: WriteContext, input: CreateRunInput): Promise<RunSummary> {
-  await ensureProject(tx, ctx.project);
+  await ensureProject(tx, ctx);
   if (input.id) {
     const existing = await findRun(tx, input.id);
     if (existing) return sameProjectRun(existing, ctx.project);

@@ -1,0 +1,23 @@
+import { SetMemberBody, UserName } from "@pedigree/protocol";
+import { Hono } from "hono";
+import type { AppDeps, AppEnv } from "../context";
+import { parseInput } from "../errors";
+import { listMembers, removeMember, setMember } from "../projects";
+import { jsonBody, projectOf } from "./request";
+
+/** /api/v1/projects/:project/members: who has which role. Reading needs a role; changing needs admin. */
+export function memberRoutes(deps: AppDeps) {
+  const userOf = (param: string | undefined) => parseInput(UserName, param, "user");
+  return new Hono<AppEnv>()
+    .get("/", async (c) => c.json({ members: await deps.db.read((db) => listMembers(db, projectOf(c))) }))
+    .put("/:user", async (c) => {
+      const user = userOf(c.req.param("user"));
+      const { role } = await jsonBody(c, SetMemberBody);
+      return c.json(await deps.db.transaction((tx) => setMember(tx, projectOf(c), user, role)));
+    })
+    .delete("/:user", async (c) => {
+      const user = userOf(c.req.param("user"));
+      await deps.db.transaction((tx) => removeMember(tx, projectOf(c), user));
+      return c.body(null, 204);
+    });
+}
