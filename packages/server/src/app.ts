@@ -56,6 +56,8 @@ export function createApp(deps: AppDeps) {
   );
   app.onError((error, c) => {
     if (error instanceof ApiError) {
+      // The rest of a refused large body is not read: the connection cannot carry another request.
+      if (error.code === "PAYLOAD_TOO_LARGE") c.header("connection", "close");
       const body: ErrorBody = {
         error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
       };

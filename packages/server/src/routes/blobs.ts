@@ -23,11 +23,14 @@ export function blobRoutes(deps: AppDeps) {
       if (error instanceof BlobRejected && error.reason === "too_large")
         throw new ApiError("PAYLOAD_TOO_LARGE", error.message, "body");
       if (error instanceof BlobRejected) throw badRequest("sha256", error.message);
+      // The client went away mid-upload: the store kept nothing, and nobody is left to answer.
+      if (c.req.raw.signal.aborted || (error instanceof Error && error.message === "aborted"))
+        throw badRequest("body", "the upload was cut before its end; nothing was kept");
       throw error;
     }
-    if (stored.created) {
-      await deps.db.transaction((tx) => tx.insert(blobs).values({ sha256, size: stored.size }).onConflictDoNothing());
-    }
+    // Recorded even when the file was there already: a crash between the rename and this insert must not
+    // leave a stored blob that commits can never see.
+    await deps.db.transaction((tx) => tx.insert(blobs).values({ sha256, size: stored.size }).onConflictDoNothing());
     return c.json({ sha256, size: stored.size, created: stored.created }, stored.created ? 201 : 200);
   });
 }

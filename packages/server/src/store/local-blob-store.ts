@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { access, mkdir, open, rename, rm } from "node:fs/promises";
+import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -20,9 +20,10 @@ export function createLocalBlobStore(root: string): BlobStore {
 
     async put(sha256, content, maxBytes) {
       const finalPath = pathOf(sha256);
-      if (await exists(finalPath)) {
+      const existing = await stat(finalPath).catch(() => null);
+      if (existing) {
         content.resume();
-        return { size: -1, created: false };
+        return { size: existing.size, created: false };
       }
       const tmpDir = join(root, "tmp");
       await mkdir(tmpDir, { recursive: true });
