@@ -8,10 +8,11 @@ export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'");
+    if (!match?.[1])
+      throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'", "authorization");
     const apiKey = match[1];
     const actor = await deps.db.read((db) => authenticate(db, apiKey, deps.clock.now()));
-    if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired");
+    if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired", "authorization");
     c.set("actor", actor);
     await next();
   };
