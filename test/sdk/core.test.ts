@@ -69,18 +69,18 @@ describe("sdk: logging runs and artifacts", () => {
     ]);
   });
 
-  it("uploads only the blobs the server lacks", async () => {
+  it("streams only the large blobs the server lacks", async () => {
     const run = await pd.init({ jobType: "training" });
     const uploaded: string[] = [];
     const shared = join(workDir, "shared.bin");
-    await writeFile(shared, "weights");
+    await writeFile(shared, Buffer.alloc(200_000, 7));
     const model = new Artifact({ name: "zoo-model", type: "model" });
     await model.addFile(shared, { name: "model.bin" });
     await run.logArtifact(model, { onProgress: (progress) => uploaded.push(progress.path) });
     expect(new Set(uploaded)).toEqual(new Set(["model.bin"]));
 
     const extra = join(workDir, "notes.txt");
-    await writeFile(extra, "notes");
+    await writeFile(extra, Buffer.alloc(100_000, 1));
     const next = new Artifact({ name: "zoo-model", type: "model" });
     await next.addFile(shared, { name: "model.bin" });
     await next.addFile(extra, { name: "notes.txt" });
@@ -88,6 +88,8 @@ describe("sdk: logging runs and artifacts", () => {
     const v1 = await run.logArtifact(next, { onProgress: (progress) => uploadedAgain.push(progress.path) });
     expect(new Set(uploadedAgain)).toEqual(new Set(["notes.txt"]));
     expect(v1.version).toBe("v1");
+    const dir = await v1.download(join(workDir, "large"));
+    expect((await readFile(join(dir, "model.bin"))).equals(Buffer.alloc(200_000, 7))).toBe(true);
     await run.finish();
   });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectRows, sql } from "../../packages/server/src/db/client";
 import { adminUrl, databaseUrl, TEMPLATE_DATABASE } from "../fixtures/postgres-urls";
 import { testDatabaseKind } from "../fixtures/server";
-import { startServerProcess } from "../fixtures/server-process";
+import { spawnServer } from "../fixtures/server-process";
 
 /**
  * The server never half-writes: a real server process is SIGKILLed while many commits are in flight, and
@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 const start = () =>
-  startServerProcess({
+  spawnServer({
     dataDir: dir,
     adminKey: ADMIN_KEY,
     ...(databaseName ? { databaseUrl: databaseUrl(databaseName) } : {}),

@@ -61,6 +61,14 @@ export const CreateVersionBody = z.object({
   /** The producing run; its output edge is recorded on commit. */
   runId: z.string().optional(),
   aliases: z.array(AliasName).max(64).default([]),
+  /**
+   * Contents of small files (base64, by sha256), sent with the manifest so a small version is logged in one
+   * request instead of three. Each at most `Limits.maxInlineBlobBytes`, all together at most `maxInlineTotalBytes`.
+   */
+  inlineBlobs: z
+    .record(Sha256, z.string().max(Math.ceil(Limits.maxInlineBlobBytes / 3) * 4 + 4))
+    .refine((blobs) => Object.keys(blobs).length <= 1000, "at most 1000 inline blobs")
+    .optional(),
 });
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
 
@@ -112,11 +120,17 @@ export const RegistryMembership = z.object({
 });
 export type RegistryMembership = z.infer<typeof RegistryMembership>;
 
+export const DETAILS_RUN_LIMIT = 100;
+
 export const VersionDetails = VersionSummary.extend({
   metadata: JsonObject,
   manifest: z.array(ManifestEntry),
+  /** The first producers (at most `DETAILS_RUN_LIMIT`); `producerCount` says how many there are. */
   producers: z.array(RunRef.extend({ loggedAt: Timestamp })),
+  producerCount: z.number().int(),
+  /** The most recent consumers (at most `DETAILS_RUN_LIMIT`); `consumerCount` says how many there are. */
   consumers: z.array(RunRef.extend({ requestedRef: z.string(), usedAt: Timestamp })),
+  consumerCount: z.number().int(),
   memberships: z.array(RegistryMembership),
 });
 export type VersionDetails = z.infer<typeof VersionDetails>;

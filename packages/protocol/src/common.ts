@@ -39,6 +39,8 @@ export const Limits = {
   maxPageSize: 1000,
   maxHops: 50,
   maxNodes: 10_000,
+  maxInlineBlobBytes: 64 * 1024,
+  maxInlineTotalBytes: 1024 * 1024,
 } as const;
 
 /** A JSON object as users log it (config, summary, metadata), within the size and nesting limits. */

@@ -1,9 +1,16 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ArtifactName, ArtifactType, isSafeRelativePath, type ManifestEntry } from "@pedigree/protocol";
+import {
+  ArtifactName,
+  ArtifactType,
+  isSafeRelativePath,
+  Limits,
+  type ManifestEntry,
+  type StoredEntry,
+} from "@pedigree/protocol";
 import { ValidationError } from "./errors";
 
 export interface ArtifactInit {
@@ -80,6 +87,24 @@ export class Artifact {
   /** The local file holding the content of `sha256`, for upload. */
   localFileOf(sha256: string): string | undefined {
     return this.localFiles.get(sha256);
+  }
+
+  /**
+   * Contents of the small files (base64 by sha256), sent with the manifest so a small version is logged in one
+   * request; undefined when there are none or they are too large together.
+   */
+  async smallFileContents(): Promise<Record<string, string> | undefined> {
+    const small = this.manifest.filter(
+      (entry): entry is StoredEntry => "sha256" in entry && entry.size <= Limits.maxInlineBlobBytes,
+    );
+    const total = small.reduce((sum, entry) => sum + entry.size, 0);
+    if (small.length === 0 || small.length > 1000 || total > Limits.maxInlineTotalBytes) return undefined;
+    const contents: Record<string, string> = {};
+    for (const entry of small) {
+      const localPath = this.localFiles.get(entry.sha256);
+      if (localPath) contents[entry.sha256] = (await readFile(localPath)).toString("base64");
+    }
+    return contents;
   }
 
   private checkedPath(path: string): string {

@@ -63,8 +63,10 @@ export class Run {
     options: { aliases?: string[]; onProgress?: ProgressCallback } = {},
   ): Promise<ArtifactVersion> {
     const aliases = options.aliases ?? [];
+    const inlineBlobs = await artifact.smallFileContents();
     const created = await this.client.request("POST", `projects/${this.project}/versions`, CreateVersionResponse, {
       json: {
+        ...(inlineBlobs ? { inlineBlobs } : {}),
         name: artifact.name,
         type: artifact.type,
         manifest: artifact.manifest,

@@ -1,4 +1,5 @@
 import type { ProjectAccess } from "./auth/access";
+import type { ApiKeyCache } from "./auth/key-cache";
 import type { Actor } from "./auth/users";
 import type { ServerConfig } from "./config";
 import type { Database } from "./db/client";
@@ -14,6 +15,7 @@ export interface AppDeps {
   blobs: BlobStore;
   config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit">;
   clock: Clock;
+  keyCache: ApiKeyCache;
 }
 
 /** `projectAccess` is set by the project gate on /api/v1/projects/:project/* only. */

@@ -1,4 +1,5 @@
 export { createApp, type PedigreeApp } from "./app";
+export { ApiKeyCache } from "./auth/key-cache";
 export { createUserWithKey } from "./auth/users";
 export { defaultConfig, type ServerConfig } from "./config";
 export { type AppDeps, type Clock, systemClock } from "./context";

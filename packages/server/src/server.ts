@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { credentialsPath, saveCredentials } from "./auth/credentials-file";
+import { ApiKeyCache } from "./auth/key-cache";
 import { bootstrapAdmin } from "./auth/users";
 import type { ServerConfig } from "./config";
 import { type Clock, systemClock } from "./context";
@@ -31,7 +32,13 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
-  const app = createApp({ db: database, blobs: createLocalBlobStore(join(config.dataDir, "blobs")), config, clock });
+  const app = createApp({
+    db: database,
+    blobs: createLocalBlobStore(join(config.dataDir, "blobs")),
+    config,
+    clock,
+    keyCache: new ApiKeyCache(),
+  });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,11 @@
-import type { ArtifactDetails, ArtifactSummary, RegistryMembership, VersionDetails } from "@pedigree/protocol";
-import { and, asc, desc, eq } from "drizzle-orm";
+import {
+  type ArtifactDetails,
+  type ArtifactSummary,
+  DETAILS_RUN_LIMIT,
+  type RegistryMembership,
+  type VersionDetails,
+} from "@pedigree/protocol";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { notFound } from "../errors";
@@ -15,7 +21,8 @@ export async function getVersionDetails(db: Db, { version, artifact }: ResolvedV
     .from(runOutputs)
     .innerJoin(runs, eq(runs.id, runOutputs.runId))
     .where(eq(runOutputs.versionId, version.id))
-    .orderBy(asc(runOutputs.createdAt));
+    .orderBy(asc(runOutputs.createdAt))
+    .limit(DETAILS_RUN_LIMIT);
   const consumers = await db
     .select({
       id: runs.id,
@@ -28,14 +35,23 @@ export async function getVersionDetails(db: Db, { version, artifact }: ResolvedV
     .from(runInputs)
     .innerJoin(runs, eq(runs.id, runInputs.runId))
     .where(eq(runInputs.versionId, version.id))
-    .orderBy(asc(runInputs.createdAt));
+    .orderBy(desc(runInputs.createdAt))
+    .limit(DETAILS_RUN_LIMIT);
+  const [counts] = await db
+    .select({
+      producers: sql<number>`(select count(*)::int from ${runOutputs} where ${runOutputs.versionId} = ${version.id})`,
+      consumers: sql<number>`(select count(*)::int from ${runInputs} where ${runInputs.versionId} = ${version.id})`,
+    })
+    .from(sql`(select 1) as one`);
   const memberships: RegistryMembership[] = await listMemberships(db, version.id);
   return {
     ...toVersionSummary(version, artifact, held.get(version.id) ?? []),
     metadata: version.metadata,
     manifest: version.manifest,
     producers: producers.map((row) => ({ ...row, loggedAt: row.loggedAt.toISOString() })),
-    consumers: consumers.map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),
+    producerCount: counts?.producers ?? producers.length,
+    consumers: consumers.reverse().map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),
+    consumerCount: counts?.consumers ?? consumers.length,
     memberships,
   };
 }

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import { ApiError } from "../errors";
+import { hashApiKey } from "./keys";
 import { authenticate } from "./users";
 
 /** Every /api/v1 route but health needs `Authorization: Bearer <key>`; the key's user becomes the actor. */
@@ -11,8 +12,14 @@ export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
     if (!match?.[1])
       throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'", "authorization");
     const apiKey = match[1];
-    const actor = await deps.db.read((db) => authenticate(db, apiKey, deps.clock.now()));
-    if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired", "authorization");
+    const keyHash = hashApiKey(apiKey);
+    const now = deps.clock.now();
+    let actor = deps.keyCache.get(keyHash, now.getTime());
+    if (!actor) {
+      actor = (await deps.db.read((db) => authenticate(db, apiKey, now))) ?? undefined;
+      if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired", "authorization");
+      deps.keyCache.set(keyHash, actor, now.getTime());
+    }
     c.set("actor", actor);
     await next();
   };

@@ -1,10 +1,9 @@
 import { Readable } from "node:stream";
 import { Sha256 } from "@pedigree/protocol";
 import { Hono } from "hono";
+import { recordBlobs, storeBlob } from "../artifacts/blobs";
 import type { AppDeps, AppEnv } from "../context";
-import { blobs } from "../db/schema";
-import { ApiError, badRequest, parseInput } from "../errors";
-import { BlobRejected } from "../store/blob-store";
+import { badRequest, parseInput } from "../errors";
 
 /**
  * /api/v1/blobs/:sha256: content-addressed uploads. The body streams to disk while it is hashed; bytes
@@ -18,19 +17,15 @@ export function blobRoutes(deps: AppDeps) {
     if (!body) throw badRequest("body", "send the file's bytes as the request body");
     let stored: { size: number; created: boolean };
     try {
-      stored = await deps.blobs.put(sha256, Readable.fromWeb(body as never), deps.config.maxBlobBytes);
+      stored = await storeBlob(deps.blobs, sha256, Readable.fromWeb(body as never), deps.config.maxBlobBytes);
     } catch (error) {
-      if (error instanceof BlobRejected && error.reason === "too_large")
-        throw new ApiError("PAYLOAD_TOO_LARGE", error.message, "body");
-      if (error instanceof BlobRejected) throw badRequest("sha256", error.message);
       // The client went away mid-upload: the store kept nothing, and nobody is left to answer.
       if (c.req.raw.signal.aborted || (error instanceof Error && error.message === "aborted"))
         throw badRequest("body", "the upload was cut before its end; nothing was kept");
       throw error;
     }
-    // Recorded even when the file was there already: a crash between the rename and this insert must not
-    // leave a stored blob that commits can never see.
-    await deps.db.transaction((tx) => tx.insert(blobs).values({ sha256, size: stored.size }).onConflictDoNothing());
+    // Recorded even when the bytes were already stored: an earlier request may have stored them and then failed.
+    await deps.db.transaction((tx) => recordBlobs(tx, [{ sha256, size: stored.size }]));
     return c.json({ sha256, size: stored.size, created: stored.created }, stored.created ? 201 : 200);
   });
 }

@@ -19,6 +19,9 @@ export function keyRoutes(deps: AppDeps) {
     })
     .delete("/:keyId", async (c) => {
       const keyId = parseInput(KeyId, c.req.param("keyId"), "keyId");
-      return c.json(await deps.db.transaction((tx) => revokeApiKey(tx, c.get("actor"), keyId, deps.clock.now())));
+      const revoked = await deps.db.transaction((tx) => revokeApiKey(tx, c.get("actor"), keyId, deps.clock.now()));
+      // Cached look-ups of the key end here, so the next request with it is refused.
+      deps.keyCache.forget(revoked.userId);
+      return c.json(revoked);
     });
 }

@@ -3,6 +3,7 @@ import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, 
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
 import { z } from "zod";
+import { recordBlobs, storeInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
 import { resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
@@ -27,8 +28,12 @@ export function versionRoutes(deps: AppDeps) {
 
   return new Hono<AppEnv>()
     .post("/", async (c) => {
-      const body = await jsonBody(c, CreateVersionBody);
-      const created = await deps.db.transaction((tx) => createVersion(tx, writeContext(c, deps), body));
+      const { inlineBlobs, ...body } = await jsonBody(c, CreateVersionBody);
+      const inlined = inlineBlobs ? await storeInlineBlobs(deps.blobs, body.manifest, inlineBlobs) : [];
+      const created = await deps.db.transaction(async (tx) => {
+        await recordBlobs(tx, inlined);
+        return createVersion(tx, writeContext(c, deps), body);
+      });
       return c.json(created, created.missingBlobs.length > 0 ? 202 : 201);
     })
     .post("/:versionId/commit", async (c) => {
