@@ -152,6 +152,21 @@ describe("access: role x route matrix on project 'alpha'", () => {
     );
   });
 
+  it("lets only users who may write somewhere upload files", async () => {
+    const upload = (key: string, content: string) =>
+      fetch(`${server.url}/api/v1/blobs/${sha256(content)}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${key}` },
+        body: content,
+      });
+    for (const role of ["viewer", "outsider"] as const) {
+      const refused = await upload(keys[role] as string, `from ${role}`);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: { code: "FORBIDDEN", field: "authorization" } });
+    }
+    expect((await upload(keys.member as string, "from member")).status).toBe(201);
+  });
+
   it("refuses a viewer's write without changing anything", async () => {
     const before = await server.api("GET", "/projects/alpha/runs?limit=1000");
     const refused = await server.api("POST", "/projects/alpha/runs", { jobType: "sneaky" }, keys.viewer);

@@ -1,5 +1,5 @@
 import type { Role } from "@pedigree/protocol";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
@@ -55,7 +55,8 @@ export async function authorizeProject(
   const role = row.role ?? null;
   if (role === null) throw notFound(`project '${project}'`, "project");
   if (!roleAllows(role, permission)) {
-    throw forbidden(`a ${role} of project '${project}' cannot ${permission === "manage" ? "manage members" : "write"}`);
+    const action = permission === "manage" ? "manage members" : "write";
+    throw forbidden(`a ${role} of project '${project}' cannot ${action}`, "project");
   }
   return { claimsProject: false };
 }
@@ -87,5 +88,19 @@ export async function claimProject(tx: Db, project: string, actor: string, acces
 
 /** /api/v1/users is for server admins; the route is no secret, so others get a 403. */
 export function assertServerAdmin(actor: Pick<Actor, "isAdmin">): void {
-  if (!actor.isAdmin) throw forbidden("only server admins manage users");
+  if (!actor.isAdmin) throw forbidden("only server admins manage users", "authorization");
+}
+
+/**
+ * Blobs are uploaded for a version the actor is logging, so uploading needs write access to some project;
+ * a user who may only read cannot fill the store.
+ */
+export async function authorizeBlobUpload(db: Db, actor: Pick<Actor, "userId" | "isAdmin">): Promise<void> {
+  if (actor.isAdmin) return;
+  const [writable] = await db
+    .select({ project: projectMembers.project })
+    .from(projectMembers)
+    .where(and(eq(projectMembers.userId, actor.userId), inArray(projectMembers.role, ["member", "admin"])))
+    .limit(1);
+  if (!writable) throw forbidden("uploading files needs the member or admin role in a project", "authorization");
 }

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { Sha256 } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { recordBlobs, storeBlob } from "../artifacts/blobs";
+import { authorizeBlobUpload } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, parseInput } from "../errors";
 
@@ -13,6 +14,7 @@ import { badRequest, parseInput } from "../errors";
 export function blobRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().put("/:sha256", async (c) => {
     const sha256 = parseInput(Sha256, c.req.param("sha256"), "sha256");
+    await deps.db.read((db) => authorizeBlobUpload(db, c.get("actor")));
     const body = c.req.raw.body;
     if (!body) throw badRequest("body", "send the file's bytes as the request body");
     let stored: { size: number; created: boolean };
