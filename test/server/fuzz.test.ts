@@ -209,6 +209,7 @@ const attempts: Record<string, fc.Arbitrary<Attempt>> = {
       manifest: [{ path: "f.txt", uri: "s3://b/k" }],
       metadata: {},
       aliases: ["best"],
+      inlineBlobs: {},
     }),
   }),
   "POST commit": fc.record({
