@@ -78,7 +78,9 @@ async function logUntilGone(url: string, worker: number, acknowledged: Set<strin
   try {
     const run = await call("POST", "/projects/crash/runs", { jobType: "writer" });
     for (let step = 0; ; step++) {
-      const content = `worker ${worker} step ${step} ${randomBytes(8).toString("hex")}\n`.repeat(64);
+      // Every fourth file is 2 MiB, so a kill often lands in the middle of an upload too.
+      const lines = step % 4 === 3 ? 40_000 : 64;
+      const content = `worker ${worker} step ${step} ${randomBytes(8).toString("hex")}\n`.repeat(lines);
       const name = ARTIFACTS[(worker + step) % ARTIFACTS.length];
       const manifest = [{ path: `part-${step}.txt`, sha256: sha256(content), size: Buffer.byteLength(content) }];
       const created = await call("POST", "/projects/crash/versions", {
@@ -192,8 +194,9 @@ describe("crash: SIGKILL mid-commit", () => {
       const inFlight = stats.inFlight;
       await server.kill();
       await Promise.all(workers);
+      const partial = (await readdir(join(dir, "blobs", "tmp")).catch(() => [])).length;
       faults.push(
-        `kill ${kill + 1}: ${inFlight} requests in flight, ${acknowledged.size - before} commits acknowledged`,
+        `kill ${kill + 1}: ${inFlight} requests in flight, ${partial} cut uploads in tmp/, ${acknowledged.size - before} commits acknowledged`,
       );
 
       const invariants = await checkInvariants(acknowledged);

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Limits } from "@pedigree/protocol";
+import { createLocalBlobStore } from "@pedigree/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
@@ -222,5 +224,21 @@ describe("limits: uploads", () => {
     const commit = await server.api("POST", `/projects/limits/versions/${created.body.version.id}/commit`, {});
     expectRefused(commit, 409, "blobs");
     expect((await server.api("GET", "/projects/limits/versions?ref=cut")).status).toBe(404);
+  });
+
+  it("removes what uploads cut by a killed process left in tmp/, and nothing younger", async () => {
+    const root = await mkdtemp(join(tmpdir(), "pedigree-blobs-"));
+    try {
+      const store = createLocalBlobStore(root);
+      await mkdir(join(root, "tmp"), { recursive: true });
+      await writeFile(join(root, "tmp", "cut-long-ago"), "half");
+      const hourAndMinuteAgo = new Date(Date.now() - 61 * 60_000);
+      await utimes(join(root, "tmp", "cut-long-ago"), hourAndMinuteAgo, hourAndMinuteAgo);
+      await writeFile(join(root, "tmp", "live-upload"), "still coming");
+      expect(await store.removeStaleUploads(new Date(Date.now() - 60 * 60_000))).toBe(1);
+      expect(await readdir(join(root, "tmp"))).toEqual(["live-upload"]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { Limits, LineageQuery, LoggedJsonObject, Page } from "@pedigree/protocol";
 import { describe, expect, it } from "vitest";
+import { parseRateLimit } from "../../packages/server/src/limits/rate-limit";
 
 /** Limits of the wire contract: each refusal names its limit, so a user knows what to change. */
 describe("limits: wire schemas", () => {
@@ -30,5 +31,17 @@ describe("limits: wire schemas", () => {
     let fine: unknown = 0;
     for (let level = 0; level < Limits.maxJsonDepth - 1; level++) fine = [fine];
     expect(LoggedJsonObject.safeParse({ fine }).success).toBe(true);
+  });
+});
+
+describe("limits: PEDIGREE_RATE_LIMIT", () => {
+  it("reads off, a rate, or a rate and a burst, and refuses anything else", () => {
+    const fallback = { perSecond: 200, burst: 2000 };
+    expect(parseRateLimit(undefined, fallback)).toEqual(fallback);
+    expect(parseRateLimit("off", fallback)).toBeNull();
+    expect(parseRateLimit("20", fallback)).toEqual({ perSecond: 20, burst: 200 });
+    expect(parseRateLimit("5:7", fallback)).toEqual({ perSecond: 5, burst: 7 });
+    for (const bad of ["0", "-1", "fast", "5:0", "5:"])
+      expect(() => parseRateLimit(bad, fallback)).toThrow(/PEDIGREE_RATE_LIMIT/);
   });
 });
