@@ -11,9 +11,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
-      { test: { name: "pglite", include: databaseTests, env: { PEDIGREE_TEST_DB: "pglite" } } },
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "pglite", include: databaseTests, env: { PEDIGREE_TEST_DB: "pglite" } } },
       {
+        extends: true,
         test: {
           name: "postgres",
           include: databaseTests,

@@ -4,7 +4,7 @@
  *   pnpm bench:ingest [--runs 2000] [--concurrency 16]
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp as makeTempDir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -29,8 +29,8 @@ async function inParallel(count: number, limit: number, task: (index: number) =>
 }
 
 async function throughSdk(url: string, apiKey: string) {
-  const pd = new Pedigree({ baseUrl: url, apiKey, project: "ingest" });
   const workDir = await mkdtemp(join(tmpdir(), "pedigree-ingest-"));
+  const pd = new Pedigree({ baseUrl: url, apiKey, project: "ingest", pedigreeDir: workDir });
   const seed = await pd.init({ jobType: "seed" });
   for (const name of ["train-data", "base-model"]) {
     const file = join(workDir, name);
@@ -92,7 +92,8 @@ async function throughSql(databaseUrl: string) {
 }
 
 const database = await createBenchDatabase("pedigree_bench_ingest");
-const server = await startServerProcess(database.url);
+const serverDir = await makeTempDir(join(tmpdir(), "pedigree-bench-"));
+const server = await startServerProcess({ dir: serverDir, databaseUrl: database.url, apiKey: "pdg_bench_ingest_key" });
 try {
   const sdkSeconds = await throughSdk(server.url, server.apiKey);
   const floorSeconds = await throughSql(database.url);
@@ -111,4 +112,5 @@ try {
 } finally {
   await server.stop();
   await database.drop();
+  await rm(serverDir, { recursive: true, force: true });
 }

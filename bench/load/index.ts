@@ -133,8 +133,14 @@ async function checkRows(databaseUrl: string): Promise<string[]> {
 }
 
 const database = await createBenchDatabase("pedigree_bench_load");
-const server = await startServerProcess(database.url);
 const workDir = await mkdtemp(join(tmpdir(), "pedigree-load-"));
+// The per-key write limit stays on (its default): each client has its own key, as real users would.
+const server = await startServerProcess({
+  dir: join(workDir, "server"),
+  databaseUrl: database.url,
+  apiKey: `pdg_bench_load_${randomBytes(8).toString("hex")}`,
+  env: { PEDIGREE_RATE_LIMIT: "" },
+});
 try {
   const keys = await setUp(server.url, server.apiKey, workDir);
   const started = performance.now();

@@ -22,7 +22,7 @@ export const header = "animal,hair,aquatic,legs,fins,class";
 
 /** Deterministic split: every fourth animal goes to the test set, so every run makes identical content. */
 export function splitZoo(): { train: string; test: string } {
-  const toCsv = (rows: typeof zooRows) => [header, ...rows.map((row) => row.join(","))].join("\n") + "\n";
+  const toCsv = (rows: typeof zooRows) => `${[header, ...rows.map((row) => row.join(","))].join("\n")}\n`;
   return {
     train: toCsv(zooRows.filter((_, index) => index % 4 !== 3)),
     test: toCsv(zooRows.filter((_, index) => index % 4 === 3)),
@@ -35,8 +35,8 @@ type Centroids = Record<string, number[]>;
 export function trainNearestCentroid(csv: string): Centroids {
   const sums: Record<string, { total: number[]; count: number }> = {};
   for (const [features, label] of parse(csv)) {
-    const entry = sums[label] ?? { total: features.map(() => 0), count: 0 };
-    sums[label] = entry;
+    sums[label] ??= { total: features.map(() => 0), count: 0 };
+    const entry = sums[label];
     features.forEach((value, index) => {
       entry.total[index] = (entry.total[index] ?? 0) + value;
     });

@@ -11,7 +11,7 @@ afterAll(() => server.close());
 
 describe("examples/zoo", () => {
   it("records the lineage of the W&B docs scenario", async () => {
-    const pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo" });
+    const pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo", pedigreeDir: server.dir });
     const lineage = await runZooScenario(pd, "zoo");
 
     const dataset = await pd.artifact("split_zoo_dataset");

@@ -11,7 +11,7 @@ let workDir: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo" });
+  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo", pedigreeDir: server.dir });
   workDir = await mkdtemp(join(tmpdir(), "pedigree-sdk-"));
 });
 afterAll(() => server.close());

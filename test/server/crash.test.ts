@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectRows, sql } from "../../packages/server/src/db/client";
 import { adminUrl, databaseUrl, TEMPLATE_DATABASE } from "../fixtures/postgres-urls";
 import { testDatabaseKind } from "../fixtures/server";
-import { spawnServer } from "../fixtures/server-process";
+import { startServerProcess } from "../fixtures/server-process";
 
 /**
  * The server never half-writes: a real server process is SIGKILLed while many commits are in flight, and
@@ -43,14 +43,16 @@ afterAll(async () => {
 });
 
 const start = () =>
-  spawnServer({
-    dataDir: dir,
-    adminKey: ADMIN_KEY,
+  startServerProcess({
+    dir,
+    apiKey: ADMIN_KEY,
     ...(databaseName ? { databaseUrl: databaseUrl(databaseName) } : {}),
   });
 
 const openData = (): Promise<Database> =>
-  databaseName ? openPostgres(databaseUrl(databaseName), { maxConnections: 1 }) : openPglite(join(dir, "pglite"));
+  databaseName
+    ? openPostgres(databaseUrl(databaseName), { maxConnections: 1 })
+    : openPglite(join(dir, "data", "pglite"));
 
 /** The fields of run, version and create answers these clients read. */
 type Answer = { id: string; version: { id: string; version: string | null } };
@@ -151,7 +153,7 @@ async function checkInvariants(acknowledged: Set<string>): Promise<Invariants> {
       );
       for (const digest of needed) {
         expect(recorded.has(digest), `blob row ${digest}`).toBe(true);
-        const bytes = await readFile(join(dir, "blobs", digest.slice(0, 2), digest.slice(2, 4), digest));
+        const bytes = await readFile(join(dir, "data", "blobs", digest.slice(0, 2), digest.slice(2, 4), digest));
         expect(sha256(bytes)).toBe(digest);
       }
       return { committed: committed.length, versionCounts };
@@ -163,7 +165,7 @@ async function checkInvariants(acknowledged: Set<string>): Promise<Invariants> {
 
 /** No file outside blobs/tmp is a half blob: each one's bytes hash to its name. */
 async function checkBlobFiles(): Promise<number> {
-  const root = join(dir, "blobs");
+  const root = join(dir, "data", "blobs");
   let files = 0;
   for (const first of await readdir(root).catch(() => [])) {
     if (first === "tmp") continue;
@@ -194,7 +196,7 @@ describe("crash: SIGKILL mid-commit", () => {
       const inFlight = stats.inFlight;
       await server.kill();
       await Promise.all(workers);
-      const partial = (await readdir(join(dir, "blobs", "tmp")).catch(() => [])).length;
+      const partial = (await readdir(join(dir, "data", "blobs", "tmp")).catch(() => [])).length;
       faults.push(
         `kill ${kill + 1}: ${inFlight} requests in flight, ${partial} cut uploads in tmp/, ${acknowledged.size - before} commits acknowledged`,
       );

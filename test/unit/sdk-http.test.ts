@@ -1,7 +1,10 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { AuthError, NotFoundError, Pedigree, PedigreeError, ValidationError } from "@pedigree/sdk";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 const baseUrl = "http://pedigree.test";
 const runSummary = {
@@ -21,8 +24,13 @@ beforeAll(() => mock.listen({ onUnhandledRequest: "error" }));
 afterEach(() => mock.resetHandlers());
 afterAll(() => mock.close());
 
+let pedigreeDir: string;
+beforeEach(async () => {
+  pedigreeDir = await mkdtemp(join(tmpdir(), "pedigree-unit-"));
+});
 const client = (retries = 3) =>
-  new Pedigree({ baseUrl, apiKey: "pdg_test", project: "zoo", retries, timeoutMs: 2_000 });
+  new Pedigree({ baseUrl, apiKey: "pdg_test", project: "zoo", retries, timeoutMs: 2_000, pedigreeDir });
+const createdRun = () => HttpResponse.json(runSummary, { status: 201 });
 
 describe("sdk http: retries and failures", () => {
   it("retries a 503 and succeeds, reusing one idempotency key for every attempt", async () => {
@@ -32,14 +40,14 @@ describe("sdk http: retries and failures", () => {
         keys.push(request.headers.get("idempotency-key"));
         if (keys.length < 3)
           return HttpResponse.json({ error: { code: "INTERNAL", message: "busy" } }, { status: 503 });
-        return HttpResponse.json(runSummary, { status: 201 });
+        return createdRun();
       }),
-      http.patch(`${baseUrl}/api/v1/projects/zoo/runs/abcd1234`, () =>
+      http.patch(`${baseUrl}/api/v1/projects/zoo/runs/:id`, () =>
         HttpResponse.json({ ...runSummary, state: "finished" }),
       ),
     );
     const run = await client().init({ jobType: "training" });
-    expect(run.id).toBe("abcd1234");
+    expect(run.name).toBe("calm-dust-1");
     expect(keys).toHaveLength(3);
     expect(new Set(keys).size).toBe(1);
     await run.finish();
@@ -49,11 +57,11 @@ describe("sdk http: retries and failures", () => {
     const ids: string[] = [];
     mock.use(
       http.post(`${baseUrl}/api/v1/projects/zoo/runs`, async ({ request }) => {
-        ids.push(((await request.json()) as { id: string }).id);
+        ids.push((JSON.parse(await request.text()) as { id: string }).id);
         if (ids.length === 1) return HttpResponse.error();
-        return HttpResponse.json(runSummary, { status: 201 });
+        return createdRun();
       }),
-      http.patch(`${baseUrl}/api/v1/projects/zoo/runs/abcd1234`, () =>
+      http.patch(`${baseUrl}/api/v1/projects/zoo/runs/:id`, () =>
         HttpResponse.json({ ...runSummary, state: "finished" }),
       ),
     );

@@ -58,6 +58,11 @@ export const UseArtifactBody = z.object({
   type: ArtifactType.optional(),
   /** The project the ref lives in, when it is not the run's own. */
   project: ProjectName.optional(),
+  /**
+   * When the run used it, by the client's clock. A use that reaches the server more than a minute later (a
+   * write queued while the server was away) resolves the ref as it stood then and keeps that time on the edge.
+   */
+  usedAt: Timestamp.optional(),
 });
 export type UseArtifactBody = z.input<typeof UseArtifactBody>;
 

@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { type StoredEntry, VersionDetails, type VersionSummary } from "@pedigree/protocol";
+import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { downloadFile, type ProgressCallback } from "./transfer";
 
@@ -15,6 +16,8 @@ export class ArtifactVersion {
   readonly aliases: string[];
   readonly digest: string;
   readonly size: number;
+  /** True when the version is only queued in the spool: the server has not numbered it yet. */
+  readonly queued: boolean;
   private details: VersionDetails | undefined;
 
   constructor(
@@ -29,7 +32,29 @@ export class ArtifactVersion {
     this.aliases = summary.aliases;
     this.digest = summary.digest;
     this.size = summary.size;
+    this.queued = summary.state === "pending" && summary.id === "";
     if ("manifest" in summary) this.details = summary;
+  }
+
+  /** A version waiting in the spool for the server: no id and no `vN` yet. */
+  static queued(client: HttpClient, project: string, artifact: Artifact): ArtifactVersion {
+    const manifest = artifact.manifest;
+    return new ArtifactVersion(client, {
+      id: "",
+      project,
+      artifact: artifact.name,
+      type: artifact.type,
+      version: null,
+      state: "pending",
+      aliases: [],
+      digest: "",
+      size: manifest.reduce((sum, entry) => sum + (entry.size ?? 0), 0),
+      fileCount: manifest.length,
+      generated: artifact.generated,
+      description: artifact.description ?? null,
+      createdAt: new Date().toISOString(),
+      committedAt: null,
+    });
   }
 
   /** `name:vN`. */

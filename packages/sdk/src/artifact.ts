@@ -1,16 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import {
-  ArtifactName,
-  ArtifactType,
-  isSafeRelativePath,
-  Limits,
-  type ManifestEntry,
-  type StoredEntry,
-} from "@pedigree/protocol";
+import { ArtifactName, ArtifactType, isSafeRelativePath, type ManifestEntry } from "@pedigree/protocol";
 import { ValidationError } from "./errors";
 
 export interface ArtifactInit {
@@ -34,7 +27,7 @@ export class Artifact {
   generated: boolean;
   private readonly entries = new Map<string, ManifestEntry>();
   /** sha256 → a local file with that content, for upload. */
-  private readonly localFiles = new Map<string, string>();
+  private readonly localFilesBySha = new Map<string, string>();
 
   constructor(init: ArtifactInit) {
     this.name = checked(ArtifactName, init.name, "name");
@@ -52,7 +45,7 @@ export class Artifact {
     const sha256 = await sha256File(localPath);
     const entry = { path, sha256, size: info.size };
     this.entries.set(path, entry);
-    this.localFiles.set(sha256, localPath);
+    this.localFilesBySha.set(sha256, localPath);
     return entry;
   }
 
@@ -84,27 +77,9 @@ export class Artifact {
     return [...this.entries.values()];
   }
 
-  /** The local file holding the content of `sha256`, for upload. */
-  localFileOf(sha256: string): string | undefined {
-    return this.localFiles.get(sha256);
-  }
-
-  /**
-   * Contents of the small files (base64 by sha256), sent with the manifest so a small version is logged in one
-   * request; undefined when there are none or they are too large together.
-   */
-  async smallFileContents(): Promise<Record<string, string> | undefined> {
-    const small = this.manifest.filter(
-      (entry): entry is StoredEntry => "sha256" in entry && entry.size <= Limits.maxInlineBlobBytes,
-    );
-    const total = small.reduce((sum, entry) => sum + entry.size, 0);
-    if (small.length === 0 || small.length > 1000 || total > Limits.maxInlineTotalBytes) return undefined;
-    const contents: Record<string, string> = {};
-    for (const entry of small) {
-      const localPath = this.localFiles.get(entry.sha256);
-      if (localPath) contents[entry.sha256] = (await readFile(localPath)).toString("base64");
-    }
-    return contents;
+  /** sha256 → the local file holding that content, for upload. */
+  localFiles(): Record<string, string> {
+    return Object.fromEntries(this.localFilesBySha);
   }
 
   private checkedPath(path: string): string {

@@ -3,6 +3,7 @@ export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
 export { type InitOptions, Pedigree } from "./pedigree";
-export { Run } from "./run";
+export { type FinishResult, Run } from "./run";
 export type { PedigreeOptions } from "./settings";
+export { type SyncedRun, syncSpool } from "./spool/sync";
 export type { ProgressCallback, TransferProgress } from "./transfer";

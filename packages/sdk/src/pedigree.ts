@@ -3,7 +3,7 @@ import {
   type CreateRunBody,
   ProjectList,
   RunDetails,
-  RunSummary,
+  type RunSummary,
   VersionDetails,
   WhoAmI,
 } from "@pedigree/protocol";
@@ -12,6 +12,8 @@ import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
+import { RunWriter } from "./spool/run-writer";
+import { RunSpool } from "./spool/spool-log";
 
 export interface InitOptions {
   project?: string;
@@ -43,8 +45,21 @@ export class Pedigree {
       tags: options.tags ?? [],
       ...(options.name ? { name: options.name } : {}),
     };
-    const summary = await this.client.request("POST", `projects/${project}/runs`, RunSummary, { json: body });
-    return new Run(this.client, summary);
+    const runId = body.id as string;
+    const spool = await RunSpool.create(this.client.settings.pedigreeDir, {
+      baseUrl: this.client.settings.baseUrl,
+      project,
+      runId,
+    });
+    const writer = new RunWriter(this.client, spool, {
+      offline: this.client.settings.mode === "offline",
+      maxBlockMs: this.client.settings.maxBlockMs,
+    });
+    const sent = await writer.submit<RunSummary>({ kind: "createRun", body });
+    const summary = sent.queued
+      ? { id: runId, project, name: options.name ?? runId, jobType: body.jobType ?? "job" }
+      : sent.result;
+    return new Run(this.client, summary, writer);
   }
 
   /** A committed version by ref (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) or id. */

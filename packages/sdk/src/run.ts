@@ -1,24 +1,28 @@
-import {
-  CreateVersionResponse,
-  type RunState,
-  type RunSummary,
-  VersionDetails,
-  VersionSummary,
-} from "@pedigree/protocol";
+import type { RunState, RunSummary, VersionDetails, VersionSummary } from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
+import { PedigreeError } from "./errors";
 import { forgetRun, watchRun } from "./process-exit";
+import type { RunWriter } from "./spool/run-writer";
 import type { ProgressCallback } from "./transfer";
-import { uploadBlob } from "./transfer";
 
 const HEARTBEAT_MS = 30_000;
-const UPLOAD_CONCURRENCY = 4;
 
-/** One execution of a script. Inputs and outputs logged through it become the lineage. */
+export interface FinishResult {
+  /** Writes that did not reach the server in time; they stay in the spool for the background retry or `pedigree sync`. */
+  queued: number;
+  spoolDir: string;
+}
+
+/**
+ * One execution of a script. Inputs and outputs logged through it become the lineage. Every write goes
+ * through the run's spool: on disk first, then to the server, so a dead server or process loses nothing.
+ */
 export class Run {
   readonly id: string;
   readonly project: string;
+  /** The server's display name (`zesty-snowball-7`), or the id while the run is only queued. */
   readonly name: string;
   readonly jobType: string;
   private state: RunState = "running";
@@ -26,7 +30,8 @@ export class Run {
 
   constructor(
     private readonly client: HttpClient,
-    summary: RunSummary,
+    summary: Pick<RunSummary, "id" | "project" | "name" | "jobType">,
+    private readonly writer: RunWriter,
   ) {
     this.id = summary.id;
     this.project = summary.project;
@@ -41,68 +46,87 @@ export class Run {
     return this.state !== "running";
   }
 
-  /** Uses a version (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) and records the input edge. */
+  /**
+   * Uses a version (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) and records the input edge.
+   * When the server cannot be reached the edge stays queued (resolved later as of now), and this throws: the
+   * version's files cannot be had.
+   */
   async useArtifact(ref: string, options: { type?: string; project?: string } = {}): Promise<ArtifactVersion> {
-    const details = await this.client.request(
-      "POST",
-      `projects/${this.project}/runs/${this.id}/inputs`,
-      VersionDetails,
-      {
-        json: { ref, ...options },
-      },
-    );
-    return new ArtifactVersion(this.client, details);
+    const usedAt = new Date().toISOString();
+    const sent = await this.writer.submit<VersionDetails>({ kind: "useArtifact", body: { ref, ...options, usedAt } });
+    if (sent.queued) {
+      throw new PedigreeError(
+        "NETWORK",
+        `the server did not answer: run ${this.id}'s use of '${ref}' is queued and will be recorded when it is back, but the version cannot be fetched now`,
+        undefined,
+        "ref",
+      );
+    }
+    return new ArtifactVersion(this.client, sent.result);
   }
 
   /**
-   * Logs a version: sends the manifest, uploads only the files the server lacks, commits. Identical content
-   * gives the existing version and records this run as one more producer.
+   * Logs a version: sends the manifest (small files with it), uploads only the files the server lacks, commits.
+   * Identical content gives the existing version and records this run as one more producer. When the server
+   * does not answer in time the version is queued and the answer says `queued: true`.
    */
   async logArtifact(
     artifact: Artifact,
     options: { aliases?: string[]; onProgress?: ProgressCallback } = {},
   ): Promise<ArtifactVersion> {
-    const aliases = options.aliases ?? [];
-    const inlineBlobs = await artifact.smallFileContents();
-    const created = await this.client.request("POST", `projects/${this.project}/versions`, CreateVersionResponse, {
-      json: {
-        ...(inlineBlobs ? { inlineBlobs } : {}),
-        name: artifact.name,
-        type: artifact.type,
-        manifest: artifact.manifest,
-        metadata: artifact.metadata,
-        description: artifact.description,
-        generated: artifact.generated,
-        runId: this.id,
-        aliases,
-      },
-    });
-    if (created.missingBlobs.length === 0) return new ArtifactVersion(this.client, created.version);
-    await this.uploadMissing(artifact, created.missingBlobs, options.onProgress);
-    const committed = await this.client.request(
-      "POST",
-      `projects/${this.project}/versions/${created.version.id}/commit`,
-      VersionSummary,
-      {
-        json: { runId: this.id, aliases },
-      },
+    const manifest = artifact.manifest;
+    const sizes = new Map(
+      manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.size] as const] : [])),
     );
-    return new ArtifactVersion(this.client, committed);
+    const files = await this.writer.keepSmallFiles(artifact.localFiles(), sizes);
+    const body = {
+      name: artifact.name,
+      type: artifact.type,
+      manifest,
+      metadata: artifact.metadata,
+      description: artifact.description,
+      generated: artifact.generated,
+      runId: this.id,
+      aliases: options.aliases ?? [],
+    };
+    const sent = await this.writer.submit<VersionSummary>(
+      { kind: "logArtifact", body, files },
+      { onProgress: options.onProgress },
+    );
+    return sent.queued
+      ? ArtifactVersion.queued(this.client, this.project, artifact)
+      : new ArtifactVersion(this.client, sent.result);
   }
 
-  /** Ends the run (`finished` unless told otherwise). Safe to call more than once. */
-  async finish(state: Exclude<RunState, "running"> = "finished"): Promise<void> {
-    if (this.finished) return;
+  /**
+   * Ends the run (`finished` unless told otherwise) and waits up to `finishTimeoutMs` for queued writes.
+   * Answers what is still queued. Safe to call more than once.
+   */
+  async finish(state: Exclude<RunState, "running"> = "finished"): Promise<FinishResult> {
+    if (this.finished) return { queued: (await this.writer.spool.unacked()).length, spoolDir: this.writer.spool.dir };
     this.state = state;
     clearInterval(this.heartbeat);
     forgetRun(this);
-    await this.client.requestVoid("PATCH", `projects/${this.project}/runs/${this.id}`, { json: { state } });
+    await this.writer.submit({ kind: "updateRun", body: { state } }).catch((error: unknown) => {
+      console.warn(`[pedigree] run ${this.id} could not be marked ${state}: ${String(error)}`);
+    });
+    const queued = await this.writer.flush(this.client.settings.finishTimeoutMs);
+    this.writer.close();
+    if (queued === 0) await this.writer.spool.removeIfDone();
+    else {
+      console.warn(
+        `[pedigree] ${queued} write(s) of run ${this.id} are still queued in ${this.writer.spool.dir}; \`pedigree sync\` sends them`,
+      );
+    }
+    return { queued, spoolDir: this.writer.spool.dir };
   }
 
-  /** What `finish` sends, for the process-exit hook that can no longer wait for promises. */
+  /** For the process-exit hook, which can no longer wait: queue the final state and describe the request. */
   finishRequest(state: Exclude<RunState, "running">) {
     this.state = state;
     clearInterval(this.heartbeat);
+    this.writer.spool.append({ kind: "updateRun", body: { state } });
+    this.writer.close();
     return {
       url: `${this.client.settings.baseUrl}/api/v1/projects/${this.project}/runs/${this.id}`,
       apiKey: this.client.settings.apiKey,
@@ -111,23 +135,9 @@ export class Run {
   }
 
   private beat() {
+    if (this.client.settings.mode === "offline") return;
     this.client
       .requestVoid("PATCH", `projects/${this.project}/runs/${this.id}`, { json: { heartbeat: true } })
       .catch((error: unknown) => console.warn(`[pedigree] heartbeat of run ${this.id} failed: ${String(error)}`));
-  }
-
-  private async uploadMissing(artifact: Artifact, missing: string[], onProgress?: ProgressCallback) {
-    const queue = [...missing];
-    const pathOf = new Map(
-      artifact.manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.path] as const] : [])),
-    );
-    const worker = async () => {
-      for (let sha256 = queue.shift(); sha256; sha256 = queue.shift()) {
-        const localPath = artifact.localFileOf(sha256);
-        if (!localPath) throw new Error(`the server asks for ${sha256}, which this artifact has no local file for`);
-        await uploadBlob(this.client, sha256, localPath, { path: pathOf.get(sha256) ?? sha256, onProgress });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, queue.length) }, worker));
   }
 }

@@ -14,8 +14,14 @@ export interface PedigreeOptions {
   timeoutMs?: number;
   /** Retries of a failed request on network errors and 5xx/429 (default 3). */
   retries?: number;
-  /** Where the credentials file lives; PEDIGREE_DIR, else ~/.pedigree. */
+  /** Where the credentials file and the spool of queued writes live; PEDIGREE_DIR, else ~/.pedigree. */
   pedigreeDir?: string;
+  /** `offline` only writes to the spool (send it later with `pedigree sync`); PEDIGREE_MODE. Default `online`. */
+  mode?: "online" | "offline";
+  /** How long a logging call may wait for the server before it goes on with the write queued (default 10 s). */
+  maxBlockMs?: number;
+  /** How long `run.finish()` waits for queued writes to reach the server (default 30 s). */
+  finishTimeoutMs?: number;
 }
 
 export interface Settings {
@@ -25,6 +31,9 @@ export interface Settings {
   timeoutMs: number;
   retries: number;
   pedigreeDir: string;
+  mode: "online" | "offline";
+  maxBlockMs: number;
+  finishTimeoutMs: number;
 }
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:4000";
@@ -40,6 +49,9 @@ export function resolveSettings(options: PedigreeOptions, env: NodeJS.ProcessEnv
     timeoutMs: options.timeoutMs ?? 30_000,
     retries: options.retries ?? 3,
     pedigreeDir,
+    mode: options.mode ?? (env.PEDIGREE_MODE === "offline" ? "offline" : "online"),
+    maxBlockMs: options.maxBlockMs ?? 10_000,
+    finishTimeoutMs: options.finishTimeoutMs ?? 30_000,
   };
 }
 

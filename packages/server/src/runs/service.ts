@@ -75,18 +75,28 @@ export async function recordInput(
   tx: Db,
   ctx: WriteContext,
   runId: string,
-  input: { ref: string; type?: string | undefined; project?: string | undefined },
+  input: { ref: string; type?: string | undefined; project?: string | undefined; usedAt?: string | undefined },
 ): Promise<VersionDetails> {
   await requireRun(tx, ctx.project, runId);
-  const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref);
+  const at = useTime(input.usedAt, ctx.now());
+  const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref, at.asOf ? { asOf: at.asOf } : {});
   if (input.type && resolved.artifact.type !== input.type) {
     throw conflict(`'${input.ref}' is of type '${resolved.artifact.type}', not '${input.type}'`, "type");
   }
   await tx
     .insert(runInputs)
-    .values({ runId, versionId: resolved.version.id, requestedRef: input.ref, createdAt: ctx.now() })
+    .values({ runId, versionId: resolved.version.id, requestedRef: input.ref, createdAt: at.recordedAt })
     .onConflictDoNothing();
   return getVersionDetails(tx, resolved);
+}
+
+/** Clocks differ by seconds: only a use older than a minute (a queued write) is resolved in the past. */
+const LATE_USE_MS = 60_000;
+
+function useTime(usedAt: string | undefined, now: Date): { asOf: Date | undefined; recordedAt: Date } {
+  const claimed = usedAt ? new Date(usedAt) : undefined;
+  if (!claimed || now.getTime() - claimed.getTime() <= LATE_USE_MS) return { asOf: undefined, recordedAt: now };
+  return { asOf: claimed, recordedAt: claimed };
 }
 
 export async function getRunDetails(db: Db, project: string, runId: string): Promise<RunDetails> {
