@@ -3,4 +3,5 @@ export * from "./auth";
 export * from "./common";
 export * from "./errors";
 export * from "./lineage";
+export * from "./registry";
 export * from "./runs";

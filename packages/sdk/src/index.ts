@@ -1,8 +1,26 @@
-export type { LineageEdge, LineageGraph, LineageNode, RunDetails, VersionDetails } from "@pedigree/protocol";
+export type {
+  Collection,
+  CollectionVersion,
+  HistoryEvent,
+  HistoryVerification,
+  LineageEdge,
+  LineageGraph,
+  LineageNode,
+  RunDetails,
+  VersionDetails,
+} from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
 export { type InitOptions, Pedigree } from "./pedigree";
+export {
+  type HistoryFilters,
+  type LinkOptions,
+  Registry,
+  RegistryCollection,
+  type RegistryInfo,
+  type VersionInput,
+} from "./registry";
 export { type FinishResult, Run } from "./run";
 export type { PedigreeOptions } from "./settings";
 export { type SyncedRun, syncSpool } from "./spool/sync";

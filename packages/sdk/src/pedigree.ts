@@ -1,8 +1,10 @@
 import {
   ArtifactDetails,
+  type CreateRegistryBody,
   type CreateRunBody,
   ProjectList,
   RunDetails,
+  RunList,
   type RunSummary,
   VersionDetails,
   WhoAmI,
@@ -10,6 +12,7 @@ import {
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
+import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
 import { RunWriter } from "./spool/run-writer";
@@ -80,6 +83,25 @@ export class Pedigree {
   /** A run with its config, inputs and outputs. */
   async run(runId: string, options: { project?: string } = {}) {
     return this.client.request("GET", `projects/${this.projectOf(options.project)}/runs/${runId}`, RunDetails);
+  }
+
+  /** A project's runs, newest first (one page of at most `limit`). */
+  async runs(options: { project?: string; jobType?: string | undefined; limit?: number } = {}) {
+    const project = this.projectOf(options.project);
+    const page = await this.client.request("GET", `projects/${project}/runs`, RunList, {
+      searchParams: { jobType: options.jobType, limit: options.limit ?? 100 },
+    });
+    return page.runs;
+  }
+
+  /** Creates a registry (admins only); idempotent for the same settings. */
+  async createRegistry(options: CreateRegistryBody): Promise<RegistryInfo> {
+    return createRegistry(this.client, options);
+  }
+
+  /** A registry by name (`model`, `dataset`): link versions, manage collections and their aliases. */
+  registry(name: string): Registry {
+    return new Registry(this.client, name, this.client.settings.project);
   }
 
   async projects() {

@@ -4,6 +4,7 @@ import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { PedigreeError } from "./errors";
 import { forgetRun, watchRun } from "./process-exit";
+import { Registry, type VersionInput } from "./registry";
 import type { RunWriter } from "./spool/run-writer";
 import type { ProgressCallback } from "./transfer";
 
@@ -96,6 +97,17 @@ export class Run {
     return sent.queued
       ? ArtifactVersion.queued(this.client, this.project, artifact)
       : new ArtifactVersion(this.client, sent.result);
+  }
+
+  /**
+   * Links a version (a logged ArtifactVersion, an id, or a ref in this run's project) into
+   * `registry/collection`, e.g. `run.linkArtifact(model, "model/zoo-classifier", { aliases: ["staging"] })`.
+   */
+  async linkArtifact(version: VersionInput, target: string, options: { aliases?: string[]; move?: boolean } = {}) {
+    const slash = target.indexOf("/");
+    if (slash < 1) throw new Error(`'${target}' is not 'registry/collection'`);
+    const registry = new Registry(this.client, target.slice(0, slash), this.project);
+    return registry.link(version, target.slice(slash + 1), options);
   }
 
   /**

@@ -12,6 +12,7 @@ import { artifactRoutes } from "./routes/artifacts";
 import { blobRoutes } from "./routes/blobs";
 import { keyRoutes } from "./routes/keys";
 import { memberRoutes } from "./routes/members";
+import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
@@ -36,7 +37,14 @@ export function createApp(deps: AppDeps) {
   app.use("/api/v1/*", requireApiKey(deps));
   app.use("/api/v1/*", rateLimitWrites(deps.config.rateLimit));
   app.use("/api/v1/projects/:project/*", requireProjectAccess(deps));
-  for (const path of ["/api/v1/projects/*", "/api/v1/users/*", "/api/v1/users", "/api/v1/keys/*", "/api/v1/keys"]) {
+  for (const path of [
+    "/api/v1/projects/*",
+    "/api/v1/users/*",
+    "/api/v1/users",
+    "/api/v1/keys/*",
+    "/api/v1/keys",
+    "/api/v1/registries/*",
+  ]) {
     app.use(path, jsonLimit);
   }
   app.route("/api/v1", accountRoutes(deps));
@@ -47,6 +55,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/projects/:project/runs", runRoutes(deps));
   app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
   app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
+  app.route("/api/v1/registries", registryRoutes(deps));
 
   app.notFound((c) =>
     c.json<ErrorBody>(

@@ -2,4 +2,5 @@ export * from "./access";
 export * from "./artifacts";
 export * from "./auth";
 export * from "./projects";
+export * from "./registry";
 export * from "./runs";

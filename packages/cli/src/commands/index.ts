@@ -1,0 +1,16 @@
+import { artifactCommand, downloadCommand } from "./artifacts";
+import { projectsCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
+import type { Command } from "./command";
+import { serverCommand } from "./server";
+import { syncCommand } from "./sync";
+
+export const commands: Record<string, Command> = {
+  server: serverCommand,
+  sync: syncCommand,
+  whoami: whoamiCommand,
+  projects: projectsCommand,
+  runs: runsCommand,
+  run: runCommand,
+  artifact: artifactCommand,
+  download: downloadCommand,
+};

@@ -1,0 +1,187 @@
+import { z } from "zod";
+import { AliasName, ArtifactName, ArtifactType, VersionSummary } from "./artifacts";
+import { Limits, ProjectName, Ref, Sha256, Tags, Timestamp } from "./common";
+
+/** Registries, collections, links and the action history, as shared/SPEC.md "registry" … "Action history" define them. */
+
+export const RegistryName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "registry names are lower-case letters, digits, '.', '_', '-' (at most 64)");
+export const CollectionName = ArtifactName;
+const Description = z.string().max(10_000);
+
+export const CreateRegistryBody = z.object({
+  name: RegistryName,
+  description: Description.default(""),
+  /** Artifact types the registry accepts; absent or null means any type. */
+  acceptedTypes: z.array(ArtifactType).min(1).max(64).nullable().default(null),
+  /** Aliases only admins may add or remove (e.g. `production`). */
+  protectedAliases: z.array(AliasName).max(64).default([]),
+});
+export type CreateRegistryBody = z.input<typeof CreateRegistryBody>;
+
+export const Registry = z.object({
+  name: RegistryName,
+  description: z.string(),
+  acceptedTypes: z.array(z.string()).nullable(),
+  protectedAliases: z.array(z.string()),
+  createdAt: Timestamp,
+});
+export type Registry = z.infer<typeof Registry>;
+export const RegistryList = z.object({ registries: z.array(Registry) });
+export type RegistryList = z.infer<typeof RegistryList>;
+
+export const CreateCollectionBody = z.object({
+  name: CollectionName,
+  type: ArtifactType,
+  description: Description.default(""),
+  tags: Tags.default([]),
+});
+export type CreateCollectionBody = z.input<typeof CreateCollectionBody>;
+
+export const UpdateCollectionBody = z
+  .object({ description: Description.optional(), tags: Tags.optional() })
+  .refine((body) => body.description !== undefined || body.tags !== undefined, "give a description or tags");
+export type UpdateCollectionBody = z.input<typeof UpdateCollectionBody>;
+
+export const Collection = z.object({
+  registry: RegistryName,
+  name: z.string(),
+  type: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  /** Versions ever linked, so the next link is `v{versionCount}`. */
+  versionCount: z.number().int(),
+  /** Versions linked now. */
+  linkedCount: z.number().int(),
+  createdAt: Timestamp,
+});
+export type Collection = z.infer<typeof Collection>;
+
+export const CollectionListQuery = z.object({
+  type: ArtifactType.optional(),
+  tag: z.string().min(1).max(64).optional(),
+  /** Name prefix. */
+  prefix: z.string().min(1).max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(100),
+  cursor: z.string().max(512).optional(),
+});
+export type CollectionListQuery = z.input<typeof CollectionListQuery>;
+export type CollectionListFilters = z.output<typeof CollectionListQuery>;
+export const CollectionList = z.object({ collections: z.array(Collection), nextCursor: z.string().nullable() });
+export type CollectionList = z.infer<typeof CollectionList>;
+
+/** A version linked into a collection: the collection's own `vN` and aliases over the unchanged artifact version. */
+export const CollectionVersion = z.object({
+  registry: RegistryName,
+  collection: z.string(),
+  version: z.string(),
+  aliases: z.array(z.string()),
+  linkedAt: Timestamp,
+  source: VersionSummary,
+});
+export type CollectionVersion = z.infer<typeof CollectionVersion>;
+export const CollectionVersionList = z.object({ versions: z.array(CollectionVersion) });
+export type CollectionVersionList = z.infer<typeof CollectionVersionList>;
+
+/** Linking a version of `project` named by `ref`; the collection is created (with the version's type) on first link. */
+export const LinkBody = z.object({
+  project: ProjectName,
+  ref: Ref,
+  aliases: z.array(AliasName).max(64).default([]),
+  /** Take an alias from the collection version holding it (true) or answer 409 (false). */
+  move: z.boolean().default(true),
+});
+export type LinkBody = z.input<typeof LinkBody>;
+export const LinkResponse = z.object({
+  membership: CollectionVersion,
+  /** False when the version was already linked (the call changed no link). */
+  linked: z.boolean(),
+});
+export type LinkResponse = z.infer<typeof LinkResponse>;
+
+export const SetCollectionAliasBody = z.object({
+  /** The collection's `vN` or a linked artifact version id. */
+  version: z.string().min(1).max(64),
+  move: z.boolean().default(true),
+});
+export type SetCollectionAliasBody = z.input<typeof SetCollectionAliasBody>;
+
+/** Replaces the aliases of one collection version with exactly these. */
+export const SetVersionAliasesBody = z.object({
+  aliases: z.array(AliasName).max(64),
+  move: z.boolean().default(true),
+});
+export type SetVersionAliasesBody = z.input<typeof SetVersionAliasesBody>;
+
+export const HistoryAction = z.enum([
+  "collection_created",
+  "version_linked",
+  "version_unlinked",
+  "alias_added",
+  "alias_removed",
+  "tags_changed",
+  "description_changed",
+]);
+export type HistoryAction = z.infer<typeof HistoryAction>;
+
+/** One event of a collection's append-only action history. `hash` = sha256(prevHash ‖ canonical JSON of the rest). */
+export const HistoryEvent = z.object({
+  id: z.string(),
+  /** Position in the collection's chain, 1, 2, … without gaps. */
+  seq: z.number().int(),
+  registry: z.string(),
+  collection: z.string(),
+  action: HistoryAction,
+  actor: z.string(),
+  actorId: z.string(),
+  at: Timestamp,
+  /** The collection's `vN`, where a version is involved. */
+  version: z.string().nullable(),
+  /** `artifact:vN` of the linked artifact version, its project and id. */
+  sourceVersion: z.string().nullable(),
+  sourceProject: z.string().nullable(),
+  sourceVersionId: z.string().nullable(),
+  alias: z.string().nullable(),
+  /** Before and after, for tags_changed and description_changed. */
+  details: z.record(z.string(), z.unknown()).nullable(),
+  prevHash: Sha256,
+  hash: Sha256,
+});
+export type HistoryEvent = z.infer<typeof HistoryEvent>;
+
+const commaActions = z
+  .union([z.array(HistoryAction), z.string()])
+  .transform((value) => (Array.isArray(value) ? value : value.split(",").filter(Boolean)))
+  .pipe(z.array(HistoryAction).min(1));
+
+export const HistoryQuery = z.object({
+  action: commaActions.optional(),
+  /** User name or id. */
+  actor: z.string().min(1).max(128).optional(),
+  /** The collection's `vN`. */
+  version: z
+    .string()
+    .regex(/^v\d+$/, "versions are the collection's vN")
+    .optional(),
+  from: Timestamp.optional(),
+  to: Timestamp.optional(),
+  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(100),
+  cursor: z.string().max(512).optional(),
+});
+export type HistoryQueryInput = z.input<typeof HistoryQuery>;
+export type HistoryQuery = z.output<typeof HistoryQuery>;
+
+export const HistoryPage = z.object({ events: z.array(HistoryEvent), nextCursor: z.string().nullable() });
+export type HistoryPage = z.infer<typeof HistoryPage>;
+
+export const HistoryVerification = z.object({
+  registry: z.string(),
+  collection: z.string(),
+  ok: z.boolean(),
+  eventCount: z.number().int(),
+  headHash: Sha256,
+  /** The first event whose row does not match the chain, or null when the chain is intact. */
+  firstBroken: z.object({ id: z.string().nullable(), seq: z.number().int(), reason: z.string() }).nullable(),
+});
+export type HistoryVerification = z.infer<typeof HistoryVerification>;

@@ -1,0 +1,211 @@
+import {
+  Collection,
+  CollectionList,
+  type CollectionListQuery,
+  CollectionVersion,
+  CollectionVersionList,
+  type CreateCollectionBody,
+  type CreateRegistryBody,
+  type HistoryAction,
+  type HistoryEvent,
+  HistoryPage,
+  HistoryVerification,
+  LinkResponse,
+  Registry as RegistryInfo,
+  VersionDetails,
+} from "@pedigree/protocol";
+import { ArtifactVersion } from "./artifact-version";
+import type { HttpClient } from "./client";
+import { ValidationError } from "./errors";
+
+/** A version as registry calls accept it: a logged `ArtifactVersion`, a version id, or a ref in a project. */
+export type VersionInput = ArtifactVersion | string;
+
+export interface LinkOptions {
+  aliases?: string[];
+  /** The project a string ref lives in (default: the client's). */
+  project?: string;
+  /** Take an alias from the collection version holding it (default) or fail with a ConflictError. */
+  move?: boolean;
+}
+
+/** Filters of `actionHistory`: actions, actor (name or id), the collection's `vN`, ISO times from/to inclusive. */
+export interface HistoryFilters {
+  action?: HistoryAction | HistoryAction[];
+  actor?: string;
+  version?: string;
+  from?: string;
+  to?: string;
+  /** Events fetched per request (default 100). */
+  pageSize?: number;
+}
+
+/** Creates a registry (admins only); creating it again with the same settings answers the existing one. */
+export async function createRegistry(client: HttpClient, body: CreateRegistryBody): Promise<RegistryInfo> {
+  return client.request("POST", "registries", RegistryInfo, { json: body });
+}
+
+/** An organisation-wide registry (`model`, `dataset`): link versions into its collections. */
+export class Registry {
+  constructor(
+    private readonly client: HttpClient,
+    readonly name: string,
+    private readonly defaultProject: string | undefined,
+  ) {}
+
+  /** Its description, accepted types and protected aliases. */
+  async info(): Promise<RegistryInfo> {
+    return this.client.request("GET", `registries/${this.name}`, RegistryInfo);
+  }
+
+  /**
+   * Links a version into `collection` (created with the version's type on first link) and gives it
+   * `aliases`. Linking a linked version again changes no link and answers its existing membership.
+   */
+  async link(version: VersionInput, collection: string, options: LinkOptions = {}): Promise<CollectionVersion> {
+    const { project, ref } = this.versionRef(version, options.project);
+    const response = await this.client.request("POST", `${this.collectionPath(collection)}/versions`, LinkResponse, {
+      json: { project, ref, aliases: options.aliases ?? [], move: options.move ?? true },
+    });
+    return response.membership;
+  }
+
+  /** Takes a version out of `collection`; `version` may also be the collection's `vN`. */
+  async unlink(version: VersionInput, collection: string, options: { project?: string } = {}): Promise<void> {
+    const selector = await this.collection(collection).selectorOf(version, options.project);
+    await this.client.requestVoid("DELETE", `${this.collectionPath(collection)}/versions/${selector}`);
+  }
+
+  /** Creates a collection explicitly (linking creates one too); the same settings again answer the existing one. */
+  async createCollection(options: CreateCollectionBody): Promise<Collection> {
+    return this.client.request("POST", `registries/${this.name}/collections`, Collection, { json: options });
+  }
+
+  collection(name: string): RegistryCollection {
+    return new RegistryCollection(this.client, this.name, name, this.defaultProject);
+  }
+
+  /** Collections filtered by type, tag and name prefix, all pages. */
+  async collections(filters: Omit<CollectionListQuery, "cursor" | "limit"> = {}): Promise<Collection[]> {
+    const collections: Collection[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.request("GET", `registries/${this.name}/collections`, CollectionList, {
+        searchParams: { ...filters, limit: 1000, cursor },
+      });
+      collections.push(...page.collections);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return collections;
+  }
+
+  private collectionPath(collection: string) {
+    return `registries/${this.name}/collections/${encodeURIComponent(collection)}`;
+  }
+
+  private versionRef(version: VersionInput, project: string | undefined) {
+    if (version instanceof ArtifactVersion) return { project: version.project, ref: version.id };
+    const chosen = project ?? this.defaultProject;
+    if (!chosen) throw missingProject();
+    return { project: chosen, ref: version };
+  }
+}
+
+/** One collection of a registry: its versions, aliases and action history. */
+export class RegistryCollection {
+  private readonly path: string;
+
+  constructor(
+    private readonly client: HttpClient,
+    readonly registry: string,
+    readonly name: string,
+    private readonly defaultProject: string | undefined,
+  ) {
+    this.path = `registries/${registry}/collections/${encodeURIComponent(name)}`;
+  }
+
+  /** `registry/collection:selector`, usable wherever a ref is. */
+  ref(selector = "latest"): string {
+    return `${this.registry}/${this.name}:${selector}`;
+  }
+
+  async info(): Promise<Collection> {
+    return this.client.request("GET", this.path, Collection);
+  }
+
+  /** Changes tags and/or description; each real change is recorded in the action history. */
+  async update(changes: { tags?: string[]; description?: string }): Promise<Collection> {
+    return this.client.request("PATCH", this.path, Collection, { json: changes });
+  }
+
+  /** The versions linked now, newest first, each with its collection `vN`, aliases and source version. */
+  async versions(): Promise<CollectionVersion[]> {
+    return (await this.client.request("GET", `${this.path}/versions`, CollectionVersionList)).versions;
+  }
+
+  /** Gives `alias` to a version (the collection's `vN`, an ArtifactVersion, a version id or a ref). */
+  async addAlias(version: VersionInput, alias: string, options: { move?: boolean; project?: string } = {}) {
+    const selector = await this.selectorOf(version, options.project);
+    return this.client.request("PUT", `${this.path}/aliases/${encodeURIComponent(alias)}`, CollectionVersion, {
+      json: { version: selector, move: options.move ?? true },
+    });
+  }
+
+  async removeAlias(alias: string): Promise<void> {
+    await this.client.requestVoid("DELETE", `${this.path}/aliases/${encodeURIComponent(alias)}`);
+  }
+
+  /** Makes `aliases` exactly the aliases of a version, moving those that other versions hold. */
+  async setAliases(version: VersionInput, aliases: string[], options: { move?: boolean; project?: string } = {}) {
+    const selector = await this.selectorOf(version, options.project);
+    return this.client.request("PUT", `${this.path}/versions/${selector}/aliases`, CollectionVersion, {
+      json: { aliases, move: options.move ?? true },
+    });
+  }
+
+  /** Every event matching `filters`, newest first, fetching pages as the loop goes. */
+  async *actionHistory(filters: HistoryFilters = {}): AsyncGenerator<HistoryEvent> {
+    const { action, pageSize, ...rest } = filters;
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.request("GET", `${this.path}/history`, HistoryPage, {
+        searchParams: {
+          ...rest,
+          limit: pageSize,
+          ...(action ? { action: Array.isArray(action) ? action.join(",") : action } : {}),
+          cursor,
+        },
+      });
+      yield* page.events;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** Recomputes the hash chain on the server; `firstBroken` names the first event that does not fit. */
+  async verifyHistory(): Promise<HistoryVerification> {
+    return this.client.request("GET", `${this.path}/history/verify`, HistoryVerification);
+  }
+
+  /** @internal The path segment naming a version in this collection: `vN` or a version id. */
+  async selectorOf(version: VersionInput, project: string | undefined): Promise<string> {
+    if (version instanceof ArtifactVersion) return version.id;
+    if (/^v\d+$/.test(version) || /^av_[a-z0-9]{16}$/.test(version)) return version;
+    const chosen = project ?? this.defaultProject;
+    if (!chosen) throw missingProject();
+    const details = await this.client.request("GET", `projects/${chosen}/versions`, VersionDetails, {
+      searchParams: { ref: version },
+    });
+    return details.id;
+  }
+}
+
+function missingProject() {
+  return new ValidationError(
+    "BAD_REQUEST",
+    "name the project of the ref: { project } or new Pedigree({ project })",
+    undefined,
+    "project",
+  );
+}
+
+export type { RegistryInfo };

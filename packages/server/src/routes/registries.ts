@@ -1,0 +1,127 @@
+import {
+  AliasName,
+  CollectionListQuery,
+  CollectionName,
+  CreateCollectionBody,
+  CreateRegistryBody,
+  HistoryQuery,
+  LinkBody,
+  RegistryName,
+  SetCollectionAliasBody,
+  SetVersionAliasesBody,
+  UpdateCollectionBody,
+} from "@pedigree/protocol";
+import { type Context, Hono } from "hono";
+import type { AppDeps, AppEnv } from "../context";
+import type { Db } from "../db/client";
+import { parseInput } from "../errors";
+import { removeCollectionAlias, setCollectionAlias, setVersionAliases } from "../registry/collection-aliases";
+import {
+  createCollection,
+  findCollection,
+  getCollection,
+  listCollections,
+  listCollectionVersions,
+  updateCollection,
+} from "../registry/collections";
+import type { RegistryContext } from "../registry/context";
+import { listHistory, verifyHistory } from "../registry/history";
+import { linkVersion, unlinkVersion } from "../registry/links";
+import { namesOf } from "../registry/present";
+import { createRegistry, listRegistries, requireRegistry, toRegistry } from "../registry/registries";
+import { jsonBody, queryOf } from "./request";
+
+/** /api/v1/registries: registries, their collections, links, collection aliases and the action history. */
+export function registryRoutes(deps: AppDeps) {
+  const registryOf = (c: Context<AppEnv>) => parseInput(RegistryName, c.req.param("registry"), "registry");
+  const collectionPath = (c: Context<AppEnv>) => ({
+    registry: registryOf(c),
+    collection: parseInput(CollectionName, c.req.param("collection"), "collection"),
+  });
+  const contextOf = (c: Context<AppEnv>): RegistryContext => ({ actor: c.get("actor"), now: () => deps.clock.now() });
+  const findChain = async (db: Db, path: { registry: string; collection: string }) => {
+    const registry = await requireRegistry(db, path.registry);
+    const collection = await findCollection(db, registry, path.collection);
+    return { ...namesOf(registry.name, collection), eventCount: collection.eventCount, headHash: collection.headHash };
+  };
+
+  return new Hono<AppEnv>()
+    .post("/", async (c) => {
+      const { name, ...settings } = await jsonBody(c, CreateRegistryBody);
+      const ctx = contextOf(c);
+      const result = await deps.db.transaction((tx) => createRegistry(tx, ctx, { name, ...settings }));
+      return c.json(result.registry, result.created ? 201 : 200);
+    })
+    .get("/", async (c) => c.json({ registries: await deps.db.read((db) => listRegistries(db)) }))
+    .get("/:registry", async (c) => {
+      const name = registryOf(c);
+      return c.json(toRegistry(await deps.db.read((db) => requireRegistry(db, name))));
+    })
+    .get("/:registry/collections", async (c) => {
+      const registry = registryOf(c);
+      const query = queryOf(c, CollectionListQuery);
+      return c.json(await deps.db.read((db) => listCollections(db, registry, query)));
+    })
+    .post("/:registry/collections", async (c) => {
+      const registry = registryOf(c);
+      const body = await jsonBody(c, CreateCollectionBody);
+      const ctx = contextOf(c);
+      const result = await deps.db.transaction((tx) => createCollection(tx, ctx, registry, body));
+      return c.json(result.collection, result.created ? 201 : 200);
+    })
+    .get("/:registry/collections/:collection", async (c) => {
+      const path = collectionPath(c);
+      return c.json(await deps.db.read((db) => getCollection(db, path.registry, path.collection)));
+    })
+    .patch("/:registry/collections/:collection", async (c) => {
+      const path = collectionPath(c);
+      const body = await jsonBody(c, UpdateCollectionBody);
+      const ctx = contextOf(c);
+      return c.json(await deps.db.transaction((tx) => updateCollection(tx, ctx, path.registry, path.collection, body)));
+    })
+    .get("/:registry/collections/:collection/versions", async (c) => {
+      const path = collectionPath(c);
+      const versions = await deps.db.read((db) => listCollectionVersions(db, path.registry, path.collection));
+      return c.json({ versions });
+    })
+    .post("/:registry/collections/:collection/versions", async (c) => {
+      const path = collectionPath(c);
+      const body = await jsonBody(c, LinkBody);
+      const ctx = contextOf(c);
+      const result = await deps.db.transaction((tx) => linkVersion(tx, ctx, path, body));
+      return c.json(result, result.linked ? 201 : 200);
+    })
+    .delete("/:registry/collections/:collection/versions/:version", async (c) => {
+      const path = { ...collectionPath(c), version: c.req.param("version") };
+      const ctx = contextOf(c);
+      await deps.db.transaction((tx) => unlinkVersion(tx, ctx, path));
+      return c.body(null, 204);
+    })
+    .put("/:registry/collections/:collection/versions/:version/aliases", async (c) => {
+      const path = { ...collectionPath(c), version: c.req.param("version") };
+      const body = await jsonBody(c, SetVersionAliasesBody);
+      const ctx = contextOf(c);
+      return c.json(await deps.db.transaction((tx) => setVersionAliases(tx, ctx, path, body)));
+    })
+    .put("/:registry/collections/:collection/aliases/:alias", async (c) => {
+      const path = { ...collectionPath(c), alias: parseInput(AliasName, c.req.param("alias"), "alias") };
+      const body = await jsonBody(c, SetCollectionAliasBody);
+      const ctx = contextOf(c);
+      return c.json(await deps.db.transaction((tx) => setCollectionAlias(tx, ctx, path, body)));
+    })
+    .delete("/:registry/collections/:collection/aliases/:alias", async (c) => {
+      const path = { ...collectionPath(c), alias: parseInput(AliasName, c.req.param("alias"), "alias") };
+      const ctx = contextOf(c);
+      await deps.db.transaction((tx) => removeCollectionAlias(tx, ctx, path));
+      return c.body(null, 204);
+    })
+    .get("/:registry/collections/:collection/history", async (c) => {
+      const path = collectionPath(c);
+      const query = queryOf(c, HistoryQuery);
+      return c.json(await deps.db.read(async (db) => listHistory(db, await findChain(db, path), query)));
+    })
+    .get("/:registry/collections/:collection/history/verify", async (c) => {
+      const path = collectionPath(c);
+      return c.json(await deps.db.read(async (db) => verifyHistory(db, await findChain(db, path))));
+    });
+}
