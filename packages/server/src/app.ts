@@ -2,7 +2,7 @@ import type { ErrorBody } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { requireProjectAccess } from "./auth/access";
+import { requireProjectAccess, requireRegistryAccess } from "./auth/access";
 import { requireApiKey } from "./auth/middleware";
 import type { AppDeps, AppEnv } from "./context";
 import { ApiError } from "./errors";
@@ -11,7 +11,7 @@ import { accountRoutes } from "./routes/account";
 import { artifactRoutes } from "./routes/artifacts";
 import { blobRoutes } from "./routes/blobs";
 import { keyRoutes } from "./routes/keys";
-import { memberRoutes } from "./routes/members";
+import { memberRoutes, registryMemberRoutes } from "./routes/members";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { userRoutes } from "./routes/users";
@@ -37,6 +37,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api/v1/*", requireApiKey(deps));
   app.use("/api/v1/*", rateLimitWrites(deps.config.rateLimit));
   app.use("/api/v1/projects/:project/*", requireProjectAccess(deps));
+  app.use("/api/v1/registries/:registry/*", requireRegistryAccess(deps));
   for (const path of [
     "/api/v1/projects/*",
     "/api/v1/users/*",
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/users", userRoutes(deps));
   app.route("/api/v1/keys", keyRoutes(deps));
   app.route("/api/v1/projects/:project/members", memberRoutes(deps));
+  app.route("/api/v1/registries/:registry/members", registryMemberRoutes(deps));
   app.route("/api/v1/blobs", blobRoutes(deps));
   app.route("/api/v1/projects/:project/runs", runRoutes(deps));
   app.route("/api/v1/projects/:project/versions", versionRoutes(deps));

@@ -1,3 +1,4 @@
+import type { Role } from "@pedigree/protocol";
 import type { ProjectAccess } from "./auth/access";
 import type { ApiKeyCache } from "./auth/key-cache";
 import type { Actor } from "./auth/users";
@@ -18,7 +19,10 @@ export interface AppDeps {
   keyCache: ApiKeyCache;
 }
 
-/** `projectAccess` is set by the project gate on /api/v1/projects/:project/* only. */
-export type AppEnv = { Variables: { actor: Actor; projectAccess: ProjectAccess } };
+/**
+ * `projectAccess` is set by the project gate on /api/v1/projects/:project/* only, `registryRole` by the
+ * registry gate on /api/v1/registries/:registry/* only.
+ */
+export type AppEnv = { Variables: { actor: Actor; projectAccess: ProjectAccess; registryRole: Role | null } };
 
 export const systemClock: Clock = { now: () => new Date() };

@@ -1,10 +1,10 @@
-import type { Role } from "@pedigree/protocol";
+import { RegistryName, type Role } from "@pedigree/protocol";
 import { and, eq, inArray } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
-import { projectMembers, projects } from "../db/schema";
-import { forbidden, notFound } from "../errors";
+import { projectMembers, projects, registries, registryMembers } from "../db/schema";
+import { forbidden, notFound, parseInput } from "../errors";
 import { projectOf } from "../routes/request";
 import type { Actor } from "./users";
 
@@ -13,7 +13,7 @@ import type { Actor } from "./users";
  * a viewer reads, a member also writes, an admin also manages members. A project the actor has no role in
  * answers 404, exactly as one that does not exist, so names do not leak. A write to a project that does
  * not exist yet is allowed: the write creates it (`ensureProject`) and makes the writer its admin.
- * Registry roles (registry_members) will use the same ranking through `roleAllows`.
+ * Registries (registry_members) use the same roles and ranking: see `authorizeRegistry`.
  */
 export type Permission = "read" | "write" | "manage";
 
@@ -103,4 +103,64 @@ export async function authorizeBlobUpload(db: Db, actor: Pick<Actor, "userId" | 
     .where(and(eq(projectMembers.userId, actor.userId), inArray(projectMembers.role, ["member", "admin"])))
     .limit(1);
   if (!writable) throw forbidden("uploading files needs the member or admin role in a project", "authorization");
+}
+
+/** The actor's role in a registry: admin for a server admin, null without a row (or without the registry). */
+export async function registryRole(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  registry: string,
+): Promise<{ exists: boolean; role: Role | null }> {
+  const [row] = await db
+    .select({ id: registries.id, role: registryMembers.role })
+    .from(registries)
+    .leftJoin(
+      registryMembers,
+      and(eq(registryMembers.registryId, registries.id), eq(registryMembers.userId, actor.userId)),
+    )
+    .where(eq(registries.name, registry));
+  if (!row) return { exists: false, role: null };
+  return { exists: true, role: actor.isAdmin ? "admin" : (row.role ?? null) };
+}
+
+/**
+ * Registries are organisation-wide: anyone may read them. Writing (collections, links, unprotected aliases)
+ * needs the member role; protected aliases and members need admin. Answers the actor's role.
+ */
+export async function authorizeRegistry(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  registry: string,
+  permission: Permission,
+): Promise<Role | null> {
+  const { exists, role } = await registryRole(db, actor, registry);
+  if (permission === "read") return role;
+  if (!exists) throw notFound(`registry '${registry}'`, "registry");
+  if (!roleAllows(role, permission)) {
+    const need = permission === "manage" ? "an admin" : "a member";
+    throw forbidden(
+      `changing registry '${registry}' needs ${need} of it (you are ${role ?? "not a member"})`,
+      "registry",
+    );
+  }
+  return role;
+}
+
+/** The gate in front of /api/v1/registries/:registry/*; the actor's role goes on to the registry services. */
+export function requireRegistryAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const registry = parseInput(RegistryName, c.req.param("registry"), "registry");
+    const permission = /^\/api\/v1\/registries\/[^/]+\/members(\/|$)/.test(c.req.path)
+      ? c.req.method === "GET"
+        ? "read"
+        : "manage"
+      : permissionOf(c.req.method, c.req.path);
+    c.set("registryRole", await deps.db.read((db) => authorizeRegistry(db, c.get("actor"), registry, permission)));
+    await next();
+  };
+}
+
+/** Protected aliases (e.g. `production`) are moved by registry admins only. */
+export function mayTouchProtectedAlias(role: Role | null): boolean {
+  return roleAllows(role, "manage");
 }
