@@ -1,12 +1,17 @@
 import { createHash } from "node:crypto";
 import {
   CommitVersionBody,
+  CreateCollectionBody,
   CreateKeyBody,
+  CreateRegistryBody,
   CreateRunBody,
   CreateUserBody,
   CreateVersionBody,
+  LinkBody,
   SetAliasBody,
+  SetCollectionAliasBody,
   SetMemberBody,
+  UpdateCollectionBody,
   UpdateRunBody,
   UseArtifactBody,
 } from "@pedigree/protocol";
@@ -46,6 +51,12 @@ beforeAll(async () => {
   });
   versionId = created.body.version.id;
   await server.api("POST", "/users", { name: "someone" });
+  await server.api("POST", "/registries", { name: "model", protectedAliases: ["production"] });
+  await server.api("POST", "/registries/model/collections/clf/versions", {
+    project: "fz",
+    ref: "ds",
+    aliases: ["production"],
+  });
 });
 afterAll(() => server.close());
 
@@ -165,6 +176,8 @@ const version = fc.oneof(
   fc.constant("av_nosuchversion00"),
   text.filter((value) => value !== "existing"),
 );
+const registry = fc.oneof(fc.constant("model"), fc.constant("missing-registry"), text);
+const collection = fc.oneof(fc.constant("clf"), text);
 const versionSegment = (value: string) => segment(value === "existing" ? versionId : value);
 
 interface Attempt {
@@ -303,6 +316,65 @@ const attempts: Record<string, fc.Arbitrary<Attempt>> = {
     method: fc.constant("DELETE"),
     path: text.map((k) => `/keys/${segment(k)}`),
     body: fc.constant(undefined),
+  }),
+  "POST registries": fc.record({
+    method: fc.constant("POST"),
+    path: fc.constant("/registries"),
+    body: bodyOf(CreateRegistryBody, { name: "fresh", description: "", protectedAliases: ["production"] }),
+  }),
+  "POST collections": fc.record({
+    method: fc.constant("POST"),
+    path: registry.map((r) => `/registries/${segment(r)}/collections`),
+    body: bodyOf(CreateCollectionBody, { name: "fresh", type: "dataset", tags: [] }),
+  }),
+  "GET collections": fc.record({
+    method: fc.constant("GET"),
+    path: fc.tuple(registry, query).map(([r, q]) => `/registries/${segment(r)}/collections${q}`),
+    body: fc.constant(undefined),
+  }),
+  "PATCH collection": fc.record({
+    method: fc.constant("PATCH"),
+    path: fc.tuple(registry, collection).map(([r, c]) => `/registries/${segment(r)}/collections/${segment(c)}`),
+    body: bodyOf(UpdateCollectionBody, { description: "d", tags: ["t"] }),
+  }),
+  "POST link": fc.record({
+    method: fc.constant("POST"),
+    path: fc
+      .tuple(registry, collection)
+      .map(([r, c]) => `/registries/${segment(r)}/collections/${segment(c)}/versions`),
+    body: bodyOf(LinkBody, { project: "fz", ref: "ds", aliases: ["staging"], move: true }),
+  }),
+  "DELETE link": fc.record({
+    method: fc.constant("DELETE"),
+    path: fc
+      .tuple(
+        registry,
+        collection,
+        text.filter((v) => !/^v\d+$/.test(v)),
+      )
+      .map(([r, c, v]) => `/registries/${segment(r)}/collections/${segment(c)}/versions/${segment(v)}`),
+    body: fc.constant(undefined),
+  }),
+  "PUT collection alias": fc.record({
+    method: fc.constant("PUT"),
+    path: fc
+      .tuple(registry, collection, fc.oneof(fc.constant("production"), text))
+      .map(([r, c, a]) => `/registries/${segment(r)}/collections/${segment(c)}/aliases/${segment(a)}`),
+    body: bodyOf(SetCollectionAliasBody, { version: "v0", move: true }),
+  }),
+  "GET history": fc.record({
+    method: fc.constant("GET"),
+    path: fc
+      .tuple(registry, collection, query)
+      .map(([r, c, q]) => `/registries/${segment(r)}/collections/${segment(c)}/history${q}`),
+    body: fc.constant(undefined),
+  }),
+  "PUT registry member": fc.record({
+    method: fc.constant("PUT"),
+    path: fc
+      .tuple(registry, fc.oneof(fc.constant("someone"), text))
+      .map(([r, u]) => `/registries/${segment(r)}/members/${segment(u)}`),
+    body: bodyOf(SetMemberBody, { role: "viewer" }),
   }),
   "PUT blob": fc.record({
     method: fc.constant("PUT"),
