@@ -4,7 +4,12 @@ import { defineConfig } from "vitest/config";
  * Three projects: SDK unit tests (msw, no server), and every test that touches the database twice —
  * once on embedded PGlite and once on the PostgreSQL at PEDIGREE_TEST_DATABASE_URL (127.0.0.1:5432).
  */
-const databaseTests = ["test/server/**/*.test.ts", "test/sdk/**/*.test.ts", "test/examples/**/*.test.ts"];
+const databaseTests = [
+  "test/server/**/*.test.ts",
+  "test/sdk/**/*.test.ts",
+  "test/examples/**/*.test.ts",
+  "test/cli/**/*.test.ts",
+];
 
 export default defineConfig({
   test: {

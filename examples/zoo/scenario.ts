@@ -11,11 +11,14 @@ export interface ZooLineage {
   model: { id: string; ref: string };
   evaluationRun: string;
   accuracy: number;
+  /** The model's collection in the `model` registry, after promotion from `staging` to `production`. */
+  collection: string;
 }
 
 /**
  * The lineage scenario of the W&B docs: three runs split the zoo data the same way (one `v0`, three
- * producers), a training run uses it and logs `zoo-<runid>`, an evaluation run uses the model.
+ * producers), a training run uses it, logs `zoo-<runid>` and links it into `model/zoo-classifier` as
+ * `staging`; an evaluation run uses the model through the registry, and the model is promoted to `production`.
  */
 export async function runZooScenario(pd: Pedigree, project: string, splitRunCount = 3): Promise<ZooLineage> {
   const workDir = await mkdtemp(join(tmpdir(), "pedigree-zoo-"));
@@ -48,10 +51,12 @@ export async function runZooScenario(pd: Pedigree, project: string, splitRunCoun
   });
   await modelArtifact.addFile(join(workDir, "model.json"));
   const loggedModel = await training.logArtifact(modelArtifact, { aliases: ["best"] });
+  await pd.createRegistry({ name: "model", acceptedTypes: ["model"], protectedAliases: ["production"] });
+  await training.linkArtifact(loggedModel, "model/zoo-classifier", { aliases: ["staging"] });
   await training.finish();
 
   const evaluation = await pd.init({ project, jobType: "evaluation" });
-  const modelVersion = await evaluation.useArtifact(`${loggedModel.name}:best`, { type: "model" });
+  const modelVersion = await evaluation.useArtifact("model/zoo-classifier:staging", { type: "model" });
   const evalData = await evaluation.useArtifact("split_zoo_dataset:latest");
   const modelDir = await modelVersion.download(join(workDir, "model"));
   const evalDir = await evalData.download(join(workDir, "eval-data"));
@@ -61,6 +66,10 @@ export async function runZooScenario(pd: Pedigree, project: string, splitRunCoun
   );
   await evaluation.finish();
 
+  const classifier = pd.registry("model").collection("zoo-classifier");
+  await classifier.addAlias(loggedModel, "production");
+  await classifier.removeAlias("staging");
+
   return {
     splitRuns,
     dataset,
@@ -68,5 +77,6 @@ export async function runZooScenario(pd: Pedigree, project: string, splitRunCoun
     model: { id: loggedModel.id, ref: loggedModel.ref },
     evaluationRun: evaluation.id,
     accuracy: score,
+    collection: "model/zoo-classifier",
   };
 }

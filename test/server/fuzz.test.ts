@@ -158,7 +158,25 @@ const bodyOf = (schema: Schema, valid: Record<string, unknown>) =>
 
 const query = fc
   .dictionary(
-    fc.oneof(fc.constantFrom("ref", "limit", "cursor", "path", "type", "jobType", "upstream", "maxNodes"), fc.string()),
+    fc.oneof(
+      fc.constantFrom(
+        "ref",
+        "limit",
+        "cursor",
+        "path",
+        "type",
+        "jobType",
+        "node",
+        "upstream",
+        "downstream",
+        "maxNodes",
+        "clusterMin",
+        "asOf",
+        "pull",
+        "artifactTypes",
+      ),
+      fc.string(),
+    ),
     text,
     { maxKeys: 3 },
   )
@@ -315,6 +333,20 @@ const attempts: Record<string, fc.Arbitrary<Attempt>> = {
   "DELETE key": fc.record({
     method: fc.constant("DELETE"),
     path: text.map((k) => `/keys/${segment(k)}`),
+    body: fc.constant(undefined),
+  }),
+  "GET lineage": fc.record({
+    method: fc.constant("GET"),
+    path: fc
+      .tuple(project, fc.oneof(fc.constant("ds"), fc.constant(RUN_ID), text), query)
+      .map(([p, node, q]) => `/projects/${segment(p)}/lineage?node=${segment(wellFormed(node))}${q.replace("?", "&")}`),
+    body: fc.constant(undefined),
+  }),
+  "GET impact": fc.record({
+    method: fc.constant("GET"),
+    path: fc
+      .tuple(project, fc.oneof(fc.constant("ds"), text), query)
+      .map(([p, node, q]) => `/projects/${segment(p)}/impact?node=${segment(wellFormed(node))}${q.replace("?", "&")}`),
     body: fc.constant(undefined),
   }),
   "POST registries": fc.record({

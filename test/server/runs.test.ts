@@ -43,6 +43,18 @@ describe("runs", () => {
     expect((await server.api("GET", "/projects/bad/runs")).status).toBe(404);
   });
 
+  it("lists projects with their run and artifact counts", async () => {
+    await server.api("POST", "/projects/counted/runs", { jobType: "training" });
+    await server.api("POST", "/projects/counted/runs", { jobType: "training" });
+    await server.api("POST", "/projects/counted/versions", {
+      name: "refs",
+      type: "dataset",
+      manifest: [{ path: "a", uri: "s3://bucket/a" }],
+    });
+    const { body } = await server.api("GET", "/projects");
+    expect(body.projects).toContainEqual(expect.objectContaining({ name: "counted", runCount: 2, artifactCount: 1 }));
+  });
+
   it("refuses requests without a valid key", async () => {
     const response = await server.api("GET", "/projects", undefined, "pdg_not-a-key");
     expect(response.status).toBe(401);

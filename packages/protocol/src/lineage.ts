@@ -90,6 +90,7 @@ export const LineageGraph = z.object({
 });
 export type LineageGraph = z.infer<typeof LineageGraph>;
 
+export const ClusterId = z.string().regex(/^cl_[a-f0-9]{16}$/, "cluster ids look like cl_ and 16 hex digits");
 export const ClusterMembersQuery = LineageQuery.extend({
   q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(50),
@@ -101,3 +102,48 @@ export const ClusterMembers = z.object({
   members: z.array(z.discriminatedUnion("kind", [VersionNode, RunNode])),
 });
 export type ClusterMembers = z.infer<typeof ClusterMembers>;
+
+/** `GET …/impact?node=`: everything downstream of a node. */
+export const ImpactQuery = z.object({
+  node: z.string().min(1).max(300),
+  asOf: Timestamp.optional(),
+});
+export type ImpactQueryInput = z.input<typeof ImpactQuery>;
+
+const ImpactGroupLimit = 1000;
+export const Impact = z.object({
+  base: z.string(),
+  versionCount: z.number().int(),
+  runCount: z.number().int(),
+  /** Descendant versions by artifact type; each group lists at most 1,000 (its `count` says how many there are). */
+  artifactTypes: z.array(z.object({ type: z.string(), count: z.number().int(), versions: z.array(VersionNode) })),
+  /** Descendant runs by job type, listed the same way. */
+  jobTypes: z.array(z.object({ jobType: z.string(), count: z.number().int(), runs: z.array(RunNode) })),
+  /** Descendant versions by the registry collection that holds them. */
+  collections: z.array(
+    z.object({
+      registry: z.string(),
+      collection: z.string(),
+      count: z.number().int(),
+      versions: z.array(VersionNode),
+    }),
+  ),
+});
+export type Impact = z.infer<typeof Impact>;
+export const impactGroupLimit = ImpactGroupLimit;
+
+/** `GET …/lineage/path?from=&to=`: the shortest chain between two nodes, in time order. */
+export const LineagePathQuery = z.object({
+  from: z.string().min(1).max(300),
+  to: z.string().min(1).max(300),
+  asOf: Timestamp.optional(),
+});
+export type LineagePathQueryInput = z.input<typeof LineagePathQuery>;
+export const LineagePath = z.object({
+  from: z.string(),
+  to: z.string(),
+  /** Runs and versions from the older end to the newer one (depth = position), or null when none connects them. */
+  nodes: z.array(z.discriminatedUnion("kind", [VersionNode, RunNode])).nullable(),
+  edges: z.array(LineageEdge),
+});
+export type LineagePath = z.infer<typeof LineagePath>;

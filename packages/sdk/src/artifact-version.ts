@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { type StoredEntry, VersionDetails, type VersionSummary } from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
+import { fetchLineage, type LineageOptions } from "./lineage";
 import { downloadFile, type ProgressCallback } from "./transfer";
 
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
@@ -60,6 +61,11 @@ export class ArtifactVersion {
   /** `name:vN`. */
   get ref(): string {
     return `${this.name}:${this.version}`;
+  }
+
+  /** The lineage graph around this version. */
+  lineage(options: LineageOptions = {}) {
+    return fetchLineage(this.client, this.project, this.id, options);
   }
 
   /** Metadata, manifest, producers, consumers and registry memberships, fetched once. */

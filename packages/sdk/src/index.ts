@@ -1,17 +1,24 @@
 export type {
+  ClusterMembers,
+  ClusterNode,
   Collection,
   CollectionVersion,
   HistoryEvent,
   HistoryVerification,
+  Impact,
   LineageEdge,
   LineageGraph,
   LineageNode,
+  LineagePath,
   RunDetails,
+  RunNode,
   VersionDetails,
+  VersionNode,
 } from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
+export type { ClusterMembersOptions, LineageOptions } from "./lineage";
 export { type InitOptions, Pedigree } from "./pedigree";
 export {
   type HistoryFilters,

@@ -12,6 +12,14 @@ import {
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
+import {
+  type ClusterMembersOptions,
+  fetchClusterMembers,
+  fetchImpact,
+  fetchLineage,
+  fetchLineagePath,
+  type LineageOptions,
+} from "./lineage";
 import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
@@ -122,6 +130,30 @@ export class Pedigree {
         json: { version },
       },
     );
+  }
+
+  /** The lineage graph around a version (ref or id) or a run (id). */
+  async lineage(node: string, options: LineageOptions & { project?: string } = {}) {
+    const { project, ...query } = options;
+    return fetchLineage(this.client, this.projectOf(project), node, query);
+  }
+
+  /** One page of the members of a cluster of `lineage(node, options)`, searchable by name with `q`. */
+  async clusterMembers(clusterId: string, node: string, options: ClusterMembersOptions & { project?: string } = {}) {
+    const { project, ...query } = options;
+    return fetchClusterMembers(this.client, this.projectOf(project), clusterId, node, query);
+  }
+
+  /** Every version and run downstream of `node`, grouped by artifact type, job type and registry collection. */
+  async impact(node: string, options: { project?: string; asOf?: Date | string } = {}) {
+    const { project, ...query } = options;
+    return fetchImpact(this.client, this.projectOf(project), node, query);
+  }
+
+  /** The shortest chain of runs and versions connecting `from` and `to`, in time order; `nodes` is null if none. */
+  async lineagePath(from: string, to: string, options: { project?: string; asOf?: Date | string } = {}) {
+    const { project, ...query } = options;
+    return fetchLineagePath(this.client, this.projectOf(project), from, to, query);
   }
 
   protected projectOf(project: string | undefined): string {

@@ -3,6 +3,7 @@ import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { PedigreeError } from "./errors";
+import { fetchLineage, type LineageOptions } from "./lineage";
 import { forgetRun, watchRun } from "./process-exit";
 import { Registry, type VersionInput } from "./registry";
 import type { RunWriter } from "./spool/run-writer";
@@ -45,6 +46,11 @@ export class Run {
 
   get finished(): boolean {
     return this.state !== "running";
+  }
+
+  /** The lineage graph around this run. */
+  lineage(options: LineageOptions = {}) {
+    return fetchLineage(this.client, this.project, this.id, options);
   }
 
   /**

@@ -11,6 +11,7 @@ import { accountRoutes } from "./routes/account";
 import { artifactRoutes } from "./routes/artifacts";
 import { blobRoutes } from "./routes/blobs";
 import { keyRoutes } from "./routes/keys";
+import { impactRoutes, lineageRoutes } from "./routes/lineage";
 import { memberRoutes, registryMemberRoutes } from "./routes/members";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
@@ -58,6 +59,8 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
   app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
   app.route("/api/v1/registries", registryRoutes(deps));
+  app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
+  app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
 
   app.notFound((c) =>
     c.json<ErrorBody>(

@@ -4,7 +4,7 @@ import type { WriteContext } from "./artifacts/versions";
 import { claimProject } from "./auth/access";
 import type { Actor } from "./auth/users";
 import type { Db } from "./db/client";
-import { artifacts, projectMembers, projects, runs, users } from "./db/schema";
+import { projectMembers, projects, users } from "./db/schema";
 import { conflict, notFound } from "./errors";
 
 /** Projects come into being on first write, as in W&B; the first writer becomes the project's admin. */
@@ -31,8 +31,9 @@ export async function listProjects(db: Db, actor: Pick<Actor, "userId" | "isAdmi
     .select({
       name: projects.name,
       createdAt: projects.createdAt,
-      runCount: sql<number>`(select count(*)::int from ${runs} where ${runs.project} = ${projects.name})`,
-      artifactCount: sql<number>`(select count(*)::int from ${artifacts} where ${artifacts.project} = ${projects.name})`,
+      // Written out in full: drizzle leaves columns in a sql template unqualified, which a subquery would misread.
+      runCount: sql<number>`(select count(*)::int from runs where runs.project = projects.name)`,
+      artifactCount: sql<number>`(select count(*)::int from artifacts where artifacts.project = projects.name)`,
     })
     .from(projects)
     .where(visible)

@@ -1,6 +1,8 @@
 import { artifactCommand, downloadCommand } from "./artifacts";
 import { projectsCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
 import type { Command } from "./command";
+import { historyCommand } from "./history";
+import { lineageCommand } from "./lineage";
 import { serverCommand } from "./server";
 import { syncCommand } from "./sync";
 
@@ -13,4 +15,6 @@ export const commands: Record<string, Command> = {
   run: runCommand,
   artifact: artifactCommand,
   download: downloadCommand,
+  lineage: lineageCommand,
+  history: historyCommand,
 };

@@ -1,5 +1,5 @@
 import type { RegistryMembership } from "@pedigree/protocol";
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { collectionMemberships, collections, registries } from "../db/schema";
 import { namesOf, presentMemberships } from "./present";
@@ -21,4 +21,34 @@ export async function listMemberships(db: Db, versionId: string): Promise<Regist
     memberships.push({ registry, collection, version, aliases, linkedAt });
   }
   return memberships;
+}
+
+/** The collections that hold any of `versionIds` now, with which of them each holds (for impact). */
+export async function collectionsHolding(
+  db: Db,
+  versionIds: string[],
+): Promise<{ registry: string; collection: string; versionIds: string[] }[]> {
+  const held = new Map<string, { registry: string; collection: string; versionIds: string[] }>();
+  for (let start = 0; start < versionIds.length; start += 5000) {
+    const rows = await db
+      .select({ registry: registries.name, collection: collections.name, versionId: collectionMemberships.versionId })
+      .from(collectionMemberships)
+      .innerJoin(collections, eq(collections.id, collectionMemberships.collectionId))
+      .innerJoin(registries, eq(registries.id, collections.registryId))
+      .where(
+        and(
+          inArray(collectionMemberships.versionId, versionIds.slice(start, start + 5000)),
+          isNull(collectionMemberships.unlinkedAt),
+        ),
+      );
+    for (const row of rows) {
+      const key = `${row.registry}/${row.collection}`;
+      const group = held.get(key) ?? { registry: row.registry, collection: row.collection, versionIds: [] };
+      group.versionIds.push(row.versionId);
+      held.set(key, group);
+    }
+  }
+  return [...held.values()].sort((a, b) =>
+    `${a.registry}/${a.collection}`.localeCompare(`${b.registry}/${b.collection}`),
+  );
 }

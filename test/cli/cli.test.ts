@@ -1,0 +1,71 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { Pedigree } from "@pedigree/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runZooScenario, type ZooLineage } from "../../examples/zoo/scenario";
+import { startTestServer, type TestServer } from "../fixtures/server";
+
+const run = promisify(execFile);
+let server: TestServer;
+let zoo: ZooLineage;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo", pedigreeDir: server.dir });
+  zoo = await runZooScenario(pd, "zoo");
+});
+afterAll(() => server.close());
+
+/** The real `pedigree` command in its own process, configured like a user's shell. */
+async function pedigree(...args: string[]) {
+  const env = {
+    ...process.env,
+    PEDIGREE_BASE_URL: server.url,
+    PEDIGREE_API_KEY: server.apiKey,
+    PEDIGREE_DIR: server.dir,
+  };
+  try {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "packages/cli/src/main.ts", ...args], { env });
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("cli", () => {
+  it("prints a version's lineage as edges, the base starred", async () => {
+    const { code, stdout } = await pedigree(
+      "lineage",
+      zoo.model.ref,
+      "--project",
+      "zoo",
+      "--upstream",
+      "1",
+      "--downstream",
+      "1",
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain(`--output--> ${zoo.model.ref} [model] *`);
+    expect(stdout).toContain(`${zoo.model.ref} [model] * --input-->`);
+  });
+
+  it("answers JSON the SDK types describe", async () => {
+    const { stdout } = await pedigree("artifact", "split_zoo_dataset:v0", "--project", "zoo", "--json");
+    const details = JSON.parse(stdout);
+    expect(details).toMatchObject({ artifact: "split_zoo_dataset", version: "v0", producerCount: 3 });
+  });
+
+  it("shows the collection's history with its verification", async () => {
+    const { code, stdout } = await pedigree("history", "model/zoo-classifier");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/alias_added\s+v0\s+production/);
+    expect(stdout).toContain("chain verified (5 events)");
+  });
+
+  it("fails with the server's message and a non-zero code", async () => {
+    const { code, stderr } = await pedigree("artifact", "nothing:v9", "--project", "zoo");
+    expect(code).toBe(1);
+    expect(stderr).toContain("nothing");
+  });
+});
