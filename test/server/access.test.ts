@@ -80,6 +80,8 @@ const routes: RouteCase[] = [
   { need: "read", method: "GET", path: () => `/projects/alpha/versions/${versionId}` },
   { need: "read", method: "GET", path: () => `/projects/alpha/versions/${versionId}/files?path=data.txt` },
   { need: "read", method: "GET", path: () => "/projects/alpha/members" },
+  { need: "read", method: "GET", path: () => "/projects/alpha/lineage?node=ds" },
+  { need: "read", method: "GET", path: () => "/projects/alpha/impact?node=ds" },
   { need: "write", method: "POST", path: () => "/projects/alpha/runs", body: () => ({ jobType: "eval" }) },
   { need: "write", method: "PATCH", path: () => `/projects/alpha/runs/${runId}`, body: () => ({ heartbeat: true }) },
   { need: "write", method: "POST", path: () => `/projects/alpha/runs/${runId}/inputs`, body: () => ({ ref: "ds" }) },
