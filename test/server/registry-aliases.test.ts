@@ -9,6 +9,7 @@ beforeAll(async () => {
   server = await startTestServer();
   memberKey = await createMember(server, "bob");
   await server.api("POST", "/registries", { name: "model", protectedAliases: ["production"] });
+  await server.api("PUT", "/registries/model/members/bob", { role: "member" });
 });
 afterAll(() => server.close());
 
@@ -99,8 +100,9 @@ describe("registry: collection aliases", () => {
 });
 
 describe("registry: protected aliases", () => {
-  it("refuses a user who is not an admin with a 403 and changes nothing", async () => {
+  it("refuses a registry member who is not its admin with a 403 and changes nothing", async () => {
     await collectionWith("guarded", 2);
+    await server.api("PUT", "/projects/guarded/members/bob", { role: "viewer" });
     await server.api("PUT", "/registries/model/collections/guarded/aliases/production", { version: "v0" });
     const before = await historyOf(server, "model/collections/guarded");
     const attempts = [

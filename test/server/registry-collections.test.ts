@@ -53,6 +53,7 @@ describe("registry: registries", () => {
 describe("registry: collections", () => {
   beforeAll(async () => {
     await server.api("POST", "/registries", { name: "catalog", acceptedTypes: ["model", "dataset"] });
+    await server.api("PUT", "/registries/catalog/members/alice", { role: "member" });
   });
 
   it("creates a collection with its event; the same again answers it, other settings are a 409", async () => {

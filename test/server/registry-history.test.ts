@@ -17,6 +17,8 @@ beforeAll(async () => {
   for (let index = 0; index < 3; index++) {
     await logVersion(server, "hist", { name: "net", type: "model", content: `net-${index}` });
   }
+  await server.api("PUT", "/registries/model/members/carol", { role: "member" });
+  await server.api("PUT", "/projects/hist/members/carol", { role: "viewer" });
   // seq 1 collection_created, 2 version_linked v0 (10:00)
   await server.api("POST", "/registries/model/collections/clf/versions", { project: "hist", ref: "net:v0" });
   at("2026-03-01T11:00:00.000Z"); // seq 3 version_linked v1, 4 alias_added staging v1 (carol)

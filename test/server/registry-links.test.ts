@@ -138,7 +138,7 @@ describe("registry: refs and memberships", () => {
     await link("refs", { project: "refs", ref: "net:v1" });
     await link("refs", { project: "refs", ref: "net:v0", aliases: ["production"] });
     const resolve = async (ref: string) =>
-      (await server.api("GET", `/projects/elsewhere/versions?ref=${encodeURIComponent(ref)}`)).body.id;
+      (await server.api("GET", `/projects/refs/versions?ref=${encodeURIComponent(ref)}`)).body.id;
     expect(await resolve("model/refs:production")).toBe(v0.id);
     expect(await resolve("model/refs:latest")).toBe(v0.id);
     expect(await resolve("model/refs")).toBe(v0.id);

@@ -5,6 +5,7 @@ import {
   ArtifactType,
   JsonObject,
   Limits,
+  LoggedJsonObject,
   ProjectName,
   Sha256,
   Timestamp,
@@ -16,7 +17,7 @@ export { ArtifactType } from "./common";
 const ManifestPath = z
   .string()
   .min(1)
-  .max(Limits.maxPathLength)
+  .max(Limits.maxPathLength, `paths are at most ${Limits.maxPathLength} characters (maxPathLength)`)
   .refine(isSafeRelativePath, "paths are relative, '/'-separated, without '..', '.', empty segments or NUL");
 
 /** A file stored by Pedigree, addressed by its sha256. */
@@ -42,7 +43,7 @@ export type ManifestEntry = z.infer<typeof ManifestEntry>;
 
 export const Manifest = z
   .array(ManifestEntry)
-  .max(Limits.maxManifestEntries)
+  .max(Limits.maxManifestEntries, `manifests hold at most ${Limits.maxManifestEntries} entries (maxManifestEntries)`)
   .refine(
     (entries) => new Set(entries.map((entry) => entry.path)).size === entries.length,
     "manifest paths must be unique",
@@ -54,7 +55,7 @@ export const CreateVersionBody = z.object({
   name: ArtifactName,
   type: ArtifactType,
   manifest: Manifest,
-  metadata: JsonObject.default({}),
+  metadata: LoggedJsonObject.default({}),
   description: z.string().max(10_000).optional(),
   generated: z.boolean().default(false),
   /** The producing run; its output edge is recorded on commit. */

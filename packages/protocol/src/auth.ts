@@ -31,3 +31,60 @@ export const CredentialsFile = z.object({
   servers: z.record(z.string(), z.object({ apiKey: z.string(), user: z.string().optional() })).default({}),
 });
 export type CredentialsFile = z.infer<typeof CredentialsFile>;
+
+/** User names: what `actor` shows in history and what project membership routes take. */
+export const UserName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "user names are letters, digits, '.', '_', '@', '-' (at most 64)");
+
+/** Per project (and later per registry): a viewer reads, a member also writes, an admin also manages members. */
+export const Role = z.enum(["viewer", "member", "admin"]);
+export type Role = z.infer<typeof Role>;
+
+export const UserSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  isAdmin: z.boolean(),
+  createdAt: Timestamp,
+});
+export type UserSummary = z.infer<typeof UserSummary>;
+export const UserList = z.object({ users: z.array(UserSummary) });
+
+const KeyName = z.string().min(1).max(128);
+
+export const CreateKeyBody = z.object({
+  name: KeyName.default("default"),
+  /** When the key stops working; never when not given. */
+  expiresAt: Timestamp.optional(),
+});
+export type CreateKeyBody = z.input<typeof CreateKeyBody>;
+
+export const ApiKeySummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  userId: z.string(),
+  createdAt: Timestamp,
+  expiresAt: Timestamp.nullable(),
+  revokedAt: Timestamp.nullable(),
+});
+export type ApiKeySummary = z.infer<typeof ApiKeySummary>;
+export const ApiKeyList = z.object({ keys: z.array(ApiKeySummary) });
+
+/** The key itself appears in this answer only; the server keeps a hash. */
+export const CreatedApiKey = z.object({ key: ApiKeySummary, apiKey: z.string() });
+export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
+
+export const CreateUserBody = z.object({
+  name: UserName,
+  isAdmin: z.boolean().default(false),
+  key: CreateKeyBody.default({ name: "default" }),
+});
+export type CreateUserBody = z.input<typeof CreateUserBody>;
+export const CreatedUser = z.object({ user: UserSummary, key: ApiKeySummary, apiKey: z.string() });
+export type CreatedUser = z.infer<typeof CreatedUser>;
+
+export const SetMemberBody = z.object({ role: Role });
+export type SetMemberBody = z.input<typeof SetMemberBody>;
+export const ProjectMember = z.object({ user: z.string(), userId: z.string(), role: Role, addedAt: Timestamp });
+export type ProjectMember = z.infer<typeof ProjectMember>;
+export const ProjectMemberList = z.object({ members: z.array(ProjectMember) });

@@ -22,7 +22,7 @@ export const VersionId = z.string().regex(/^av_[a-z0-9]{16}$/, "version ids look
 export const Sha256 = z.string().regex(/^[a-f0-9]{64}$/, "a sha256 is 64 lower-case hex digits");
 export const Tag = z.string().min(1).max(64);
 export const Tags = z.array(Tag).max(64);
-/** A JSON object as users log it: config, metadata. */
+/** A JSON object as the server answers it: config, metadata. */
 export const JsonObject = z.record(z.string(), z.unknown());
 export const Timestamp = z.string().datetime({ offset: true });
 
@@ -30,7 +30,10 @@ export const Timestamp = z.string().datetime({ offset: true });
 export const Ref = z.string().min(1).max(300);
 
 export const Limits = {
+  /** Of one logged JSON value (config, summary, metadata), serialised. */
   maxJsonBytes: 1024 * 1024,
+  /** Nesting of one logged JSON value: deeper values are refused before PostgreSQL's own stack limit. */
+  maxJsonDepth: 64,
   maxManifestEntries: 100_000,
   maxPathLength: 1024,
   maxPageSize: 1000,
@@ -40,7 +43,29 @@ export const Limits = {
   maxInlineTotalBytes: 1024 * 1024,
 } as const;
 
+/** A JSON object as users log it (config, summary, metadata), within the size and nesting limits. */
+export const LoggedJsonObject = JsonObject.refine(
+  (value) => jsonDepthAtMost(value, Limits.maxJsonDepth),
+  // Stop here: measuring the size of a too-deep value would overflow the stack.
+  { message: `JSON values nest at most ${Limits.maxJsonDepth} deep (maxJsonDepth)`, abort: true },
+).refine(
+  (value) => new TextEncoder().encode(JSON.stringify(value)).length <= Limits.maxJsonBytes,
+  `JSON values are at most ${Limits.maxJsonBytes} bytes (maxJsonBytes)`,
+);
+
+/** Whether `value` nests at most `max` arrays/objects deep; stops descending once past it. */
+export function jsonDepthAtMost(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== "object") return true;
+  if (max <= 0) return false;
+  return Object.values(value).every((child) => jsonDepthAtMost(child, max - 1));
+}
+
 export const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(100),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Limits.maxPageSize, `pages hold at most ${Limits.maxPageSize} items (maxPageSize)`)
+    .default(100),
   cursor: z.string().max(512).optional(),
 });

@@ -8,11 +8,13 @@ const commaList = z
   .union([z.array(z.string()), z.string()])
   .transform((value) => (Array.isArray(value) ? value : value.split(",")).map((item) => item.trim()).filter(Boolean));
 
+const hopsLimit = `at most ${Limits.maxHops} hops (maxHops)`;
+
 /** Query options of a lineage request, as shared/SPEC.md "Lineage graph" defines them. */
 export const LineageQuery = z.object({
   node: z.string().min(1).max(300),
-  upstream: z.coerce.number().int().min(0).max(Limits.maxHops).default(2),
-  downstream: z.coerce.number().int().min(0).max(Limits.maxHops).default(2),
+  upstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
+  downstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   artifactTypes: commaList.optional(),
   jobTypes: commaList.optional(),
   extended: booleanFlag.default(false),
@@ -20,7 +22,12 @@ export const LineageQuery = z.object({
   expandClusters: booleanFlag.default(false),
   clusterMin: z.coerce.number().int().min(2).max(Limits.maxNodes).default(5),
   pull: commaList.optional(),
-  maxNodes: z.coerce.number().int().min(1).max(Limits.maxNodes).default(500),
+  maxNodes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Limits.maxNodes, `maxNodes is at most ${Limits.maxNodes} (maxNodes)`)
+    .default(500),
   asOf: Timestamp.optional(),
 });
 export type LineageQueryInput = z.input<typeof LineageQuery>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
-import { JobType, JsonObject, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
+import { JobType, JsonObject, LoggedJsonObject, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
 
 export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
 export type RunState = z.infer<typeof RunState>;
@@ -10,7 +10,7 @@ export const CreateRunBody = z.object({
   id: RunId.optional(),
   name: z.string().min(1).max(128).optional(),
   jobType: JobType.default("job"),
-  config: JsonObject.default({}),
+  config: LoggedJsonObject.default({}),
   tags: Tags.default([]),
 });
 export type CreateRunBody = z.input<typeof CreateRunBody>;
@@ -19,7 +19,7 @@ export const UpdateRunBody = z.object({
   state: RunState.optional(),
   heartbeat: z.boolean().optional(),
   tags: Tags.optional(),
-  summary: JsonObject.optional(),
+  summary: LoggedJsonObject.optional(),
 });
 export type UpdateRunBody = z.input<typeof UpdateRunBody>;
 

@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { parseRateLimit, type RateLimit } from "./limits/rate-limit";
 
 export interface ServerConfig {
   host: string;
@@ -16,6 +17,8 @@ export interface ServerConfig {
   heartbeatTimeoutMs: number;
   maxJsonBodyBytes: number;
   maxBlobBytes: number;
+  /** Writes per API key; null turns the limit off. */
+  rateLimit: RateLimit | null;
 }
 
 export function pedigreeDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
@@ -32,7 +35,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     pedigreeDir,
     adminKey: env.PEDIGREE_ADMIN_KEY || undefined,
     heartbeatTimeoutMs: Number(env.PEDIGREE_HEARTBEAT_TIMEOUT_MS ?? 10 * 60_000),
-    maxJsonBodyBytes: 64 * 1024 * 1024,
+    maxJsonBodyBytes: Number(env.PEDIGREE_MAX_BODY_BYTES ?? 64 * 1024 * 1024),
     maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
+    rateLimit: parseRateLimit(env.PEDIGREE_RATE_LIMIT, { perSecond: 200, burst: 2000 }),
   };
 }

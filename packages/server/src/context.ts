@@ -1,3 +1,5 @@
+import type { Role } from "@pedigree/protocol";
+import type { ProjectAccess } from "./auth/access";
 import type { ApiKeyCache } from "./auth/key-cache";
 import type { Actor } from "./auth/users";
 import type { ServerConfig } from "./config";
@@ -13,12 +15,16 @@ export interface Clock {
 export interface AppDeps {
   db: Database;
   blobs: BlobStore;
-  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes">;
+  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit">;
   clock: Clock;
   keyCache: ApiKeyCache;
   runOrdinals: RunOrdinals;
 }
 
-export type AppEnv = { Variables: { actor: Actor } };
+/**
+ * `projectAccess` is set by the project gate on /api/v1/projects/:project/* only, `registryRole` by the
+ * registry gate on /api/v1/registries/:registry/* only.
+ */
+export type AppEnv = { Variables: { actor: Actor; projectAccess: ProjectAccess; registryRole: Role | null } };
 
 export const systemClock: Clock = { now: () => new Date() };

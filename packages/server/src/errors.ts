@@ -20,7 +20,7 @@ export class ApiError extends Error {
 export const badRequest = (field: string, message: string) => new ApiError("BAD_REQUEST", message, field);
 export const notFound = (what: string, field?: string) => new ApiError("NOT_FOUND", `${what} was not found`, field);
 export const conflict = (message: string, field?: string) => new ApiError("CONFLICT", message, field);
-export const forbidden = (message: string) => new ApiError("FORBIDDEN", message);
+export const forbidden = (message: string, field?: string) => new ApiError("FORBIDDEN", message, field);
 
 /** Parses input with a protocol schema; the first problem becomes a 400 naming its field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, fieldPrefix = ""): z.output<S> {

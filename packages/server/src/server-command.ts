@@ -8,6 +8,11 @@ const usage = `Usage: pedigree server [options]
   --host <addr>         address to bind              (PEDIGREE_HOST, 127.0.0.1)
   --data-dir <dir>      embedded database and blobs  (PEDIGREE_DATA_DIR, ~/.pedigree/data)
   --database-url <url>  PostgreSQL instead of PGlite (DATABASE_URL)
+
+Environment:
+  PEDIGREE_RATE_LIMIT       writes per second per API key: 'off', '<n>' (burst 10n) or '<n>:<burst>' (200:2000)
+  PEDIGREE_MAX_BODY_BYTES   largest JSON request body, larger ones get a 413 (64 MiB)
+  PEDIGREE_MAX_BLOB_BYTES   largest uploaded file (50 GiB)
 `;
 
 export function configFromArgs(args: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {

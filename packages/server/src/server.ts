@@ -12,6 +12,9 @@ import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { createLocalBlobStore } from "./store/local-blob-store";
 
+/** A temporary upload file untouched this long belongs to an upload that died with its process. */
+const STALE_UPLOAD_MS = 60 * 60_000;
+
 export interface RunningServer {
   url: string;
   database: Database;
@@ -33,9 +36,15 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
+  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
+  const removeStaleUploads = () =>
+    blobs
+      .removeStaleUploads(new Date(Date.now() - STALE_UPLOAD_MS))
+      .catch((error) => log(`removing stale uploads failed: ${error}`));
+  await removeStaleUploads();
   const app = createApp({
     db: database,
-    blobs: createLocalBlobStore(join(config.dataDir, "blobs")),
+    blobs,
     config,
     clock,
     keyCache: new ApiKeyCache(),
@@ -63,6 +72,8 @@ export async function startServer(
     Math.min(60_000, config.heartbeatTimeoutMs),
   );
   sweeper.unref();
+  const uploadSweeper = setInterval(removeStaleUploads, STALE_UPLOAD_MS);
+  uploadSweeper.unref();
 
   return {
     url,
@@ -71,6 +82,7 @@ export async function startServer(
     credentialsFile,
     async close() {
       clearInterval(sweeper);
+      clearInterval(uploadSweeper);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
     },

@@ -72,6 +72,7 @@ export async function setAlias(
 }
 
 export async function removeAlias(tx: Db, ctx: WriteContext, input: { name: string; alias: string }): Promise<void> {
+  if (input.alias === "latest") throw badRequest("alias", "'latest' is managed by the server");
   const target = await resolveRef(tx, ctx.project, `${input.name}:${input.alias}`, { field: "alias" });
   await lockArtifact(tx, target.artifact.id);
   await releaseAlias(tx, { artifactId: target.artifact.id, alias: input.alias, at: ctx.now() });

@@ -13,6 +13,8 @@ export interface WriteContext {
   project: string;
   actor: string;
   now: () => Date;
+  /** Set by the project gate when this write may create the project (see auth/access.ts). */
+  claimsProject?: boolean;
 }
 
 type CreateInput = Required<
@@ -26,7 +28,7 @@ type CommitInput = Required<Pick<CommitVersionBody, "aliases">> & Pick<CommitVer
  * Content the artifact already has is the existing version; when nothing is missing, it commits at once.
  */
 export async function createVersion(tx: Db, ctx: WriteContext, input: CreateInput): Promise<CreateVersionResponse> {
-  await ensureProject(tx, ctx.project);
+  await ensureProject(tx, ctx);
   const artifact = await upsertArtifact(tx, ctx.project, input);
   const digest = manifestDigest(input.manifest);
   await tx

@@ -9,14 +9,15 @@ export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1]) throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'");
+    if (!match?.[1])
+      throw new ApiError("UNAUTHORIZED", "send an API key as 'Authorization: Bearer <key>'", "authorization");
     const apiKey = match[1];
     const keyHash = hashApiKey(apiKey);
     const now = deps.clock.now();
     let actor = deps.keyCache.get(keyHash, now.getTime());
     if (!actor) {
       actor = (await deps.db.read((db) => authenticate(db, apiKey, now))) ?? undefined;
-      if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired");
+      if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired", "authorization");
       deps.keyCache.set(keyHash, actor, now.getTime());
     }
     c.set("actor", actor);

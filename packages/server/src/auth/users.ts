@@ -1,6 +1,9 @@
-import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
+import type { CreatedUser, UserSummary } from "@pedigree/protocol";
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, users } from "../db/schema";
+import { conflict } from "../errors";
+import { createApiKey } from "./api-keys";
 import { generateApiKey, hashApiKey, randomId } from "./keys";
 
 export interface Actor {
@@ -58,4 +61,28 @@ export async function bootstrapAdmin(db: Db, presetKey: string | undefined): Pro
     keyName: "bootstrap",
   });
   return apiKey;
+}
+
+/** A new user (by a server admin) and its first key, shown once. User names are unique. */
+export async function createUser(
+  tx: Db,
+  input: { name: string; isAdmin: boolean; key: { name: string; expiresAt?: string | undefined } },
+  now: Date,
+): Promise<CreatedUser> {
+  const [user] = await tx
+    .insert(users)
+    .values({ id: `u_${randomId(12)}`, name: input.name, isAdmin: input.isAdmin })
+    .onConflictDoNothing({ target: users.name })
+    .returning();
+  if (!user) throw conflict(`user '${input.name}' exists`, "name");
+  const { key, apiKey } = await createApiKey(tx, { userId: user.id, ...input.key, now });
+  return { user: toUserSummary(user), key, apiKey };
+}
+
+export async function listUsers(db: Db): Promise<UserSummary[]> {
+  return (await db.select().from(users).orderBy(asc(users.name))).map(toUserSummary);
+}
+
+function toUserSummary(user: typeof users.$inferSelect): UserSummary {
+  return { id: user.id, name: user.name, isAdmin: user.isAdmin, createdAt: user.createdAt.toISOString() };
 }

@@ -1,7 +1,7 @@
 import type { CollectionVersion } from "@pedigree/protocol";
 import { VersionId } from "@pedigree/protocol";
 import { and, eq, isNull } from "drizzle-orm";
-import type { Actor } from "../auth/users";
+import { mayTouchProtectedAlias } from "../auth/access";
 import type { Db } from "../db/client";
 import { collectionAliases, collectionMemberships } from "../db/schema";
 import { badRequest, conflict, forbidden, notFound } from "../errors";
@@ -16,10 +16,13 @@ import { type RegistryRow, requireRegistry } from "./registries";
  * version and addition to the new one, each with its event), `latest` derived and never assigned.
  */
 
-/** The one place that decides who may add or remove an alias; registry roles will replace the admin check. */
-export function assertMayTouchAlias(actor: Actor, registry: RegistryRow, alias: string): void {
-  if (registry.protectedAliases.includes(alias) && !actor.isAdmin) {
-    throw forbidden(`alias '${alias}' is protected in registry '${registry.name}': only its admins may change it`);
+/** The one place that decides who may add or remove an alias: protected ones need a registry admin. */
+export function assertMayTouchAlias(ctx: RegistryContext, registry: RegistryRow, alias: string): void {
+  if (registry.protectedAliases.includes(alias) && !mayTouchProtectedAlias(ctx.role)) {
+    throw forbidden(
+      `alias '${alias}' is protected in registry '${registry.name}': only its admins may change it`,
+      "alias",
+    );
   }
 }
 
@@ -59,7 +62,7 @@ export async function assignCollectionAlias(
       "alias",
     );
   }
-  assertMayTouchAlias(ctx.actor, registry, input.alias);
+  assertMayTouchAlias(ctx, registry, input.alias);
   if (held) await releaseCollectionAlias(tx, ctx, target, input.alias);
   await tx.insert(collectionAliases).values({
     collectionId: collection.id,
@@ -85,7 +88,7 @@ export async function releaseCollectionAlias(
   alias: string,
 ): Promise<boolean> {
   const { registry, collection } = target;
-  assertMayTouchAlias(ctx.actor, registry, alias);
+  assertMayTouchAlias(ctx, registry, alias);
   const [released] = await tx
     .update(collectionAliases)
     .set({ removedAt: ctx.now() })

@@ -12,6 +12,7 @@ import {
   UpdateCollectionBody,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
+import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
 import { parseInput } from "../errors";
@@ -38,7 +39,11 @@ export function registryRoutes(deps: AppDeps) {
     registry: registryOf(c),
     collection: parseInput(CollectionName, c.req.param("collection"), "collection"),
   });
-  const contextOf = (c: Context<AppEnv>): RegistryContext => ({ actor: c.get("actor"), now: () => deps.clock.now() });
+  const contextOf = (c: Context<AppEnv>): RegistryContext => {
+    const actor = c.get("actor");
+    const role = c.get("registryRole") ?? (actor.isAdmin ? "admin" : null);
+    return { actor, now: () => deps.clock.now(), role };
+  };
   const findChain = async (db: Db, path: { registry: string; collection: string }) => {
     const registry = await requireRegistry(db, path.registry);
     const collection = await findCollection(db, registry, path.collection);
@@ -87,6 +92,8 @@ export function registryRoutes(deps: AppDeps) {
     .post("/:registry/collections/:collection/versions", async (c) => {
       const path = collectionPath(c);
       const body = await jsonBody(c, LinkBody);
+      // Linking publishes a version of a project: the linker must be able to read that project.
+      await deps.db.read((db) => authorizeProject(db, c.get("actor"), body.project, "read"));
       const ctx = contextOf(c);
       const result = await deps.db.transaction((tx) => linkVersion(tx, ctx, path, body));
       return c.json(result, result.linked ? 201 : 200);

@@ -1,4 +1,4 @@
-import { ProjectName } from "@pedigree/protocol";
+import { Limits, ProjectName } from "@pedigree/protocol";
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { WriteContext } from "../artifacts/versions";
@@ -13,7 +13,40 @@ export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   } catch {
     throw badRequest("body", "the body is not valid JSON");
   }
+  const unstorable = findUnstorableText(body);
+  if (unstorable !== null) {
+    const field = unstorable || "body";
+    throw badRequest(field, `${field}: text may not hold NUL characters or unpaired surrogates`);
+  }
   return parseInput(schema, body);
+}
+
+/**
+ * PostgreSQL cannot store NUL in text or jsonb, nor an unpaired surrogate escape in jsonb: such input is
+ * refused up front (a 400 naming the field) rather than failing inside the database. Answers the dotted
+ * path of the first offending string or key, or null. Iterative, so no nesting can overflow it; past
+ * `maxJsonDepth` it stops looking, as every schema refuses such depth anyway.
+ */
+function findUnstorableText(root: unknown): string | null {
+  const pending: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const { value, path } = item;
+    if (typeof value === "string") {
+      if (!isStorableText(value)) return path.join(".");
+    } else if (value !== null && typeof value === "object" && path.length <= Limits.maxJsonDepth) {
+      const entries = Object.entries(value);
+      for (let index = entries.length - 1; index >= 0; index--) {
+        const [key, child] = entries[index] as [string, unknown];
+        if (!isStorableText(key)) return [...path, key].join(".");
+        pending.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return null;
+}
+
+function isStorableText(text: string): boolean {
+  return !text.includes("\0") && !/\p{Cs}/u.test(text);
 }
 
 export function queryOf<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.output<S> {
@@ -25,5 +58,10 @@ export function projectOf(c: Context<AppEnv>): string {
 }
 
 export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
-  return { project: projectOf(c), actor: c.get("actor").userId, now: () => deps.clock.now() };
+  return {
+    project: projectOf(c),
+    actor: c.get("actor").userId,
+    now: () => deps.clock.now(),
+    claimsProject: c.get("projectAccess")?.claimsProject ?? false,
+  };
 }

@@ -1,12 +1,20 @@
 import { CreateRunBody, JobType, Page, RunId, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
 import { Hono } from "hono";
+import { z } from "zod";
+import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
 import { createRun, getRunDetails, listRuns, recordInput, updateRun } from "../runs/service";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
 
-const RunListQuery = Page.extend({ jobType: JobType.optional() });
+const RunListQuery = Page.extend({
+  jobType: JobType.optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
+    .optional(),
+});
 
 /** /api/v1/projects/:project/runs */
 export function runRoutes(deps: AppDeps) {
@@ -41,6 +49,11 @@ export function runRoutes(deps: AppDeps) {
     .post("/:runId/inputs", async (c) => {
       const runId = runIdOf(c.req.param("runId"));
       const body = await jsonBody(c, UseArtifactBody);
+      // Using a version of another project reads that project: the same gate as a GET there.
+      if (body.project && body.project !== projectOf(c)) {
+        const other = body.project;
+        await deps.db.read((db) => authorizeProject(db, c.get("actor"), other, "read"));
+      }
       return c.json(await deps.db.transaction((tx) => recordInput(tx, writeContext(c, deps), runId, body)));
     });
 }

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { CommitVersionBody, CreateVersionBody, Ref, VersionId } from "@pedigree/protocol";
+import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, VersionId } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
 import { z } from "zod";
@@ -12,7 +12,13 @@ import { badRequest, notFound, parseInput } from "../errors";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
 
 const ResolveQuery = z.object({ ref: Ref });
-const FileQuery = z.object({ path: z.string().min(1).max(1024) });
+const FileQuery = z.object({
+  path: z
+    .string()
+    .min(1)
+    .max(Limits.maxPathLength)
+    .refine(isSafeRelativePath, "paths are relative, '/'-separated, without '..', '.', empty segments or NUL"),
+});
 
 /** /api/v1/projects/:project/versions: two-phase logging, resolution of refs, details and file downloads. */
 export function versionRoutes(deps: AppDeps) {

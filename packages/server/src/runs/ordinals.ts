@@ -1,7 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { projects } from "../db/schema";
-import { ensureProject } from "../projects";
 
 const BLOCK = 32;
 
@@ -13,29 +12,30 @@ const BLOCK = 32;
  */
 export class RunOrdinals {
   private readonly blocks = new Map<string, { next: number; end: number }>();
-  private readonly reserving = new Map<string, Promise<void>>();
+  private readonly reserving = new Map<string, Promise<boolean>>();
 
-  async next(db: Database, project: string): Promise<number> {
+  /** The next ordinal, or null when the project does not exist yet (its first run numbers itself). */
+  async next(db: Database, project: string): Promise<number | null> {
     for (;;) {
       const block = this.blocks.get(project);
       if (block && block.next <= block.end) return block.next++;
-      await this.reserve(db, project);
+      if (!(await this.reserve(db, project))) return null;
     }
   }
 
-  private reserve(db: Database, project: string): Promise<void> {
+  private reserve(db: Database, project: string): Promise<boolean> {
     let pending = this.reserving.get(project);
     if (!pending) {
       pending = db
         .transaction(async (tx) => {
-          await ensureProject(tx, project);
           const [row] = await tx
             .update(projects)
             .set({ runCount: sql`${projects.runCount} + ${BLOCK}` })
             .where(eq(projects.name, project))
             .returning({ end: projects.runCount });
-          const end = row?.end ?? BLOCK;
-          this.blocks.set(project, { next: end - BLOCK + 1, end });
+          if (!row) return false;
+          this.blocks.set(project, { next: row.end - BLOCK + 1, end: row.end });
+          return true;
         })
         .finally(() => this.reserving.delete(project));
       this.reserving.set(project, pending);

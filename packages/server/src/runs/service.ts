@@ -19,13 +19,14 @@ export async function createRun(
   tx: Db,
   ctx: WriteContext,
   input: CreateRunInput,
-  ordinal: number,
+  reservedOrdinal: number | null,
 ): Promise<RunSummary> {
-  await ensureProject(tx, ctx.project);
+  await ensureProject(tx, ctx);
   if (input.id) {
     const existing = await findRun(tx, input.id);
     if (existing) return sameProjectRun(existing, ctx.project);
   }
+  const ordinal = reservedOrdinal ?? (await nextOrdinalInTransaction(tx, ctx.project));
   const at = ctx.now();
   const [created] = await tx
     .insert(runs)
@@ -48,6 +49,16 @@ export async function createRun(
   const raced = await findRun(tx, input.id ?? "");
   if (!raced) throw new Error("run insert conflicted but no run exists");
   return sameProjectRun(raced, ctx.project);
+}
+
+/** The first run of a new project: its row was made in this transaction, so no block could be reserved. */
+async function nextOrdinalInTransaction(tx: Db, project: string): Promise<number> {
+  const [counter] = await tx
+    .update(projects)
+    .set({ runCount: sql`${projects.runCount} + 1` })
+    .where(eq(projects.name, project))
+    .returning({ ordinal: projects.runCount });
+  return counter?.ordinal ?? 1;
 }
 
 export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input: UpdateRunBody): Promise<RunSummary> {

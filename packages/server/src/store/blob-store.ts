@@ -13,6 +13,11 @@ export interface BlobStore {
   put(sha256: string, content: Readable, maxBytes: number): Promise<{ size: number; created: boolean }>;
   /** The blob's bytes as a stream, or null when it is not stored. */
   open(sha256: string): Promise<Readable | null>;
+  /**
+   * Removes what uploads cut short by a killed process left behind, untouched since `before` (a live upload
+   * keeps touching its file). Answers how many were removed.
+   */
+  removeStaleUploads(before: Date): Promise<number>;
 }
 
 export class BlobRejected extends Error {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { access, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -53,6 +53,19 @@ export function createLocalBlobStore(root: string): BlobStore {
       } finally {
         await rm(tmpPath, { force: true });
       }
+    },
+
+    async removeStaleUploads(before) {
+      const tmpDir = join(root, "tmp");
+      let removed = 0;
+      for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
+        const info = await stat(join(tmpDir, name)).catch(() => null);
+        if (info && info.mtime < before) {
+          await rm(join(tmpDir, name), { force: true });
+          removed++;
+        }
+      }
+      return removed;
     },
 
     async open(sha256): Promise<Readable | null> {

@@ -1,3 +1,4 @@
+export * from "./access";
 export * from "./artifacts";
 export * from "./auth";
 export * from "./projects";

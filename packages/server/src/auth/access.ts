@@ -1,0 +1,166 @@
+import { RegistryName, type Role } from "@pedigree/protocol";
+import { and, eq, inArray } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import type { AppDeps, AppEnv } from "../context";
+import type { Db } from "../db/client";
+import { projectMembers, projects, registries, registryMembers } from "../db/schema";
+import { forbidden, notFound, parseInput } from "../errors";
+import { projectOf } from "../routes/request";
+import type { Actor } from "./users";
+
+/**
+ * Authorization, in one place. Server admins may do anything. Everyone else needs a role in the project:
+ * a viewer reads, a member also writes, an admin also manages members. A project the actor has no role in
+ * answers 404, exactly as one that does not exist, so names do not leak. A write to a project that does
+ * not exist yet is allowed: the write creates it (`ensureProject`) and makes the writer its admin.
+ * Registries (registry_members) use the same roles and ranking: see `authorizeRegistry`.
+ */
+export type Permission = "read" | "write" | "manage";
+
+const rank: Record<Role, number> = { viewer: 1, member: 2, admin: 3 };
+const leastRole: Record<Permission, Role> = { read: "viewer", write: "member", manage: "admin" };
+
+export function roleAllows(role: Role | null, permission: Permission): boolean {
+  return role !== null && rank[role] >= rank[leastRole[permission]];
+}
+
+/** What a request needs: reads are GET/HEAD; writes to `/members` manage the project; other writes write. */
+export function permissionOf(method: string, path: string): Permission {
+  if (method === "GET" || method === "HEAD") return "read";
+  return /^\/api\/v1\/projects\/[^/]+\/members(\/|$)/.test(path) ? "manage" : "write";
+}
+
+export interface ProjectAccess {
+  /** The project does not exist yet and this write will create it, making the actor its admin. */
+  claimsProject: boolean;
+}
+
+/** Throws the 404 or 403 the actor gets for `permission` on `project`; answers how the write may proceed. */
+export async function authorizeProject(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  project: string,
+  permission: Permission,
+): Promise<ProjectAccess> {
+  const [row] = await db
+    .select({ name: projects.name, role: projectMembers.role })
+    .from(projects)
+    .leftJoin(projectMembers, and(eq(projectMembers.project, projects.name), eq(projectMembers.userId, actor.userId)))
+    .where(eq(projects.name, project));
+  if (!row) {
+    if (permission === "write") return { claimsProject: !actor.isAdmin };
+    throw notFound(`project '${project}'`, "project");
+  }
+  if (actor.isAdmin) return { claimsProject: false };
+  const role = row.role ?? null;
+  if (role === null) throw notFound(`project '${project}'`, "project");
+  if (!roleAllows(role, permission)) {
+    const action = permission === "manage" ? "manage members" : "write";
+    throw forbidden(`a ${role} of project '${project}' cannot ${action}`, "project");
+  }
+  return { claimsProject: false };
+}
+
+/** The gate in front of /api/v1/projects/:project/*. */
+export function requireProjectAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const project = projectOf(c);
+    const permission = permissionOf(c.req.method, c.req.path);
+    const access = await deps.db.read((db) => authorizeProject(db, c.get("actor"), project, permission));
+    c.set("projectAccess", access);
+    await next();
+  };
+}
+
+/**
+ * Creates `project` on first write, making `actor` its admin, inside the writing transaction (a failed write
+ * leaves no project behind). When another request created it first, the actor must be a member of it.
+ */
+export async function claimProject(tx: Db, project: string, actor: string, access: ProjectAccess): Promise<void> {
+  const created = await tx.insert(projects).values({ name: project }).onConflictDoNothing().returning();
+  if (created.length > 0) {
+    await tx.insert(projectMembers).values({ project, userId: actor, role: "admin" });
+    return;
+  }
+  if (!access.claimsProject) return;
+  await authorizeProject(tx, { userId: actor, isAdmin: false }, project, "write");
+}
+
+/** /api/v1/users is for server admins; the route is no secret, so others get a 403. */
+export function assertServerAdmin(actor: Pick<Actor, "isAdmin">): void {
+  if (!actor.isAdmin) throw forbidden("only server admins manage users", "authorization");
+}
+
+/**
+ * Blobs are uploaded for a version the actor is logging, so uploading needs write access to some project;
+ * a user who may only read cannot fill the store.
+ */
+export async function authorizeBlobUpload(db: Db, actor: Pick<Actor, "userId" | "isAdmin">): Promise<void> {
+  if (actor.isAdmin) return;
+  const [writable] = await db
+    .select({ project: projectMembers.project })
+    .from(projectMembers)
+    .where(and(eq(projectMembers.userId, actor.userId), inArray(projectMembers.role, ["member", "admin"])))
+    .limit(1);
+  if (!writable) throw forbidden("uploading files needs the member or admin role in a project", "authorization");
+}
+
+/** The actor's role in a registry: admin for a server admin, null without a row (or without the registry). */
+export async function registryRole(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  registry: string,
+): Promise<{ exists: boolean; role: Role | null }> {
+  const [row] = await db
+    .select({ id: registries.id, role: registryMembers.role })
+    .from(registries)
+    .leftJoin(
+      registryMembers,
+      and(eq(registryMembers.registryId, registries.id), eq(registryMembers.userId, actor.userId)),
+    )
+    .where(eq(registries.name, registry));
+  if (!row) return { exists: false, role: null };
+  return { exists: true, role: actor.isAdmin ? "admin" : (row.role ?? null) };
+}
+
+/**
+ * Registries are organisation-wide: anyone may read them. Writing (collections, links, unprotected aliases)
+ * needs the member role; protected aliases and members need admin. Answers the actor's role.
+ */
+export async function authorizeRegistry(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  registry: string,
+  permission: Permission,
+): Promise<Role | null> {
+  const { exists, role } = await registryRole(db, actor, registry);
+  if (permission === "read") return role;
+  if (!exists) throw notFound(`registry '${registry}'`, "registry");
+  if (!roleAllows(role, permission)) {
+    const need = permission === "manage" ? "an admin" : "a member";
+    throw forbidden(
+      `changing registry '${registry}' needs ${need} of it (you are ${role ?? "not a member"})`,
+      "registry",
+    );
+  }
+  return role;
+}
+
+/** The gate in front of /api/v1/registries/:registry/*; the actor's role goes on to the registry services. */
+export function requireRegistryAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const registry = parseInput(RegistryName, c.req.param("registry"), "registry");
+    const permission = /^\/api\/v1\/registries\/[^/]+\/members(\/|$)/.test(c.req.path)
+      ? c.req.method === "GET"
+        ? "read"
+        : "manage"
+      : permissionOf(c.req.method, c.req.path);
+    c.set("registryRole", await deps.db.read((db) => authorizeRegistry(db, c.get("actor"), registry, permission)));
+    await next();
+  };
+}
+
+/** Protected aliases (e.g. `production`) are moved by registry admins only. */
+export function mayTouchProtectedAlias(role: Role | null): boolean {
+  return roleAllows(role, "manage");
+}
