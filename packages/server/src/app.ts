@@ -12,6 +12,7 @@ import { impactRoutes, lineageRoutes } from "./routes/lineage";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { versionRoutes } from "./routes/versions";
+import { mountWebApp } from "./routes/web";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/registries", registryRoutes(deps));
   app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
   app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
+  if (deps.config.webRoot) mountWebApp(app, deps.config.webRoot);
 
   app.notFound((c) =>
     c.json<ErrorBody>({ error: { code: "NOT_FOUND", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface ServerConfig {
   host: string;
@@ -16,6 +18,14 @@ export interface ServerConfig {
   heartbeatTimeoutMs: number;
   maxJsonBodyBytes: number;
   maxBlobBytes: number;
+  /** Directory of the built web app served at `/`; none serves the API alone. */
+  webRoot: string | undefined;
+}
+
+/** The web app built in this checkout (`pnpm --filter @pedigree/web build`), when it has been built. */
+export function bundledWebRoot(): string | undefined {
+  const dist = fileURLToPath(new URL("../../web/dist", import.meta.url));
+  return existsSync(join(dist, "index.html")) ? dist : undefined;
 }
 
 export function pedigreeDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
@@ -34,5 +44,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     heartbeatTimeoutMs: Number(env.PEDIGREE_HEARTBEAT_TIMEOUT_MS ?? 10 * 60_000),
     maxJsonBodyBytes: 64 * 1024 * 1024,
     maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
+    webRoot: env.PEDIGREE_WEB_ROOT || bundledWebRoot(),
   };
 }

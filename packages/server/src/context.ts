@@ -12,7 +12,7 @@ export interface Clock {
 export interface AppDeps {
   db: Database;
   blobs: BlobStore;
-  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes">;
+  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes"> & { webRoot?: string | undefined };
   clock: Clock;
   keyCache: ApiKeyCache;
 }
