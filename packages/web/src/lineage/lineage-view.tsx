@@ -21,7 +21,7 @@ import { navigate } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
 import { ClusterPanel } from "./cluster-panel";
 import { type LineageFlowNode, lineageNodeTypes } from "./graph-nodes";
-import { layoutLineage } from "./layout";
+import { layoutLineage, nodeHeight, nodeWidth } from "./layout";
 import { NodeDetails } from "./node-details";
 import {
   type LineageViewOptions,
@@ -124,23 +124,23 @@ function LineageCanvas(props: { graph: LineageGraph; selected: string | null; on
   const flow = useReactFlow();
 
   useEffect(() => {
-    let current = true;
-    const started = performance.now();
-    layoutLineage(graph).then((positions) => {
-      if (!current) return;
+    // Laid out after the first paint, so the "laying out" state shows while a large graph is placed.
+    const timer = setTimeout(() => {
+      const started = performance.now();
+      const positions = layoutLineage(graph);
       const nodes = graph.nodes.map(
         (node): LineageFlowNode => ({
           id: node.id,
           type: "lineage",
           position: positions.get(node.id) ?? { x: 0, y: 0 },
+          width: nodeWidth,
+          height: nodeHeight,
           data: { node, isBase: node.id === graph.base, isSelected: false },
         }),
       );
       setLaidOut({ nodes, ms: performance.now() - started });
-    });
-    return () => {
-      current = false;
-    };
+    }, 0);
+    return () => clearTimeout(timer);
   }, [graph]);
 
   const nodes = useMemo(
@@ -191,7 +191,6 @@ function LineageCanvas(props: { graph: LineageGraph; selected: string | null; on
         nodeTypes={lineageNodeTypes}
         nodesDraggable={false}
         nodesConnectable={false}
-        onlyRenderVisibleElements
         minZoom={0.05}
         fitView
         onNodeClick={(_, node) => onSelect(node.id)}
