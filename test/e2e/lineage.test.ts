@@ -98,6 +98,21 @@ describe("web: lineage of the zoo model", () => {
   });
 });
 
+describe("web: a run's page", () => {
+  it("shows the run's overview and its lineage with the run as the base", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(`${server.url}/projects/zoo/runs/${zoo.evaluationRun}`);
+    await expect.poll(() => page.getByTestId("details-type").textContent()).toBe("evaluation");
+    expect(await page.getByTestId("details-inputs").textContent()).toContain("model/zoo-classifier:staging");
+    await page.getByTestId("tab-lineage").click();
+    const expected = await apiGraph(zoo.evaluationRun);
+    await expect.poll(() => drawnNodeIds(page), { timeout: 15_000 }).toEqual(idsOf(expected));
+    expect(await drawnEdges(page)).toEqual(edgesOf(expected));
+    await expect.poll(() => page.getByTestId(`node-${zoo.evaluationRun}`).getAttribute("class")).toContain("base");
+    await page.close();
+  });
+});
+
 describe("web: custom view", () => {
   it("changes the graph as the API says for each option", async () => {
     const page = await signedInPage(browser, server.apiKey);
