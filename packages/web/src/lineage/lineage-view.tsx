@@ -1,10 +1,4 @@
-import {
-  ArtifactList,
-  type LineageGraph,
-  LineageGraph as LineageGraphSchema,
-  type LineageNode,
-  RunList,
-} from "@pedigree/protocol";
+import { ArtifactList, LineageGraph, type LineageNode, RunList } from "@pedigree/protocol";
 import {
   Background,
   Controls,
@@ -46,7 +40,7 @@ export function LineageView(props: { project: string; baseId: string; basePath: 
   const selected = props.query.get("selected");
   const apiQuery = lineageQuery(baseId, options);
   const path = `/projects/${enc(project)}/lineage${lineageQueryString(apiQuery)}`;
-  const graph = useResource(path, () => apiGet(path, LineageGraphSchema));
+  const graph = useResource(path, () => apiGet(path, LineageGraph));
 
   const setView = (next: LineageViewOptions, nextSelected: string | null = selected) =>
     navigate(`${basePath}${viewOptionsToUrl(next, nextSelected)}`, { replace: true });
