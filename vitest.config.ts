@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Three projects: SDK unit tests (msw, no server), and every test that touches the database twice —
- * once on embedded PGlite and once on the PostgreSQL at PEDIGREE_TEST_DATABASE_URL (127.0.0.1:5432).
+ * Four projects: SDK unit tests (msw, no server), every test that touches the database twice — once on
+ * embedded PGlite and once on the PostgreSQL at PEDIGREE_TEST_DATABASE_URL (127.0.0.1:5432) — and the web
+ * app's end-to-end tests in headless Chromium (`browser`: builds packages/web once, then serves it).
  */
 const databaseTests = [
   "test/server/**/*.test.ts",
@@ -25,6 +26,16 @@ export default defineConfig({
           include: databaseTests,
           env: { PEDIGREE_TEST_DB: "postgres" },
           globalSetup: ["test/fixtures/postgres-template.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "browser",
+          include: ["test/e2e/**/*.test.ts"],
+          env: { PEDIGREE_TEST_DB: "pglite" },
+          globalSetup: ["test/fixtures/web-build.ts"],
+          fileParallelism: false,
         },
       },
     ],

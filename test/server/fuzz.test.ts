@@ -18,7 +18,10 @@ import {
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectRows, sql } from "../../packages/server/src/db/client";
+import { configurePropertySeed } from "../fixtures/fast-check-seed";
 import { startTestServer, type TestServer } from "../fixtures/server";
+
+configurePropertySeed();
 
 /**
  * Hostile input at every route: generated malformed bodies, refs, path parameters, query strings and

@@ -1,7 +1,10 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configurePropertySeed } from "../fixtures/fast-check-seed";
 import { edgeSet, lineageBuilder, nodeSet } from "../fixtures/lineage-graphs";
 import { startTestServer, type TestServer } from "../fixtures/server";
+
+configurePropertySeed();
 
 let server: TestServer;
 beforeAll(async () => {

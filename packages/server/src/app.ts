@@ -17,6 +17,7 @@ import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
+import { mountWebApp } from "./routes/web";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/registries", registryRoutes(deps));
   app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
   app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
+  if (deps.config.webRoot) mountWebApp(app, deps.config.webRoot);
 
   app.notFound((c) =>
     c.json<ErrorBody>(

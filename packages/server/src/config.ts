@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseRateLimit, type RateLimit } from "./limits/rate-limit";
 
 export interface ServerConfig {
@@ -19,6 +21,14 @@ export interface ServerConfig {
   maxBlobBytes: number;
   /** Writes per API key; null turns the limit off. */
   rateLimit: RateLimit | null;
+  /** Directory of the built web app served at `/`; none serves the API alone. */
+  webRoot: string | undefined;
+}
+
+/** The web app built in this checkout (`pnpm --filter @pedigree/web build`), when it has been built. */
+export function bundledWebRoot(): string | undefined {
+  const dist = fileURLToPath(new URL("../../web/dist", import.meta.url));
+  return existsSync(join(dist, "index.html")) ? dist : undefined;
 }
 
 export function pedigreeDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
@@ -38,5 +48,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     maxJsonBodyBytes: Number(env.PEDIGREE_MAX_BODY_BYTES ?? 64 * 1024 * 1024),
     maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
     rateLimit: parseRateLimit(env.PEDIGREE_RATE_LIMIT, { perSecond: 200, burst: 2000 }),
+    webRoot: env.PEDIGREE_WEB_ROOT || bundledWebRoot(),
   };
 }

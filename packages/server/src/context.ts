@@ -15,7 +15,7 @@ export interface Clock {
 export interface AppDeps {
   db: Database;
   blobs: BlobStore;
-  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit">;
+  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit"> & { webRoot?: string | undefined };
   clock: Clock;
   keyCache: ApiKeyCache;
   runOrdinals: RunOrdinals;

@@ -49,8 +49,14 @@ function isStorableText(text: string): boolean {
   return !text.includes("\0") && !/\p{Cs}/u.test(text);
 }
 
+/** The query string, parsed by a protocol schema; text PostgreSQL cannot hold is a 400 naming its parameter. */
 export function queryOf<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.output<S> {
-  return parseInput(schema, c.req.query());
+  const query = c.req.query();
+  const unstorable = findUnstorableText(query);
+  if (unstorable !== null) {
+    throw badRequest(unstorable, `${unstorable}: text may not hold NUL characters or unpaired surrogates`);
+  }
+  return parseInput(schema, query);
 }
 
 export function projectOf(c: Context<AppEnv>): string {

@@ -1,0 +1,119 @@
+import { WhoAmI } from "@pedigree/protocol";
+import { useState } from "react";
+import { apiGet, forgetApiKey, RequestError, saveApiKey, savedApiKey } from "./api";
+import { Link, useLocation } from "./navigation";
+import { ArtifactPage, HomePage, ProjectPage } from "./pages/browse";
+import { NodePage } from "./pages/node-pages";
+import { CollectionPage, RegistryPage } from "./registry/registry-pages";
+import { Loaded, useResource } from "./resource";
+
+const segment = "([^/]+)";
+const routes: { pattern: RegExp; render: (match: string[], query: URLSearchParams) => React.ReactNode }[] = [
+  { pattern: /^\/$/, render: () => <HomePage /> },
+  { pattern: new RegExp(`^/projects/${segment}$`), render: ([p]) => <ProjectPage project={p!} /> },
+  {
+    pattern: new RegExp(`^/projects/${segment}/artifacts/${segment}$`),
+    render: ([p, a]) => <ArtifactPage project={p!} artifact={a!} />,
+  },
+  {
+    pattern: new RegExp(`^/projects/${segment}/(versions|runs)/${segment}$`),
+    render: ([p, kind, id], query) => (
+      <NodePage key={`${kind}:${id}`} project={p!} kind={kind as "versions" | "runs"} id={id!} query={query} />
+    ),
+  },
+  { pattern: new RegExp(`^/registries/${segment}$`), render: ([r]) => <RegistryPage registry={r!} /> },
+  {
+    pattern: new RegExp(`^/registries/${segment}/collections/${segment}$`),
+    render: ([r, c], query) => <CollectionPage registry={r!} collection={c!} query={query} />,
+  },
+];
+
+function Page() {
+  const { path, query } = useLocation();
+  for (const route of routes) {
+    const match = route.pattern.exec(path);
+    if (match) return <>{route.render(match.slice(1).map(decodeURIComponent), query)}</>;
+  }
+  return (
+    <div className="state error" data-testid="error">
+      No page at {path}. <Link to="/">Start page</Link>
+    </div>
+  );
+}
+
+/** Signed in once `/me` accepts the key kept in localStorage; otherwise the sign-in form. */
+export function App() {
+  const [apiKey, setApiKey] = useState(savedApiKey);
+  const me = useResource(`me:${apiKey ?? ""}`, () =>
+    apiKey ? apiGet("/me", WhoAmI, apiKey) : Promise.reject(new RequestError(401, "UNAUTHORIZED", "not signed in")),
+  );
+  if (!apiKey || (me.status === "error" && me.error.status === 401))
+    return (
+      <SignIn
+        failed={apiKey !== null}
+        onKey={(key) => {
+          saveApiKey(key);
+          setApiKey(key);
+        }}
+      />
+    );
+  return (
+    <Loaded resource={me}>
+      {(me) => (
+        <div className="app">
+          <header>
+            <Link to="/" className="brand">
+              Pedigree
+            </Link>
+            <span className="user" data-testid="user">
+              {me.user.name}
+            </span>
+            <button
+              type="button"
+              onClick={() => {
+                forgetApiKey();
+                setApiKey(null);
+              }}
+            >
+              Sign out
+            </button>
+          </header>
+          <main>
+            <Page />
+          </main>
+        </div>
+      )}
+    </Loaded>
+  );
+}
+
+function SignIn(props: { failed: boolean; onKey: (key: string) => void }) {
+  const [key, setKey] = useState("");
+  return (
+    <form
+      className="sign-in"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (key.trim()) props.onKey(key.trim());
+      }}
+    >
+      <h1>Pedigree</h1>
+      <p>Paste an API key (the server prints the admin key on first start; it is in ~/.pedigree/credentials).</p>
+      {props.failed ? (
+        <p className="state error" role="alert" data-testid="sign-in-error">
+          That key was not accepted.
+        </p>
+      ) : null}
+      <input
+        type="password"
+        data-testid="api-key"
+        placeholder="pdg_…"
+        value={key}
+        onChange={(event) => setKey(event.target.value)}
+      />
+      <button type="submit" data-testid="sign-in">
+        Sign in
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,155 @@
+import { type LineageNode, RunDetails, VersionDetails } from "@pedigree/protocol";
+import { apiGet } from "../api";
+import { formatBytes, formatJson, formatTime } from "../format";
+import { Link } from "../navigation";
+import { Loaded, useResource } from "../resource";
+
+const enc = encodeURIComponent;
+
+/** The side panel of a selected run or version, loaded from the node's own endpoint. */
+export function NodeDetails(props: { project: string; node: LineageNode; isBase: boolean; onMakeBase: () => void }) {
+  const { project, node } = props;
+  return (
+    <div data-testid="node-details">
+      <div className="panel-actions">
+        {props.isBase ? (
+          <span className="badge">base</span>
+        ) : (
+          <button type="button" data-testid="make-base" onClick={props.onMakeBase}>
+            Make this the base
+          </button>
+        )}
+      </div>
+      {node.kind === "version" ? <VersionPanel project={project} id={node.id} /> : null}
+      {node.kind === "run" ? <RunPanel project={project} id={node.id} /> : null}
+    </div>
+  );
+}
+
+export function VersionPanel(props: { project: string; id: string }) {
+  const details = useResource(`version:${props.project}:${props.id}`, () =>
+    apiGet(`/projects/${enc(props.project)}/versions/${props.id}`, VersionDetails),
+  );
+  return (
+    <Loaded resource={details}>
+      {(version) => (
+        <div>
+          <h3 data-testid="details-title">
+            {version.artifact}:{version.version}
+          </h3>
+          <dl>
+            <dt>Artifact</dt>
+            <dd>
+              <Link to={`/projects/${enc(version.project)}/artifacts/${enc(version.artifact)}`}>
+                {version.artifact}
+              </Link>
+            </dd>
+            <dt>Type</dt>
+            <dd data-testid="details-type">{version.type}</dd>
+            <dt>Version</dt>
+            <dd>{version.version}</dd>
+            <dt>Aliases</dt>
+            <dd data-testid="details-aliases">{version.aliases.join(", ") || "—"}</dd>
+            <dt>Digest</dt>
+            <dd className="mono">{version.digest}</dd>
+            <dt>Size</dt>
+            <dd>{formatBytes(version.size)}</dd>
+            <dt>Created</dt>
+            <dd>{formatTime(version.createdAt)}</dd>
+          </dl>
+          <h4>Metadata</h4>
+          <pre>{formatJson(version.metadata)}</pre>
+          <h4>Files ({version.manifest.length})</h4>
+          <ul className="files" data-testid="details-files">
+            {version.manifest.map((entry) => (
+              <li key={entry.path}>
+                {entry.path} <span className="muted">{"uri" in entry ? entry.uri : formatBytes(entry.size)}</span>
+              </li>
+            ))}
+          </ul>
+          <h4>Produced by ({version.producerCount})</h4>
+          <ul data-testid="details-producers">
+            {version.producers.map((run) => (
+              <li key={run.id}>
+                <Link to={`/projects/${enc(version.project)}/runs/${run.id}`}>{run.name}</Link>{" "}
+                <span className="muted">{run.jobType}</span>
+              </li>
+            ))}
+          </ul>
+          <h4>Used by ({version.consumerCount})</h4>
+          <ul data-testid="details-consumers">
+            {version.consumers.map((run) => (
+              <li key={run.id}>
+                <Link to={`/projects/${enc(version.project)}/runs/${run.id}`}>{run.name}</Link>{" "}
+                <span className="muted">as {run.requestedRef}</span>
+              </li>
+            ))}
+          </ul>
+          <h4>Registry memberships</h4>
+          <ul data-testid="details-memberships">
+            {version.memberships.length === 0 ? <li className="muted">none</li> : null}
+            {version.memberships.map((membership) => (
+              <li key={`${membership.registry}/${membership.collection}`}>
+                <Link to={`/registries/${enc(membership.registry)}/collections/${enc(membership.collection)}`}>
+                  {membership.registry}/{membership.collection}:{membership.version}
+                </Link>{" "}
+                <span className="muted">{membership.aliases.join(", ")}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </Loaded>
+  );
+}
+
+export function RunPanel(props: { project: string; id: string }) {
+  const details = useResource(`run:${props.project}:${props.id}`, () =>
+    apiGet(`/projects/${enc(props.project)}/runs/${props.id}`, RunDetails),
+  );
+  return (
+    <Loaded resource={details}>
+      {(run) => (
+        <div>
+          <h3 data-testid="details-title">{run.name}</h3>
+          <dl>
+            <dt>Run id</dt>
+            <dd className="mono">{run.id}</dd>
+            <dt>Job type</dt>
+            <dd data-testid="details-type">{run.jobType}</dd>
+            <dt>State</dt>
+            <dd data-testid="details-state">{run.state}</dd>
+            <dt>Started</dt>
+            <dd>{formatTime(run.startedAt)}</dd>
+            <dt>Finished</dt>
+            <dd>{formatTime(run.finishedAt)}</dd>
+          </dl>
+          <h4>Config</h4>
+          <pre data-testid="details-config">{formatJson(run.config)}</pre>
+          <h4>Inputs ({run.inputs.length})</h4>
+          <ul data-testid="details-inputs">
+            {run.inputs.map((input) => (
+              <li key={input.version.id}>
+                <Link to={`/projects/${enc(input.version.project)}/versions/${input.version.id}`}>
+                  {input.version.artifact}:{input.version.version}
+                </Link>{" "}
+                <span className="muted">as {input.requestedRef}</span>
+              </li>
+            ))}
+          </ul>
+          <h4>Outputs ({run.outputs.length})</h4>
+          <ul data-testid="details-outputs">
+            {run.outputs.map((output) => (
+              <li key={output.id}>
+                <Link to={`/projects/${enc(output.project)}/versions/${output.id}`}>
+                  {output.artifact}:{output.version}
+                </Link>{" "}
+                <span className="muted">{output.type}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </Loaded>
+  );
+}

@@ -1,0 +1,51 @@
+import { useEffect, useState } from "react";
+
+/** The app's own location: pathname and query, changed by `navigate` and by the browser's back/forward. */
+export interface AppLocation {
+  path: string;
+  query: URLSearchParams;
+}
+
+const locationEvent = "pedigree:navigate";
+const currentLocation = (): AppLocation => ({
+  path: window.location.pathname,
+  query: new URLSearchParams(window.location.search),
+});
+
+export function navigate(to: string, options: { replace?: boolean } = {}) {
+  if (options.replace) window.history.replaceState(null, "", to);
+  else window.history.pushState(null, "", to);
+  window.dispatchEvent(new Event(locationEvent));
+}
+
+export function useLocation(): AppLocation {
+  const [location, setLocation] = useState(currentLocation);
+  useEffect(() => {
+    const update = () => setLocation(currentLocation());
+    window.addEventListener("popstate", update);
+    window.addEventListener(locationEvent, update);
+    return () => {
+      window.removeEventListener("popstate", update);
+      window.removeEventListener(locationEvent, update);
+    };
+  }, []);
+  return location;
+}
+
+/** A link that navigates inside the app without reloading it. */
+export function Link(props: { to: string; children: React.ReactNode; className?: string; testId?: string }) {
+  return (
+    <a
+      href={props.to}
+      className={props.className}
+      data-testid={props.testId}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(props.to);
+      }}
+    >
+      {props.children}
+    </a>
+  );
+}

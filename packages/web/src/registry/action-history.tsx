@@ -1,0 +1,165 @@
+import { HistoryAction, HistoryPage, HistoryVerification } from "@pedigree/protocol";
+import { useState } from "react";
+import { apiGet, queryString } from "../api";
+import { formatTime } from "../format";
+import { navigate } from "../navigation";
+import { Empty, Loaded, useResource } from "../resource";
+
+const pageSize = 25;
+
+/**
+ * A collection's action history, newest first: filters live in the URL (action, actor, version, from, to),
+ * paging follows the API's cursor, and the chain verification is shown beside it.
+ */
+export function ActionHistory(props: { path: string; query: URLSearchParams }) {
+  const { path, query } = props;
+  const filters = {
+    action: query.get("action") ?? "",
+    actor: query.get("actor") ?? "",
+    version: query.get("version") ?? "",
+    from: query.get("from") ?? "",
+    to: query.get("to") ?? "",
+  };
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const listPath = `${path}/history${queryString({
+    ...filters,
+    from: filters.from ? new Date(filters.from).toISOString() : undefined,
+    to: filters.to ? new Date(filters.to).toISOString() : undefined,
+    limit: pageSize,
+    cursor,
+  })}`;
+  const page = useResource(listPath, () => apiGet(listPath, HistoryPage));
+  const verification = useResource(`verify:${path}`, () => apiGet(`${path}/history/verify`, HistoryVerification));
+  const setFilter = (name: keyof typeof filters, value: string) => {
+    const next = new URLSearchParams(query);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setCursors([]);
+    const text = next.toString();
+    navigate(`${window.location.pathname}${text ? `?${text}` : ""}`, { replace: true });
+  };
+
+  return (
+    <section className="history" data-testid="history">
+      <h2>Action history</h2>
+      <Loaded resource={verification}>
+        {(verification) =>
+          verification.ok ? (
+            <div className="verified ok" data-testid="chain-status">
+              Chain verified: {verification.eventCount} events intact
+            </div>
+          ) : (
+            <div className="verified broken" data-testid="chain-status" role="alert">
+              Chain broken at event {verification.firstBroken?.seq}: {verification.firstBroken?.reason}
+            </div>
+          )
+        }
+      </Loaded>
+      <div className="history-filters">
+        <label>
+          Action
+          <select
+            data-testid="filter-action"
+            value={filters.action}
+            onChange={(event) => setFilter("action", event.target.value)}
+          >
+            <option value="">all</option>
+            {HistoryAction.options.map((action) => (
+              <option key={action} value={action}>
+                {action}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Actor
+          <input
+            data-testid="filter-actor"
+            defaultValue={filters.actor}
+            onBlur={(event) => setFilter("actor", event.target.value.trim())}
+          />
+        </label>
+        <label>
+          Version
+          <input
+            data-testid="filter-version"
+            placeholder="v0"
+            defaultValue={filters.version}
+            onBlur={(event) => setFilter("version", event.target.value.trim())}
+          />
+        </label>
+        <label>
+          From
+          <input
+            type="datetime-local"
+            defaultValue={filters.from}
+            onChange={(event) => setFilter("from", event.target.value)}
+          />
+        </label>
+        <label>
+          To
+          <input
+            type="datetime-local"
+            defaultValue={filters.to}
+            onChange={(event) => setFilter("to", event.target.value)}
+          />
+        </label>
+      </div>
+      <Loaded resource={page}>
+        {({ events, nextCursor }) => (
+          <div>
+            {events.length === 0 ? (
+              <Empty>No events match.</Empty>
+            ) : (
+              <table data-testid="history-table">
+                <thead>
+                  <tr>
+                    <th>#</th>
+                    <th>Action</th>
+                    <th>Alias</th>
+                    <th>Version</th>
+                    <th>Source</th>
+                    <th>Actor</th>
+                    <th>Time</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {events.map((event) => (
+                    <tr key={event.id} data-testid="history-row" data-action={event.action}>
+                      <td>{event.seq}</td>
+                      <td>{event.action}</td>
+                      <td>{event.alias ?? ""}</td>
+                      <td>{event.version ?? ""}</td>
+                      <td className="mono">{event.sourceVersion ?? ""}</td>
+                      <td>{event.actor}</td>
+                      <td>{formatTime(event.at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <div className="pager">
+              <button
+                type="button"
+                data-testid="history-newer"
+                disabled={cursors.length === 0}
+                onClick={() => setCursors(cursors.slice(0, -1))}
+              >
+                Newer
+              </button>
+              <button
+                type="button"
+                data-testid="history-older"
+                disabled={!nextCursor}
+                onClick={() => nextCursor && setCursors([...cursors, nextCursor])}
+              >
+                Older
+              </button>
+            </div>
+          </div>
+        )}
+      </Loaded>
+    </section>
+  );
+}

@@ -1,0 +1,130 @@
+import { Collection, CollectionList, CollectionVersionList, Registry } from "@pedigree/protocol";
+import { apiGet } from "../api";
+import { formatTime } from "../format";
+import { Link } from "../navigation";
+import { Empty, Loaded, useResource } from "../resource";
+import { ActionHistory } from "./action-history";
+
+const enc = encodeURIComponent;
+
+/** A registry's collections. */
+export function RegistryPage(props: { registry: string }) {
+  const { registry } = props;
+  const details = useResource(`registry:${registry}`, () => apiGet(`/registries/${enc(registry)}`, Registry));
+  const collections = useResource(`collections:${registry}`, () =>
+    apiGet(`/registries/${enc(registry)}/collections?limit=1000`, CollectionList),
+  );
+  return (
+    <div>
+      <div className="breadcrumbs">
+        <Link to="/">registries</Link> / {registry}
+      </div>
+      <Loaded resource={details}>
+        {(details) => (
+          <div>
+            <h1>{details.name}</h1>
+            <p className="muted">{details.description}</p>
+          </div>
+        )}
+      </Loaded>
+      <h2>Collections</h2>
+      <Loaded resource={collections}>
+        {({ collections }) =>
+          collections.length === 0 ? (
+            <Empty>No collections in this registry.</Empty>
+          ) : (
+            <table data-testid="collections">
+              <thead>
+                <tr>
+                  <th>Collection</th>
+                  <th>Type</th>
+                  <th>Linked versions</th>
+                  <th>Tags</th>
+                </tr>
+              </thead>
+              <tbody>
+                {collections.map((collection) => (
+                  <tr key={collection.name}>
+                    <td>
+                      <Link to={`/registries/${enc(registry)}/collections/${enc(collection.name)}`}>
+                        {collection.name}
+                      </Link>
+                    </td>
+                    <td>{collection.type}</td>
+                    <td>{collection.linkedCount}</td>
+                    <td>{collection.tags.join(", ")}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loaded>
+    </div>
+  );
+}
+
+/** A collection: its linked versions with their aliases, and its action history. */
+export function CollectionPage(props: { registry: string; collection: string; query: URLSearchParams }) {
+  const { registry, collection } = props;
+  const path = `/registries/${enc(registry)}/collections/${enc(collection)}`;
+  const details = useResource(`collection:${path}`, () => apiGet(path, Collection));
+  const versions = useResource(`collection-versions:${path}`, () => apiGet(`${path}/versions`, CollectionVersionList));
+  return (
+    <div>
+      <div className="breadcrumbs">
+        <Link to="/">registries</Link> / <Link to={`/registries/${enc(registry)}`}>{registry}</Link> / {collection}
+      </div>
+      <Loaded resource={details}>
+        {(details) => (
+          <div>
+            <h1>
+              {details.registry}/{details.name} <span className="badge">{details.type}</span>
+            </h1>
+            <p className="muted">{details.description}</p>
+          </div>
+        )}
+      </Loaded>
+      <h2>Versions</h2>
+      <Loaded resource={versions}>
+        {({ versions }) =>
+          versions.length === 0 ? (
+            <Empty>No versions linked.</Empty>
+          ) : (
+            <table data-testid="collection-versions">
+              <thead>
+                <tr>
+                  <th>Version</th>
+                  <th>Aliases</th>
+                  <th>Source</th>
+                  <th>Linked</th>
+                </tr>
+              </thead>
+              <tbody>
+                {versions.map((version) => (
+                  <tr key={version.version}>
+                    <td>{version.version}</td>
+                    <td>
+                      {version.aliases.map((alias) => (
+                        <span key={alias} className="alias">
+                          {alias}
+                        </span>
+                      ))}
+                    </td>
+                    <td>
+                      <Link to={`/projects/${enc(version.source.project)}/versions/${version.source.id}?tab=lineage`}>
+                        {version.source.project}/{version.source.artifact}:{version.source.version}
+                      </Link>
+                    </td>
+                    <td>{formatTime(version.linkedAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loaded>
+      <ActionHistory path={path} query={props.query} />
+    </div>
+  );
+}
