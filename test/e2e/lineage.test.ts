@@ -1,4 +1,6 @@
 import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Pedigree } from "@pedigree/sdk";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,6 +34,8 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** Screenshots land in docs/ (shown in the README) when PEDIGREE_UPDATE_DOCS=1, in the temp dir otherwise. */
+const screenshotDir = process.env.PEDIGREE_UPDATE_DOCS === "1" ? "docs" : join(tmpdir(), "pedigree-screenshots");
 const modelPage = (query = "") => `${server.url}/projects/zoo/versions/${zoo.model.id}?tab=lineage${query}`;
 
 async function apiGraph(node: string, options: Record<string, string | number | boolean> = {}): Promise<GraphAnswer> {
@@ -59,10 +63,10 @@ describe("web: lineage of the zoo model", () => {
     await expect.poll(() => page.getByTestId(`node-${zoo.model.id}`).getAttribute("class")).toContain("base");
     expect(await page.getByTestId(`node-${zoo.trainingRun}`).getAttribute("data-kind")).toBe("run");
     expect(await page.getByTestId(`node-${zoo.trainingRun}`).textContent()).toContain("training");
-    await mkdir("docs", { recursive: true });
+    await mkdir(screenshotDir, { recursive: true });
     await page.getByTestId(`node-${zoo.trainingRun}`).click();
     await page.getByTestId("details-title").waitFor();
-    await page.screenshot({ path: "docs/web-lineage.png" });
+    await page.screenshot({ path: join(screenshotDir, "web-lineage.png") });
     await page.close();
   });
 
@@ -233,7 +237,8 @@ describe("web: registry and action history", () => {
     expect(table).toContain("alias_added");
     expect(table).toContain("production");
     expect(table).toContain("alias_removed");
-    await page.screenshot({ path: "docs/web-history.png", fullPage: true });
+    await mkdir(screenshotDir, { recursive: true });
+    await page.screenshot({ path: join(screenshotDir, "web-history.png"), fullPage: true });
 
     await page.getByTestId("filter-action").selectOption("alias_added");
     const actionsShown = () =>
