@@ -84,7 +84,7 @@ async function requireUserByName(db: Db, name: string) {
 
 /** Serialises membership changes of one project, so two admins cannot demote each other at once. */
 async function lockProject(tx: Db, project: string) {
-  await tx.select({ name: projects.name }).from(projects).where(eq(projects.name, project)).for("update");
+  await tx.select({ name: projects.name }).from(projects).where(eq(projects.name, project)).for("no key update");
 }
 
 async function keepAnAdmin(tx: Db, project: string, leavingUserId: string) {

@@ -44,7 +44,7 @@ export async function releaseAlias(tx: Db, input: { artifactId: number; alias: s
 
 /** Locks the artifact row for the rest of the transaction: the one lock behind numbering and aliases. */
 export async function lockArtifact(tx: Db, artifactId: number) {
-  const [artifact] = await tx.select().from(artifacts).where(eq(artifacts.id, artifactId)).for("update");
+  const [artifact] = await tx.select().from(artifacts).where(eq(artifacts.id, artifactId)).for("no key update");
   if (!artifact) throw notFound(`artifact ${artifactId}`);
   return artifact;
 }

@@ -49,7 +49,7 @@ export async function openPostgres(url: string, options: { maxConnections?: numb
   } finally {
     await migrationClient.end();
   }
-  const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
+  const client = alwaysPrepared(postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} }));
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     kind: "postgres",
@@ -84,6 +84,27 @@ export async function selectPreparedRows<Row>(db: Db, query: SQL): Promise<Row[]
 const pgDialect = new PgDialect();
 
 export { sql };
+
+/**
+ * Makes every query of `client` a prepared statement (postgres.js keeps them per connection, by text). drizzle
+ * asks postgres.js to prepare only named queries, so each request paid PostgreSQL's parse and plan again;
+ * all our SQL is parameterised, so the statement texts are few.
+ */
+function alwaysPrepared<Client extends postgres.Sql | postgres.TransactionSql>(client: Client): Client {
+  const unsafe = client.unsafe.bind(client) as (query: string, params: unknown, options: object) => unknown;
+  const patched: Record<string, unknown> = {
+    unsafe: (query: string, params?: unknown[], queryOptions?: object) =>
+      unsafe(query, params, { ...queryOptions, prepare: true }),
+  };
+  if ("begin" in client) {
+    const begin = client.begin.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    patched.begin = (...args: unknown[]) => {
+      const work = args.pop() as (tx: postgres.TransactionSql) => unknown;
+      return begin(...args, (tx: postgres.TransactionSql) => work(alwaysPrepared(tx)));
+    };
+  }
+  return Object.assign(client, patched);
+}
 
 /** Runs async tasks one at a time, in order: PGlite has one connection and no isolation between callers. */
 class SerialQueue {

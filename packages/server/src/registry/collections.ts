@@ -26,7 +26,7 @@ export async function lockCollection(tx: Db, registry: RegistryRow, name: string
     .select()
     .from(collections)
     .where(and(eq(collections.registryId, registry.id), eq(collections.name, name)))
-    .for("update");
+    .for("no key update");
   if (!row) throw notFound(`collection '${registry.name}/${name}'`, "collection");
   return row;
 }
