@@ -61,3 +61,19 @@ describe("runs", () => {
     expect(response.body.error.code).toBe("UNAUTHORIZED");
   });
 });
+
+describe("embedded database", () => {
+  it("refuses a second server on a data directory in use, and opens it once the first has closed", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { openPglite } = await import("@pedigree/server");
+    const dir = await mkdtemp(join(tmpdir(), "pedigree-lock-"));
+    const first = await openPglite(dir);
+    await expect(openPglite(dir)).rejects.toThrow(/in use by process/);
+    await first.close();
+    const second = await openPglite(dir);
+    await second.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { type SQL, sql } from "drizzle-orm";
@@ -29,7 +30,11 @@ const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url)
 /** Opens PGlite in `dataDir` (or in memory when `dataDir` is undefined) and applies migrations. */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const releaseLock = dataDir ? lockDataDir(dataDir) : () => {};
+  const client = await PGlite.create(dataDir).catch((error: unknown) => {
+    releaseLock();
+    throw error;
+  });
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   await migratePglite(db as never, { migrationsFolder });
   const queue = new SerialQueue();
@@ -37,8 +42,44 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     kind: "pglite",
     transaction: (work) => queue.run(() => db.transaction(work)),
     read: (work) => queue.run(() => work(db)),
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      releaseLock();
+    },
   };
+}
+
+/**
+ * PGlite has no server process of its own: two processes opening one data directory would corrupt it. A lock
+ * file holding the owner's pid keeps a second server out (a lock left by a dead process is taken over).
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = join(dataDir, "pedigree.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: "wx" });
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number(readFileSync(lockPath, "utf8").trim());
+      if (owner && isAlive(owner)) {
+        throw new Error(
+          `the data directory ${dataDir} is in use by process ${owner}; stop it or use another --data-dir`,
+        );
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new Error(`could not lock the data directory ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Connects to PostgreSQL at `url` and applies migrations over a single-connection client. */
