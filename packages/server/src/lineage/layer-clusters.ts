@@ -11,6 +11,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectPreparedRows } from "../db/client";
 import { type Cluster, FIRST_MEMBERS } from "./clusters";
 import {
+  committed,
   type DeferredStart,
   idList,
   layerEdges,
@@ -65,8 +66,8 @@ interface Chain {
 
 /**
  * CTEs p1 … pN, one per deferred layer (N = hops − start.hop + 1), each row a node with `ident` (its cluster id,
- * or its own id), `cluster` (its group's id), `label`, `type` and `generated`; g1 … gN the groups; e1 … eN the
- * edges into each layer. p0 is the fetched frontier with its identities from the in-memory clustering.
+ * or its own id), `cluster` (its group's id), `parents` (identities towards the base), `label`, `type` and
+ * `generated`; e1 … eN the edges into each layer. p0 is the fetched frontier with its identities from the in-memory clustering.
  */
 function deferredChain(start: DeferredStart, identity: Map<string, string>, options: DeferredClusterOptions): Chain {
   const frontierIds = start.frontier.map((node) => node.id);
@@ -77,6 +78,7 @@ function deferredChain(start: DeferredStart, identity: Map<string, string>, opti
   ];
   const side = start.direction === "up" ? "-1" : "1";
   const pull = idList(options.pull);
+  const pulled = options.pull.length > 0;
   const layers: Chain["layers"] = [];
   let kind = (start.frontier[0] as WalkedNode).kind;
   for (let hop = start.hop, k = 1; hop <= options.hops; hop++, k++) {
@@ -84,22 +86,31 @@ function deferredChain(start: DeferredStart, identity: Map<string, string>, opti
     kind = otherKind(kind);
     const columns = nodeColumns(kind, "e.dst");
     const [e, a, g, p] = ["e", "a", "g", "p"].map((name) => sql.raw(`${name}${k}`)) as [SQL, SQL, SQL, SQL];
-    const parentIdent = utf8(sql`q.ident`);
+    // Every CTE reads only the one before it (no join between two CTEs: the planner cannot size them).
     parts.push(
-      sql`${e} as (${layerEdges(previous, kind === "run" ? "version" : "run", start.direction, options.asOf)})`,
+      sql`${e} as (${layerEdges(previous, otherKind(kind), start.direction, options.asOf, { carry: "ident", uncommitted: true })})`,
+      // Hash-aggregated (no ordered aggregate): most nodes have one parent, the rest sort their few parents.
       sql`${a} as (
-        select e.dst as id, ${columns.type} as type, ${columns.label} as label, ${columns.generated} as generated,
-          ${utf8(sql`${kind}::text`)} || ${NUL} || ${utf8(columns.type)} || ${NUL} || ${utf8(sql`${side}::text`)}
-            || ${NUL} || ${NUL} || string_agg(distinct ${parentIdent}, ${NUL} order by ${parentIdent}) as key
-        from ${e} e join ${sql.raw(previous)} q on q.id = e.src ${columns.join}
-        group by 1, 2, 3, 4)`,
+        select id, type, label, generated, parents,
+          ${utf8(sql`${kind}::text`)} || ${NUL} || ${utf8(sql`type`)} || ${NUL} || ${utf8(sql`${side}::text`)}
+            || ${NUL} || ${NUL} || case when cardinality(parents) = 1 then ${utf8(sql`parents[1]`)} else (
+              select string_agg(${utf8(sql`parent`)}, ${NUL} order by ${utf8(sql`parent`)})
+              from (select distinct unnest(parents) as parent) distinct_parents) end as key
+        from (
+          select e.dst as id, ${columns.type} as type, ${columns.label} as label, ${columns.generated} as generated,
+            array_agg(e.src_ident) as parents
+          from ${e} e ${columns.join}
+          ${kind === "version" ? sql`where ${committed(options.asOf)}` : sql``}
+          group by 1, 2, 3, 4
+        ) nodes)`,
       sql`${g} as (
-        select key, min(type) as type, count(*)::int as total, count(*) filter (where id = any(${pull}))::int as pulled,
+        select key, count(*) as total, ${pulled ? sql`count(*) filter (where id = any(${pull}))` : sql`0`} as pulled,
           'cl_' || left(encode(sha256(key), 'hex'), 16) as cluster
         from ${a} group by key)`,
       sql`${p} as (
-        select a.id, a.type, a.label, a.generated, g.cluster,
-          case when g.total >= ${options.clusterMin} and not (a.id = any(${pull})) then g.cluster else a.id end as ident
+        select a.id, a.type, a.label, a.generated, a.parents, g.cluster, g.total, g.pulled,
+          case when g.total >= ${options.clusterMin} ${pulled ? sql`and not (a.id = any(${pull}))` : sql``}
+            then g.cluster else a.id end as ident
         from ${a} a join ${g} g on g.key = a.key)`,
     );
     layers.push({ name: k, hop, kind });
@@ -118,7 +129,7 @@ export async function clusterDeferredLayers(
   const selects: SQL[] = [];
   const fallbacks: SQL[] = [];
   for (const { name: k, kind } of chain.layers) {
-    const [e, g, p] = ["e", "g", "p"].map((name) => sql.raw(`${name}${k}`)) as [SQL, SQL, SQL];
+    const [e, p] = ["e", "p"].map((name) => sql.raw(`${name}${k}`)) as [SQL, SQL];
     const over = sql`(select count(*) from ${p} where ident = id) > ${options.maxNodes}`;
     // A layer reaching back into walked nodes, or into an earlier deferred layer of its kind, is not a plain layer.
     const earlier = chain.layers
@@ -128,20 +139,18 @@ export async function clusterDeferredLayers(
     if (kind === "version" && !options.includeGenerated)
       fallbacks.push(sql`exists (select 1 from ${p} where generated)`);
     selects.push(
-      sql`select ${sql.raw(String(k))}::int as layer, 'cluster'::text as what, g.cluster as id, g.type, null::text as label,
-          null::boolean as generated, g.total - g.pulled as total, f.first, null::text as src, null::text as dst,
-          null::boolean as fallback
-        from ${g} g join (
-          select ident, json_agg(json_build_array(id, label) order by label collate "C", id) as first
-          from (select ident, id, label, row_number() over (partition by ident order by label collate "C", id) as n
-            from ${p} where ident <> id) ranked
-          where n <= ${FIRST_MEMBERS} group by ident
-        ) f on f.ident = g.cluster`,
+      sql`select ${sql.raw(String(k))}::int as layer, 'cluster'::text as what, ident as id, min(type) as type,
+          null::text as label, null::boolean as generated, (max(total) - max(pulled))::int as total,
+          json_agg(json_build_array(id, label) order by label collate "C", id) filter (where n <= ${FIRST_MEMBERS}) as first,
+          null::text as src, null::text as dst, null::boolean as fallback
+        from (select ident, id, label, type, total, pulled,
+            row_number() over (partition by ident order by label collate "C", id) as n
+          from ${p} where ident <> id) ranked
+        group by ident`,
       sql`select ${sql.raw(String(k))}, 'node', id, type, label, generated, null, null, null, null, null
         from ${p} where ident = id and not ${over}`,
       sql`select ${sql.raw(String(k))}, 'edge', null, null, null, null::boolean, null::int, null::json, src, dst, null::boolean
-        from (select distinct q.ident as src, p.ident as dst
-          from ${e} e join ${sql.raw(`p${k - 1}`)} q on q.id = e.src join ${p} p on p.id = e.dst where not ${over}) edges`,
+        from (select distinct unnest(parents) as src, ident as dst from ${p} where not ${over}) edges`,
       sql`select ${sql.raw(String(k))}, 'flags', null, null, null, null, (select count(*) from ${p} where ident = id)::int, null,
         null, null, false`,
     );

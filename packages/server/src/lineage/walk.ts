@@ -80,26 +80,41 @@ export const idList = (ids: Iterable<string>) => sql`string_to_array(${[...ids].
 export const asOfCondition = (column: SQL, asOf: Date | undefined) =>
   asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``;
 
-const committed = (asOf: Date | undefined) => sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
+export const committed = (asOf: Date | undefined) =>
+  sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
 
 /** The kind of the nodes one hop away from nodes of `kind`: the graph is bipartite. */
 export const otherKind = (kind: WalkedKind): WalkedKind => (kind === "version" ? "run" : "version");
 
-/** `select src, dst`: the edges leaving the nodes of CTE `frontier` (all of `kind`) in `direction`, as of `asOf`. */
-export function layerEdges(frontier: string, kind: WalkedKind, direction: WalkDirection, asOf: Date | undefined): SQL {
+/**
+ * `select src, dst`: the edges leaving the nodes of CTE `frontier` (all of `kind`) in `direction`, as of `asOf`;
+ * with `carry`, also that column of the frontier (as `src_<carry>`). Edges into versions not committed (by `asOf`)
+ * are left out, unless `uncommitted` (the caller checks the version itself, in a join it makes anyway).
+ */
+export function layerEdges(
+  frontier: string,
+  kind: WalkedKind,
+  direction: WalkDirection,
+  asOf: Date | undefined,
+  options: { carry?: string; uncommitted?: boolean } = {},
+): SQL {
   const from = sql.raw(frontier);
+  const { carry } = options;
+  const src = sql.raw(carry ? `f.id as src, f.${carry} as src_${carry}` : "f.id as src");
   const at = (column: string) => asOfCondition(sql.raw(column), asOf);
+  const version = (column: string) =>
+    options.uncommitted ? sql`where true` : sql`join versions v on v.id = ${sql.raw(column)} where ${committed(asOf)}`;
   if (direction === "down" && kind === "version")
-    return sql`select f.id as src, i.run_id as dst from ${from} f join run_inputs i on i.version_id = f.id
+    return sql`select ${src}, i.run_id as dst from ${from} f join run_inputs i on i.version_id = f.id
       where true ${at("i.created_at")}`;
   if (direction === "down")
-    return sql`select f.id as src, o.version_id as dst from ${from} f join run_outputs o on o.run_id = f.id
-      join versions v on v.id = o.version_id where ${committed(asOf)} ${at("o.created_at")}`;
+    return sql`select ${src}, o.version_id as dst from ${from} f join run_outputs o on o.run_id = f.id
+      ${version("o.version_id")} ${at("o.created_at")}`;
   if (kind === "version")
-    return sql`select f.id as src, o.run_id as dst from ${from} f join run_outputs o on o.version_id = f.id
+    return sql`select ${src}, o.run_id as dst from ${from} f join run_outputs o on o.version_id = f.id
       where true ${at("o.created_at")}`;
-  return sql`select f.id as src, i.version_id as dst from ${from} f join run_inputs i on i.run_id = f.id
-    join versions v on v.id = i.version_id where ${committed(asOf)} ${at("i.created_at")}`;
+  return sql`select ${src}, i.version_id as dst from ${from} f join run_inputs i on i.run_id = f.id
+    ${version("i.version_id")} ${at("i.created_at")}`;
 }
 
 /** A join bringing type, label and generated flag of the node `column` names, of `kind`; columns `nt`, `nl`, `ng`. */
@@ -108,10 +123,10 @@ export function nodeColumns(kind: WalkedKind, column: string): { join: SQL; type
   return kind === "run"
     ? { join: sql`join runs nr on nr.id = ${id}`, type: sql`nr.job_type`, label: sql`nr.name`, generated: sql`false` }
     : {
-        join: sql`join versions nv on nv.id = ${id} join artifacts na on na.id = nv.artifact_id`,
+        join: sql`join versions v on v.id = ${id} join artifacts na on na.id = v.artifact_id`,
         type: sql`na.type`,
-        label: sql`na.name || ':v' || nv.index`,
-        generated: sql`nv.generated`,
+        label: sql`na.name || ':v' || v.index`,
+        generated: sql`v.generated`,
       };
 }
 
@@ -139,9 +154,10 @@ async function stepFromFrontier(
     fresh as (select s.*, not (s.dst = any(${idList(seen)})) as fresh from step s),
     measure as (select count(distinct dst)::int as total from fresh where fresh)
     select m.total, s.src, s.dst, s.type, s.label, s.generated from measure m left join (
-      select s.src, s.dst, s.fresh, ${columns.type} as type, ${columns.label} as label, ${columns.generated} as generated
+      select s.src, s.dst, ${columns.type} as type, ${columns.label} as label, ${columns.generated} as generated
       from fresh s ${columns.join}
-    ) s on m.total <= ${cap} or not s.fresh`,
+      where not s.fresh or (select total from measure) <= ${cap}
+    ) s on true`,
   );
   const total = Number(rows[0]?.total ?? 0);
   const stepRows = rows.filter((row) => row.src !== null);
