@@ -3,6 +3,7 @@
  * flag) whose neighbours towards the base are the same, after those neighbours are themselves clustered,
  * become one cluster once there are `clusterMin` of them. A cluster id is a hash of that description, so
  * the same query names the same cluster again (for its member list) as long as the graph is unchanged.
+ * Large layers are clustered the same way in SQL (`layer-clusters.ts`): the key and its hash must stay in step.
  */
 import { createHash } from "node:crypto";
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walk";

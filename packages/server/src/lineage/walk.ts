@@ -1,6 +1,11 @@
 /**
- * The traversal, in the database: one recursive query walks both directions from the base, and one set-based
- * query per hop layer serves the path search. Everything after the walk is pure functions over its rows.
+ * The traversal, in the database: one set-based query per hop layer and direction, which counts the layer's new
+ * nodes before fetching them, so a large layer can end the walk (maxNodes) or be left to `layer-clusters.ts`.
+ * The path search steps the same way. Everything after the walk is pure functions over its rows.
+ *
+ * Known limit of stopping early: a node reached both ways shows upstream; if the walk stops (maxNodes) before
+ * the upstream hop that reaches it, or a hidden path runs through a layer past the stop, the cut answer can
+ * differ from cutting the full walk. Both need a run that logs its own input again.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectPreparedRows } from "../db/client";
@@ -117,7 +122,7 @@ export function layerEdges(
     ${version("i.version_id")} ${at("i.created_at")}`;
 }
 
-/** A join bringing type, label and generated flag of the node `column` names, of `kind`; columns `nt`, `nl`, `ng`. */
+/** The join bringing type, label and generated flag of the node `column` names, of `kind`, and those three columns. */
 export function nodeColumns(kind: WalkedKind, column: string): { join: SQL; type: SQL; label: SQL; generated: SQL } {
   const id = sql.raw(column);
   return kind === "run"
