@@ -3,9 +3,10 @@
  * nodes before fetching them, so a large layer can end the walk (maxNodes) or be left to `layer-clusters.ts`.
  * The path search steps the same way. Everything after the walk is pure functions over its rows.
  *
- * Known limit of stopping early: a node reached both ways shows upstream; if the walk stops (maxNodes) before
- * the upstream hop that reaches it, or a hidden path runs through a layer past the stop, the cut answer can
- * differ from cutting the full walk. Both need a run that logs its own input again.
+ * Known limits of stopping early (expandClusters with maxNodes): the cut answer can differ from cutting the full
+ * walk when a node reached both ways (a run that logs its own input again) shows upstream at a hop past the
+ * stop, or when a filter hides a node past the stop on a path back into kept nodes (a diamond of unequal
+ * sides): that hidden edge is missing.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectPreparedRows } from "../db/client";
