@@ -57,6 +57,7 @@ interface LayerRow {
 }
 
 const NUL = sql`decode('00', 'hex')`;
+const FEW_CLUSTERS = 8;
 const utf8 = (text: SQL) => sql`convert_to(${text}, 'UTF8')`;
 
 interface Chain {
@@ -104,7 +105,8 @@ function deferredChain(start: DeferredStart, identity: Map<string, string>, opti
           group by 1, 2, 3, 4
         ) nodes)`,
       sql`${g} as (
-        select key, count(*) as total, ${pulled ? sql`count(*) filter (where id = any(${pull}))` : sql`0`} as pulled,
+        select key, min(type) as type, count(*) as total,
+          ${pulled ? sql`count(*) filter (where id = any(${pull}))` : sql`0`} as pulled,
           'cl_' || left(encode(sha256(key), 'hex'), 16) as cluster
         from ${a} group by key)`,
       sql`${p} as (
@@ -129,7 +131,9 @@ export async function clusterDeferredLayers(
   const selects: SQL[] = [];
   const fallbacks: SQL[] = [];
   for (const { name: k, kind } of chain.layers) {
-    const [e, p] = ["e", "p"].map((name) => sql.raw(`${name}${k}`)) as [SQL, SQL];
+    const [e, g, p] = ["e", "g", "p"].map((name) => sql.raw(`${name}${k}`)) as [SQL, SQL, SQL];
+    const clustered = sql`g.total >= ${options.clusterMin} and g.total > g.pulled`;
+    const clusterCount = sql`(select count(*) from ${g} g where ${clustered})`;
     const over = sql`(select count(*) from ${p} where ident = id) > ${options.maxNodes}`;
     // A layer reaching back into walked nodes, or into an earlier deferred layer of its kind, is not a plain layer.
     const earlier = chain.layers
@@ -139,13 +143,22 @@ export async function clusterDeferredLayers(
     if (kind === "version" && !options.includeGenerated)
       fallbacks.push(sql`exists (select 1 from ${p} where generated)`);
     selects.push(
-      sql`select ${sql.raw(String(k))}::int as layer, 'cluster'::text as what, ident as id, min(type) as type,
-          null::text as label, null::boolean as generated, (max(total) - max(pulled))::int as total,
-          json_agg(json_build_array(id, label) order by label collate "C", id) filter (where n <= ${FIRST_MEMBERS}) as first,
+      // First members: a top-5 scan per cluster when a layer has few clusters, else one ranking of them all.
+      sql`select ${sql.raw(String(k))}::int as layer, 'cluster'::text as what, g.cluster as id, g.type,
+          null::text as label, null::boolean as generated, (g.total - g.pulled)::int as total, top.first,
           null::text as src, null::text as dst, null::boolean as fallback
+        from ${g} g cross join lateral (
+          select json_agg(json_build_array(id, label) order by label collate "C", id) as first
+          from (select id, label from ${p} p where p.ident = g.cluster
+            order by label collate "C", id limit ${FIRST_MEMBERS}) members
+        ) top
+        where ${clustered} and ${clusterCount} <= ${FEW_CLUSTERS}`,
+      sql`select ${sql.raw(String(k))}, 'cluster', ident, min(type), null, null, (max(total) - max(pulled))::int,
+          json_agg(json_build_array(id, label) order by label collate "C", id) filter (where n <= ${FIRST_MEMBERS}),
+          null, null, null
         from (select ident, id, label, type, total, pulled,
             row_number() over (partition by ident order by label collate "C", id) as n
-          from ${p} where ident <> id) ranked
+          from ${p} where ident <> id and ${clusterCount} > ${FEW_CLUSTERS}) ranked
         group by ident`,
       sql`select ${sql.raw(String(k))}, 'node', id, type, label, generated, null, null, null, null, null
         from ${p} where ident = id and not ${over}`,
