@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from "../fixtures/server";
  * `largeLayer: 1` and compare its answers with the in-memory path's (`largeLayer` past any layer).
  *
  * lab: raw → ingest → hub; hub read by a trainer (logs a model, read by 6 evals logging a result each) and by
- * 7 sweeps (each logs a score), all read by one summary run. `gen`: the same sweeps, one also logging a generated table. `loop`: a run that
+ * 7 sweeps (each logs a score), all read by one summary run. `many`: a hub read by two runs of each of ten job
+ * types (ten clusters in one layer with clusterMin 2). `gen`: the same sweeps, one also logging a generated table. `loop`: a run that
  * logs its own input again.
  */
 let server: TestServer;
@@ -50,6 +51,14 @@ beforeAll(async () => {
     await gen.use(run, "hub");
     await gen.log(run, `score-${index}`, "score");
     if (index === 4) await gen.log(run, "table", "run-table", { generated: true });
+  }
+
+  const many = lineageBuilder(server, "many");
+  await many.log(undefined, "hub", "dataset");
+  for (let index = 0; index < 20; index++) {
+    const run = await many.run(`job-${index % 10}`, `run-${index}`);
+    await many.use(run, "hub");
+    await many.log(run, `out-${index}`, "output");
   }
 
   const loop = lineageBuilder(server, "loop");
@@ -102,6 +111,11 @@ describe("lineage: large layers clustered in the database", () => {
   it("gives the in-memory graph upstream from a run with many inputs", async () => {
     expectSameGraph(await bothPaths("lab", { node: summaryRun, upstream: 4, downstream: 0 }));
     expectSameGraph(await bothPaths("lab", { node: summaryRun, upstream: 3, downstream: 1, clusterMin: 3 }));
+  });
+
+  it("gives the in-memory graph for a layer of many clusters", async () => {
+    expectSameGraph(await bothPaths("many", { node: "hub", clusterMin: 2 }));
+    expectSameGraph(await bothPaths("many", { node: "hub", clusterMin: 2, pull: "run-3" }));
   });
 
   it("keeps a pulled member out under the same cluster id", async () => {
