@@ -2,7 +2,7 @@
  * bench/lineage: synthetic ML graphs in real PostgreSQL (set-based generate_series inserts into a dedicated
  * database), then lineage queries through the SDK against the server in its own process, next to the bare
  * recursive SQL for the same answers (the floor).
- *   pnpm bench:lineage [--sizes 1e4,1e5,1e6] [--iterations 200]
+ *   pnpm bench:lineage [--sizes 1e4,1e5,1e6] [--iterations 200] [--keep]
  *
  * The graph at N nodes: a hub dataset read by H = min(100,000, N/10) probe runs that each log a score,
  * and pipelines of 12 nodes filling the rest: raw → prep → split → train → model → 3 evals → 3 results
@@ -17,7 +17,12 @@ import postgres from "postgres";
 import { createBenchDatabase, percentile, startServerProcess } from "../../test/fixtures/server-process";
 
 const { values } = parseArgs({
-  options: { sizes: { type: "string", default: "1e4,1e5,1e6" }, iterations: { type: "string", default: "200" } },
+  options: {
+    sizes: { type: "string", default: "1e4,1e5,1e6" },
+    iterations: { type: "string", default: "200" },
+    /** Leave the databases behind (for EXPLAIN); the next run of the same size replaces them. */
+    keep: { type: "boolean", default: false },
+  },
 });
 const sizes = (values.sizes ?? "").split(",").map((size) => Math.round(Number(size)));
 const iterations = Number(values.iterations);
@@ -193,7 +198,7 @@ for (const size of sizes) {
   } finally {
     await sql.end();
     await server.stop();
-    await database.drop();
+    await (values.keep ? database.keep() : database.drop());
     await rm(serverDir, { recursive: true, force: true });
   }
 }

@@ -3,9 +3,15 @@
  * flag) whose neighbours towards the base are the same, after those neighbours are themselves clustered,
  * become one cluster once there are `clusterMin` of them. A cluster id is a hash of that description, so
  * the same query names the same cluster again (for its member list) as long as the graph is unchanged.
+ * Large layers are clustered the same way in SQL (`layer-clusters.ts`): the key and its hash must stay in step.
  */
 import { createHash } from "node:crypto";
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walk";
+
+export interface ClusterMemberPage {
+  total: number;
+  members: WalkedNode[];
+}
 
 export interface Cluster {
   id: string;
@@ -13,7 +19,11 @@ export interface Cluster {
   type: string;
   depth: number;
   extended: boolean;
-  members: WalkedNode[];
+  memberCount: number;
+  /** The first members by label (at most FIRST_MEMBERS). */
+  firstMembers: WalkedNode[];
+  /** Members, searched by label (case-insensitive) and paged, ordered by label then id. */
+  listMembers(page: { q?: string | undefined; limit: number; offset: number }): Promise<ClusterMemberPage>;
 }
 
 export interface ClusteredGraph {
@@ -21,11 +31,106 @@ export interface ClusteredGraph {
   nodes: (WalkedNode | Cluster)[];
   edges: WalkedEdge[];
   clusters: Map<string, Cluster>;
+  /** Cluster id of every clustered node. */
+  identity: Map<string, string>;
 }
 
-export const isCluster = (node: WalkedNode | Cluster): node is Cluster => "members" in node;
+export const FIRST_MEMBERS = 5;
+
+export const isCluster = (node: WalkedNode | Cluster): node is Cluster => "memberCount" in node;
+
+/** The key a cluster id is the hash of: also computed in SQL by `clusterDeferredLayers`, byte for byte. */
+export const clusterIdOf = (key: string) => `cl_${createHash("sha256").update(key).digest("hex").slice(0, 16)}`;
+
+const byLabel = (a: WalkedNode, b: WalkedNode) =>
+  a.label < b.label ? -1 : a.label > b.label ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+/** Member listing of a cluster held in memory. */
+function listMembersOf(members: WalkedNode[]): Cluster["listMembers"] {
+  return async ({ q, limit, offset }) => {
+    const needle = q?.toLowerCase();
+    const matching = (needle ? members.filter((node) => node.label.toLowerCase().includes(needle)) : members)
+      .slice()
+      .sort(byLabel);
+    return { total: matching.length, members: matching.slice(offset, offset + limit) };
+  };
+}
 
 export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; pull: Set<string> }): ClusteredGraph {
+  const { neighbours, distance, layers } = layersOf(graph);
+
+  const identity = new Map<string, string>();
+  const clusters = new Map<string, Cluster>();
+  for (const [index, layer] of layers.entries()) {
+    const groups = new Map<string, WalkedNode[]>();
+    for (const id of layer) {
+      const node = graph.nodes.get(id);
+      if (!node) continue;
+      if (index === 0) continue;
+      const towardsBase = new Set<string>();
+      for (const neighbour of neighbours.get(id) ?? []) {
+        if ((distance.get(neighbour) ?? index) < index) towardsBase.add(identity.get(neighbour) ?? neighbour);
+      }
+      const side = Math.sign(node.depth);
+      const key = [node.kind, node.type, side, node.extended ? "x" : "", ...[...towardsBase].sort()].join("\u0000");
+      const group = groups.get(key);
+      if (group) group.push(node);
+      else groups.set(key, [node]);
+    }
+    for (const [key, group] of groups) {
+      if (group.length < options.clusterMin) continue;
+      const members = group.filter((node) => !options.pull.has(node.id));
+      if (members.length === 0) continue;
+      const first = group[0] as WalkedNode;
+      const cluster: Cluster = {
+        id: clusterIdOf(key),
+        memberKind: first.kind,
+        type: first.type,
+        depth: Math.sign(first.depth) * Math.min(...members.map((node) => Math.abs(node.depth))),
+        extended: first.extended === true,
+        memberCount: members.length,
+        firstMembers: firstMembers(members, FIRST_MEMBERS),
+        listMembers: listMembersOf(members),
+      };
+      clusters.set(cluster.id, cluster);
+      for (const node of members) identity.set(node.id, cluster.id);
+    }
+  }
+
+  const nodes: (WalkedNode | Cluster)[] = [...graph.nodes.values()].filter((node) => !identity.has(node.id));
+  nodes.push(...clusters.values());
+  const edges = new Map<string, WalkedEdge>();
+  for (const edge of graph.edges) {
+    const source = identity.get(edge.source) ?? edge.source;
+    const target = identity.get(edge.target) ?? edge.target;
+    if (source === target) continue;
+    const key = `${source}>${target}`;
+    const existing = edges.get(key);
+    // A real edge says more than a hidden one between the same two nodes.
+    if (existing && (existing.kind !== "hidden" || edge.kind === "hidden")) continue;
+    edges.set(key, { source, target, kind: edge.kind });
+  }
+  return { base: graph.base, nodes, edges: [...edges.values()], clusters, identity };
+}
+
+/** The `count` members with the smallest labels (then ids), without sorting them all. */
+function firstMembers(members: WalkedNode[], count: number): WalkedNode[] {
+  const first: WalkedNode[] = [];
+  for (const node of members) {
+    if (first.length === count && byLabel(node, first[count - 1] as WalkedNode) >= 0) continue;
+    first.push(node);
+    first.sort(byLabel);
+    if (first.length > count) first.pop();
+  }
+  return first;
+}
+
+/** Undirected distances from the base over the graph's edges: the layers clustering groups by. */
+export function distancesFromBase(graph: WalkedGraph): Map<string, number> {
+  return layersOf(graph).distance;
+}
+
+function layersOf(graph: WalkedGraph) {
   const neighbours = new Map<string, string[]>();
   const link = (from: string, to: string) => {
     const list = neighbours.get(from);
@@ -52,67 +157,5 @@ export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; 
     if (next.length > 0) layers.push(next);
     layer = next;
   }
-
-  const identity = new Map<string, string>();
-  const clusters = new Map<string, Cluster>();
-  for (const [index, layer] of layers.entries()) {
-    const groups = new Map<string, WalkedNode[]>();
-    for (const id of layer) {
-      const node = graph.nodes.get(id);
-      if (!node) continue;
-      if (index === 0) continue;
-      const towardsBase = new Set<string>();
-      for (const neighbour of neighbours.get(id) ?? []) {
-        if ((distance.get(neighbour) ?? index) < index) towardsBase.add(identity.get(neighbour) ?? neighbour);
-      }
-      const side = Math.sign(node.depth);
-      const key = [node.kind, node.type, side, node.extended ? "x" : "", ...[...towardsBase].sort()].join("\u0000");
-      const group = groups.get(key);
-      if (group) group.push(node);
-      else groups.set(key, [node]);
-    }
-    for (const [key, group] of groups) {
-      if (group.length < options.clusterMin) continue;
-      const members = group.filter((node) => !options.pull.has(node.id));
-      if (members.length === 0) continue;
-      const first = group[0] as WalkedNode;
-      const cluster: Cluster = {
-        id: `cl_${createHash("sha256").update(key).digest("hex").slice(0, 16)}`,
-        memberKind: first.kind,
-        type: first.type,
-        depth: Math.sign(first.depth) * Math.min(...members.map((node) => Math.abs(node.depth))),
-        extended: first.extended === true,
-        members,
-      };
-      clusters.set(cluster.id, cluster);
-      for (const node of members) identity.set(node.id, cluster.id);
-    }
-  }
-
-  const nodes: (WalkedNode | Cluster)[] = [...graph.nodes.values()].filter((node) => !identity.has(node.id));
-  nodes.push(...clusters.values());
-  const edges = new Map<string, WalkedEdge>();
-  for (const edge of graph.edges) {
-    const source = identity.get(edge.source) ?? edge.source;
-    const target = identity.get(edge.target) ?? edge.target;
-    if (source === target) continue;
-    const key = `${source}>${target}`;
-    const existing = edges.get(key);
-    // A real edge says more than a hidden one between the same two nodes.
-    if (existing && (existing.kind !== "hidden" || edge.kind === "hidden")) continue;
-    edges.set(key, { source, target, kind: edge.kind });
-  }
-  return { base: graph.base, nodes, edges: [...edges.values()], clusters };
-}
-
-/** The `count` members with the smallest labels, without sorting them all (a hub cluster has 100,000). */
-export function firstMembers(cluster: Cluster, count: number): WalkedNode[] {
-  const first: WalkedNode[] = [];
-  for (const node of cluster.members) {
-    if (first.length === count && node.label >= (first[count - 1] as WalkedNode).label) continue;
-    first.push(node);
-    first.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
-    if (first.length > count) first.pop();
-  }
-  return first;
+  return { neighbours, distance, layers };
 }

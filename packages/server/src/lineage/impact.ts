@@ -12,12 +12,19 @@ import type { Db } from "../db/client";
 import { collectionsHolding } from "../registry/memberships";
 import { resolveBaseNode } from "./base";
 import { summarizeNodes } from "./summaries";
+import { keepVisibleNodes, type ProjectVisibility } from "./visibility";
 import { type WalkedNode, walkLineage } from "./walk";
 
-export async function getImpact(db: Db, project: string, query: z.output<typeof ImpactQuery>): Promise<Impact> {
+export async function getImpact(
+  db: Db,
+  project: string,
+  query: z.output<typeof ImpactQuery>,
+  visibility: ProjectVisibility = { all: true },
+): Promise<Impact> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
   const base = await resolveBaseNode(db, project, query.node, { asOf, field: "node" });
-  const graph = await walkLineage(db, base, { upstream: 0, downstream: Limits.maxHops, asOf });
+  const walked = await walkLineage(db, base, { upstream: 0, downstream: Limits.maxHops, asOf });
+  const graph = await keepVisibleNodes(db, walked, project, visibility);
   const descendants = [...graph.nodes.values()].filter((node) => node.id !== base.id);
   const versionGroups = groupBy(
     descendants.filter((node) => node.kind === "version"),

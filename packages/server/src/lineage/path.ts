@@ -7,18 +7,29 @@ import type { z } from "zod";
 import type { Db } from "../db/client";
 import { resolveBaseNode } from "./base";
 import { summarizeNodes } from "./summaries";
+import { type ProjectVisibility, unseenNodes } from "./visibility";
 import { stepLayer, type WalkedKind, type WalkedNode } from "./walk";
 
 export async function getLineagePath(
   db: Db,
   project: string,
   query: z.output<typeof LineagePathQuery>,
+  visibility: ProjectVisibility = { all: true },
 ): Promise<LineagePath> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
   const from = await resolveBaseNode(db, project, query.from, { asOf, field: "from" });
   const to = await resolveBaseNode(db, project, query.to, { asOf, field: "to" });
   const chain = (await shortestChain(db, from, to, asOf)) ?? (await shortestChain(db, to, from, asOf));
-  if (!chain) return { from: from.id, to: to.id, nodes: null, edges: [] };
+  // A chain through a project the reader cannot see is no chain for that reader.
+  const hidden = chain
+    ? await unseenNodes(
+        db,
+        chain.map((node) => node.id),
+        project,
+        visibility,
+      )
+    : new Set();
+  if (!chain || hidden.size > 0) return { from: from.id, to: to.id, nodes: null, edges: [] };
   const nodes = chain.map((node, index) => ({ ...node, depth: index }));
   const summaries = await summarizeNodes(db, nodes, asOf);
   const edges: LineageEdge[] = nodes.slice(1).map((node, index) => {

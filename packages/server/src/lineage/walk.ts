@@ -1,9 +1,16 @@
 /**
- * The traversal, in the database: one recursive query walks both directions from the base, and one set-based
- * query per hop layer serves the path search. Everything after the walk is pure functions over its rows.
+ * The traversal, in the database: one set-based query per hop layer and direction, which counts the layer's new
+ * nodes before fetching them, so a large layer can end the walk (maxNodes) or be left to `layer-clusters.ts`.
+ * The path search steps the same way. Everything after the walk is pure functions over its rows.
+ *
+ * Known limits of stopping early (expandClusters with maxNodes): the cut answer can differ from cutting the full
+ * walk when a node reached both ways (a run that logs its own input again) shows upstream at a hop past the
+ * stop, or when a filter hides a node past the stop on a path back into kept nodes (a diamond of unequal
+ * sides): that hidden edge is missing.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectPreparedRows } from "../db/client";
+import { isShown, type NodeFilter } from "./filters";
 
 export type WalkedKind = "version" | "run";
 
@@ -37,105 +44,229 @@ export interface WalkOptions {
   upstream: number;
   downstream: number;
   asOf?: Date | undefined;
+  /**
+   * A hop layer with more new nodes than this is measured but not fetched: with `budget` it may end the walk,
+   * otherwise its direction stops there and the layer is left to `clusterDeferredLayers`. Default: fetch all.
+   */
+  largeLayer?: number | undefined;
+  /** Stop at the first hop layer that certainly holds more shown nodes than `maxNodes` (cutAtLayers would drop it). */
+  budget?: { maxNodes: number; filter: NodeFilter } | undefined;
 }
 
-interface WalkRow {
-  side: "up" | "down";
-  depth: number;
-  id: string;
-  kind: WalkedKind;
-  via: string;
-  type: string;
-  label: string;
-  generated: boolean;
+export type WalkDirection = "up" | "down";
+
+/** Where one direction of the walk stopped because its next layer was large: the layer before it, fetched. */
+export interface DeferredStart {
+  direction: WalkDirection;
+  /** The first hop not fetched. */
+  hop: number;
+  frontier: WalkedNode[];
+  /** Every node this direction walked, the base included. */
+  seen: string[];
+}
+
+export interface LayeredWalk extends WalkedGraph {
+  deferred: DeferredStart[];
+  /** Hop layers this far from the base and beyond are certainly cut by `maxNodes`: they were not walked. */
+  cutFrom?: number;
+}
+
+interface StepRow {
+  total: number;
+  src: string | null;
+  dst: string | null;
+  type: string | null;
+  label: string | null;
+  generated: boolean | null;
 }
 
 /** A list of ids as one text parameter: any number of ids in one bound value, on both drivers. */
 export const idList = (ids: Iterable<string>) => sql`string_to_array(${[...ids].join(",")}, ',')`;
 
-const asOfCondition = (column: SQL, asOf: Date | undefined) =>
+export const asOfCondition = (column: SQL, asOf: Date | undefined) =>
   asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``;
+
+export const committed = (asOf: Date | undefined) =>
+  sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
+
+/** The kind of the nodes one hop away from nodes of `kind`: the graph is bipartite. */
+export const otherKind = (kind: WalkedKind): WalkedKind => (kind === "version" ? "run" : "version");
+
+/**
+ * `select src, dst`: the edges leaving the nodes of CTE `frontier` (all of `kind`) in `direction`, as of `asOf`;
+ * with `carry`, also that column of the frontier (as `src_<carry>`). Edges into versions not committed (by `asOf`)
+ * are left out, unless `uncommitted` (the caller checks the version itself, in a join it makes anyway).
+ */
+export function layerEdges(
+  frontier: string,
+  kind: WalkedKind,
+  direction: WalkDirection,
+  asOf: Date | undefined,
+  options: { carry?: string; uncommitted?: boolean } = {},
+): SQL {
+  const from = sql.raw(frontier);
+  const { carry } = options;
+  const src = sql.raw(carry ? `f.id as src, f.${carry} as src_${carry}` : "f.id as src");
+  const at = (column: string) => asOfCondition(sql.raw(column), asOf);
+  const version = (column: string) =>
+    options.uncommitted ? sql`where true` : sql`join versions v on v.id = ${sql.raw(column)} where ${committed(asOf)}`;
+  if (direction === "down" && kind === "version")
+    return sql`select ${src}, i.run_id as dst from ${from} f join run_inputs i on i.version_id = f.id
+      where true ${at("i.created_at")}`;
+  if (direction === "down")
+    return sql`select ${src}, o.version_id as dst from ${from} f join run_outputs o on o.run_id = f.id
+      ${version("o.version_id")} ${at("o.created_at")}`;
+  if (kind === "version")
+    return sql`select ${src}, o.run_id as dst from ${from} f join run_outputs o on o.version_id = f.id
+      where true ${at("o.created_at")}`;
+  return sql`select ${src}, i.version_id as dst from ${from} f join run_inputs i on i.run_id = f.id
+    ${version("i.version_id")} ${at("i.created_at")}`;
+}
+
+/** The join bringing type, label and generated flag of the node `column` names, of `kind`, and those three columns. */
+export function nodeColumns(kind: WalkedKind, column: string): { join: SQL; type: SQL; label: SQL; generated: SQL } {
+  const id = sql.raw(column);
+  return kind === "run"
+    ? { join: sql`join runs nr on nr.id = ${id}`, type: sql`nr.job_type`, label: sql`nr.name`, generated: sql`false` }
+    : {
+        join: sql`join versions v on v.id = ${id} join artifacts na on na.id = v.artifact_id`,
+        type: sql`na.type`,
+        label: sql`na.name || ':v' || v.index`,
+        generated: sql`v.generated`,
+      };
+}
+
+const NO_CAP = 2_147_483_647;
+
+/**
+ * One hop layer in one set-based query: the edges leaving `frontier`, and the type and label of the nodes they
+ * reach, unless more than `cap` new nodes (not in `seen`) lie there: then only their count.
+ */
+async function stepFromFrontier(
+  db: Db,
+  frontier: WalkedNode[],
+  direction: WalkDirection,
+  seen: Set<string>,
+  cap: number,
+  asOf: Date | undefined,
+): Promise<{ total: number; rows: StepRow[]; complete: boolean }> {
+  const kind = (frontier[0] as WalkedNode).kind;
+  const columns = nodeColumns(otherKind(kind), "s.dst");
+  const rows = await selectPreparedRows<StepRow>(
+    db,
+    sql`
+    with frontier(id) as (select unnest(${idList(frontier.map((node) => node.id))})),
+    step as (${layerEdges("frontier", kind, direction, asOf)}),
+    fresh as (select s.*, not (s.dst = any(${idList(seen)})) as fresh from step s),
+    measure as (select count(distinct dst)::int as total from fresh where fresh)
+    select m.total, s.src, s.dst, s.type, s.label, s.generated from measure m left join (
+      select s.src, s.dst, ${columns.type} as type, ${columns.label} as label, ${columns.generated} as generated
+      from fresh s ${columns.join}
+      where not s.fresh or (select total from measure) <= ${cap}
+    ) s on true`,
+  );
+  const total = Number(rows[0]?.total ?? 0);
+  const stepRows = rows.filter((row) => row.src !== null);
+  // A large layer still brings its edges back into walked nodes (a diamond), which a cut answer keeps.
+  return { total, rows: stepRows, complete: total <= cap };
+}
 
 /**
  * Everything within `upstream` and `downstream` hops of the base, with every edge leaving a node that lies
- * closer than the budget (so the answer equals a breadth-first search), as it stood at `asOf`.
+ * closer than the budget (so the answer equals a breadth-first search), as it stood at `asOf`: one set-based
+ * query per hop layer and direction. A node reached both ways shows upstream.
  */
-export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions): Promise<WalkedGraph> {
-  const { asOf } = options;
-  const committed = (version: SQL) =>
-    sql`${version}.state = 'committed' ${asOfCondition(sql`${version}.committed_at`, asOf)}`;
-  const rows = await selectPreparedRows<WalkRow>(
-    db,
-    sql`
-    with recursive
-    up(id, kind, depth, via) as (
-      select ${base.id}::text, ${base.kind}::text, 0, null::text
-      union
-      select step.id, step.kind, up.depth + 1, up.id
-      from up cross join lateral (
-        select o.run_id as id, 'run'::text as kind from run_outputs o
-        where up.kind = 'version' and o.version_id = up.id ${asOfCondition(sql`o.created_at`, asOf)}
-        union all
-        select i.version_id, 'version'::text from run_inputs i join versions v on v.id = i.version_id
-        where up.kind = 'run' and i.run_id = up.id and ${committed(sql`v`)} ${asOfCondition(sql`i.created_at`, asOf)}
-      ) step
-      where up.depth < ${options.upstream}
-    ),
-    down(id, kind, depth, via) as (
-      select ${base.id}::text, ${base.kind}::text, 0, null::text
-      union
-      select step.id, step.kind, down.depth + 1, down.id
-      from down cross join lateral (
-        select i.run_id as id, 'run'::text as kind from run_inputs i
-        where down.kind = 'version' and i.version_id = down.id ${asOfCondition(sql`i.created_at`, asOf)}
-        union all
-        select o.version_id, 'version'::text from run_outputs o join versions v on v.id = o.version_id
-        where down.kind = 'run' and o.run_id = down.id and ${committed(sql`v`)} ${asOfCondition(sql`o.created_at`, asOf)}
-      ) step
-      where down.depth < ${options.downstream}
-    ),
-    walked as (
-      select 'up' as side, * from up where depth > 0
-      union all
-      select 'down' as side, * from down where depth > 0
-    )
-    select w.side, w.depth, w.id, w.kind, w.via,
-      coalesce(r.job_type, a.type) as type,
-      coalesce(r.name, a.name || ':v' || v.index) as label,
-      coalesce(v.generated, false) as generated
-    from walked w
-    left join runs r on w.kind = 'run' and r.id = w.id
-    left join versions v on w.kind = 'version' and v.id = w.id
-    left join artifacts a on a.id = v.artifact_id`,
-  );
-  return graphOfRows(base, rows);
-}
-
-/** Nodes at their nearest depth (upstream wins the rare node reachable both ways), edges deduplicated. */
-function graphOfRows(base: WalkedNode, rows: WalkRow[]): WalkedGraph {
-  const nodes = new Map<string, WalkedNode>([[base.id, base]]);
-  const upFirst = [...rows.filter((row) => row.side === "up"), ...rows.filter((row) => row.side === "down")];
-  for (const row of upFirst) {
-    if (row.id === base.id) continue;
-    const depth = row.side === "up" ? -row.depth : row.depth;
-    const known = nodes.get(row.id);
-    if (known && (Math.sign(known.depth) !== Math.sign(depth) || Math.abs(known.depth) <= row.depth)) continue;
-    nodes.set(row.id, {
-      id: row.id,
-      kind: row.kind,
-      depth,
-      type: row.type,
-      label: row.label,
-      generated: row.generated,
-    });
-  }
+export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions): Promise<LayeredWalk> {
+  const { asOf, budget } = options;
+  const largeLayer = options.largeLayer ?? NO_CAP;
+  const hops = new Map<WalkDirection, Map<string, WalkedNode>>();
   const edges = new Map<string, WalkedEdge>();
-  for (const row of rows) {
-    const [source, target] = row.side === "up" ? [row.id, row.via] : [row.via, row.id];
-    const kind = nodes.get(source)?.kind === "version" ? "input" : "output";
-    edges.set(`${source}>${target}`, { source, target, kind });
+  const deferred: DeferredStart[] = [];
+  let cutFrom = Number.POSITIVE_INFINITY;
+  // Shown nodes per hop, per direction, for the maxNodes lower bound.
+  const shownAt = new Map<WalkDirection, number[]>([
+    ["up", []],
+    ["down", []],
+  ]);
+  const shownWithin = (hop: number) => {
+    let count = 1;
+    for (const perHop of shownAt.values()) for (let h = 1; h <= hop; h++) count += perHop[h] ?? 0;
+    return count;
+  };
+
+  for (const direction of ["up", "down"] as const) {
+    const walked = new Map<string, WalkedNode>();
+    hops.set(direction, walked);
+    const seen = new Set([base.id]);
+    const sign = direction === "up" ? -1 : 1;
+    const budgetHops = direction === "up" ? options.upstream : options.downstream;
+    const upIds = direction === "down" ? (hops.get("up") as Map<string, WalkedNode>) : new Map();
+    let frontier: WalkedNode[] = [base];
+    for (let hop = 1; hop <= budgetHops && hop < cutFrom && frontier.length > 0; hop++) {
+      let step = await stepFromFrontier(db, frontier, direction, seen, largeLayer, asOf);
+      const frontierKind = (frontier[0] as WalkedNode).kind;
+      const kind = otherKind(frontierKind);
+      const edgeKind = (direction === "down" ? frontierKind : kind) === "version" ? "input" : "output";
+      for (const row of step.rows) {
+        const [source, target] = direction === "down" ? [row.src, row.dst] : [row.dst, row.src];
+        edges.set(`${source}>${target}`, { source: source as string, target: target as string, kind: edgeKind });
+      }
+      if (!step.complete && budget) {
+        // Nodes also walked upstream show there; the rest of a layer no filter can hide all show at this hop.
+        const unhideable =
+          kind === "run" ? !budget.filter.jobTypes : budget.filter.includeGenerated && !budget.filter.artifactTypes;
+        if (unhideable && shownWithin(hop - 1) + step.total - upIds.size > budget.maxNodes) {
+          cutFrom = hop;
+          break;
+        }
+        step = await stepFromFrontier(db, frontier, direction, seen, NO_CAP, asOf);
+      }
+      if (!step.complete) {
+        deferred.push({ direction, hop, frontier, seen: [...seen] });
+        break;
+      }
+      const next: WalkedNode[] = [];
+      for (const row of step.rows) {
+        const [source, target] = direction === "down" ? [row.src, row.dst] : [row.dst, row.src];
+        edges.set(`${source}>${target}`, { source: source as string, target: target as string, kind: edgeKind });
+        const id = row.dst as string;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const node: WalkedNode = {
+          id,
+          kind,
+          depth: sign * hop,
+          type: row.type as string,
+          label: row.label as string,
+          generated: row.generated === true,
+        };
+        walked.set(id, node);
+        next.push(node);
+      }
+      if (budget) {
+        (shownAt.get(direction) as number[])[hop] = next.filter(
+          (node) => !upIds.has(node.id) && isShown(node, budget.filter),
+        ).length;
+        if (shownWithin(hop) > budget.maxNodes) {
+          cutFrom = hop;
+          break;
+        }
+      }
+      frontier = next;
+    }
   }
-  return { base, nodes, edges: [...edges.values()] };
+
+  const nodes = new Map<string, WalkedNode>([[base.id, base]]);
+  for (const node of (hops.get("up") as Map<string, WalkedNode>).values()) nodes.set(node.id, node);
+  for (const node of (hops.get("down") as Map<string, WalkedNode>).values())
+    if (!nodes.has(node.id)) nodes.set(node.id, node);
+  return {
+    base,
+    nodes,
+    edges: [...edges.values()],
+    deferred,
+    ...(Number.isFinite(cutFrom) ? { cutFrom } : {}),
+  };
 }
 
 export interface Sibling extends WalkedNode {

@@ -5,6 +5,7 @@ import { parseInput } from "../errors";
 import { getLineage, listClusterMembers } from "../lineage/graph";
 import { getImpact } from "../lineage/impact";
 import { getLineagePath } from "../lineage/path";
+import { projectVisibility } from "../lineage/visibility";
 import { projectOf, queryOf } from "./request";
 
 /** /api/v1/projects/:project/lineage: the graph around a node, its clusters' members, paths between nodes. */
@@ -12,16 +13,30 @@ export function lineageRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get("/", async (c) => {
       const query = queryOf(c, LineageQuery);
-      return c.json(await deps.db.read((db) => getLineage(db, projectOf(c), query)));
+      return c.json(
+        await deps.db.read(async (db) =>
+          getLineage(db, projectOf(c), query, { visibility: await projectVisibility(db, c.get("actor")) }),
+        ),
+      );
     })
     .get("/path", async (c) => {
       const query = queryOf(c, LineagePathQuery);
-      return c.json(await deps.db.read((db) => getLineagePath(db, projectOf(c), query)));
+      return c.json(
+        await deps.db.read(async (db) =>
+          getLineagePath(db, projectOf(c), query, await projectVisibility(db, c.get("actor"))),
+        ),
+      );
     })
     .get("/clusters/:clusterId/members", async (c) => {
       const clusterId = parseInput(ClusterId, c.req.param("clusterId"), "clusterId");
       const query = queryOf(c, ClusterMembersQuery);
-      return c.json(await deps.db.read((db) => listClusterMembers(db, projectOf(c), clusterId, query)));
+      return c.json(
+        await deps.db.read(async (db) =>
+          listClusterMembers(db, projectOf(c), clusterId, query, {
+            visibility: await projectVisibility(db, c.get("actor")),
+          }),
+        ),
+      );
     });
 }
 
@@ -29,6 +44,8 @@ export function lineageRoutes(deps: AppDeps) {
 export function impactRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().get("/", async (c) => {
     const query = queryOf(c, ImpactQuery);
-    return c.json(await deps.db.read((db) => getImpact(db, projectOf(c), query)));
+    return c.json(
+      await deps.db.read(async (db) => getImpact(db, projectOf(c), query, await projectVisibility(db, c.get("actor")))),
+    );
   });
 }
