@@ -19,7 +19,7 @@ const evalRuns: string[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
-  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "sdk-lineage" });
+  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "sdk-lineage", pedigreeDir: server.dir });
   const ingest = await pd.init({ jobType: "ingest" });
   dataset = (await ingest.logArtifact(reference("mnist", "dataset", "s3://data/mnist"))).id;
   await ingest.finish();

@@ -12,7 +12,7 @@ let workDir: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo" });
+  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo", pedigreeDir: server.dir });
   workDir = await mkdtemp(join(tmpdir(), "pedigree-sdk-registry-"));
   await pd.createRegistry({ name: "model", acceptedTypes: ["model"], protectedAliases: ["production"] });
 });
@@ -121,7 +121,7 @@ describe("sdk: registry", () => {
 
   it("surfaces 403 on a protected alias and 400 on a type the registry refuses as typed errors", async () => {
     const memberKey = await createMember(server, "dana");
-    const member = new Pedigree({ baseUrl: server.url, apiKey: memberKey, project: "zoo" });
+    const member = new Pedigree({ baseUrl: server.url, apiKey: memberKey, project: "zoo", pedigreeDir: server.dir });
     const collection = member.registry("model").collection("zoo-classifier");
     await expect(collection.removeAlias("production")).rejects.toBeInstanceOf(AuthError);
     await expect(member.createRegistry({ name: "mine" })).rejects.toBeInstanceOf(AuthError);
