@@ -18,6 +18,22 @@ interface Waiter {
  * when the server or this process dies; a caller waits at most `maxBlockMs` for the server and otherwise goes
  * on while the write stays queued and is retried in the background with backoff.
  */
+/**
+ * `promise`, or undefined once `ms` have passed. The timer is cleared as soon as the promise settles, so a
+ * finished script is not kept alive by it.
+ */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class RunWriter {
   private readonly waiters = new Map<number, Waiter>();
   private readonly progress = new Map<number, ProgressCallback>();
@@ -60,8 +76,7 @@ export class RunWriter {
     if (options.onProgress) this.progress.set(seq, options.onProgress);
     const answered = new Promise<Submitted<OpResult>>((resolve, reject) => this.waiters.set(seq, { resolve, reject }));
     this.pump();
-    const gaveUp = sleep(this.options.maxBlockMs).then(() => ({ queued: true }) as const);
-    const outcome = await Promise.race([answered, gaveUp]);
+    const outcome = (await withTimeout(answered, this.options.maxBlockMs)) ?? ({ queued: true } as const);
     if (outcome.queued) this.spool.persist();
     this.waiters.delete(seq);
     this.progress.delete(seq);
@@ -73,7 +88,7 @@ export class RunWriter {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.options.offline) this.pump();
-      await Promise.race([this.pumping ?? Promise.resolve(), sleep(Math.max(0, deadline - Date.now()))]);
+      await withTimeout(this.pumping ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
       const left = (await this.spool.unacked()).length;
       if (left === 0 || this.options.offline) return left;
       await sleep(Math.min(this.retryDelayMs, Math.max(0, deadline - Date.now())));

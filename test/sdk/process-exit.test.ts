@@ -1,0 +1,52 @@
+import { spawn } from "node:child_process";
+import { Pedigree } from "@pedigree/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../fixtures/server";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+/** A training script in its own process that starts a run and then ends as `ending` says. */
+async function script(ending: string): Promise<{ runId: string; code: number | null }> {
+  const source = `
+    import { Pedigree } from "@pedigree/sdk";
+    const pd = new Pedigree({ baseUrl: ${JSON.stringify(server.url)}, apiKey: ${JSON.stringify(server.apiKey)}, project: "exits", pedigreeDir: ${JSON.stringify(server.dir)} });
+    const run = await pd.init({ jobType: "training" });
+    console.log("RUN " + run.id);
+    ${ending}`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", source], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { runId: /RUN (\w+)/.exec(output)?.[1] ?? "", code };
+}
+
+describe("sdk: runs end with their process", () => {
+  const pd = () =>
+    new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "exits", pedigreeDir: server.dir });
+
+  it("finishes a run the script forgot to finish when the process runs out of work", async () => {
+    const { runId, code } = await script("/* no finish */");
+    expect(code).toBe(0);
+    expect((await pd().run(runId)).state).toBe("finished");
+  });
+
+  it("marks the run failed when the script dies of an uncaught error", async () => {
+    const { runId, code } = await script(`throw new Error("diverged");`);
+    expect(code).not.toBe(0);
+    expect((await pd().run(runId)).state).toBe("failed");
+  });
+
+  it("marks the run failed when the script exits with an error code", async () => {
+    const { runId, code } = await script("process.exit(3);");
+    expect(code).toBe(3);
+    expect((await pd().run(runId)).state).toBe("failed");
+  });
+});
