@@ -42,17 +42,31 @@ export async function authorizeProject(
   project: string,
   permission: Permission,
 ): Promise<ProjectAccess> {
+  return decideProjectAccess(actor, project, permission, await projectRole(db, actor.userId, project));
+}
+
+/** Whether `project` exists, and the role `userId` holds in it (null without one). */
+async function projectRole(db: Db, userId: string, project: string): Promise<{ role: Role | null } | undefined> {
   const [row] = await db
     .select({ name: projects.name, role: projectMembers.role })
     .from(projects)
-    .leftJoin(projectMembers, and(eq(projectMembers.project, projects.name), eq(projectMembers.userId, actor.userId)))
+    .leftJoin(projectMembers, and(eq(projectMembers.project, projects.name), eq(projectMembers.userId, userId)))
     .where(eq(projects.name, project));
-  if (!row) {
+  return row ? { role: row.role ?? null } : undefined;
+}
+
+function decideProjectAccess(
+  actor: Pick<Actor, "isAdmin">,
+  project: string,
+  permission: Permission,
+  found: { role: Role | null } | undefined,
+): ProjectAccess {
+  if (!found) {
     if (permission === "write") return { claimsProject: !actor.isAdmin };
     throw notFound(`project '${project}'`, "project");
   }
   if (actor.isAdmin) return { claimsProject: false };
-  const role = row.role ?? null;
+  const { role } = found;
   if (role === null) throw notFound(`project '${project}'`, "project");
   if (!roleAllows(role, permission)) {
     const action = permission === "manage" ? "manage members" : "write";
@@ -61,13 +75,20 @@ export async function authorizeProject(
   return { claimsProject: false };
 }
 
-/** The gate in front of /api/v1/projects/:project/*. */
+/** The gate in front of /api/v1/projects/:project/*; roles in existing projects come from `deps.accessCache`. */
 export function requireProjectAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const project = projectOf(c);
     const permission = permissionOf(c.req.method, c.req.path);
-    const access = await deps.db.read((db) => authorizeProject(db, c.get("actor"), project, permission));
-    c.set("projectAccess", access);
+    const actor = c.get("actor");
+    const now = deps.clock.now().getTime();
+    let found = deps.accessCache.get(actor.userId, project, now);
+    if (!found) {
+      const stamp = deps.accessCache.stamp();
+      found = await deps.db.read((db) => projectRole(db, actor.userId, project));
+      if (found) deps.accessCache.set(actor.userId, project, found.role, now, stamp);
+    }
+    c.set("projectAccess", decideProjectAccess(actor, project, permission, found));
     await next();
   };
 }
