@@ -15,6 +15,8 @@ export interface WriteContext {
   now: () => Date;
   /** Set by the project gate when this write may create the project (see auth/access.ts). */
   claimsProject?: boolean;
+  /** Set by the project gate when it saw the project: `ensureProject` has nothing to do. */
+  projectExists?: boolean;
 }
 
 type CreateInput = Required<

@@ -33,6 +33,8 @@ export function permissionOf(method: string, path: string): Permission {
 export interface ProjectAccess {
   /** The project does not exist yet and this write will create it, making the actor its admin. */
   claimsProject: boolean;
+  /** The project exists (projects are never deleted), so a write need not make sure of it again. */
+  projectExists: boolean;
 }
 
 /** Throws the 404 or 403 the actor gets for `permission` on `project`; answers how the write may proceed. */
@@ -62,17 +64,17 @@ function decideProjectAccess(
   found: { role: Role | null } | undefined,
 ): ProjectAccess {
   if (!found) {
-    if (permission === "write") return { claimsProject: !actor.isAdmin };
+    if (permission === "write") return { claimsProject: !actor.isAdmin, projectExists: false };
     throw notFound(`project '${project}'`, "project");
   }
-  if (actor.isAdmin) return { claimsProject: false };
+  if (actor.isAdmin) return { claimsProject: false, projectExists: true };
   const { role } = found;
   if (role === null) throw notFound(`project '${project}'`, "project");
   if (!roleAllows(role, permission)) {
     const action = permission === "manage" ? "manage members" : "write";
     throw forbidden(`a ${role} of project '${project}' cannot ${action}`, "project");
   }
-  return { claimsProject: false };
+  return { claimsProject: false, projectExists: true };
 }
 
 /** The gate in front of /api/v1/projects/:project/*; roles in existing projects come from `deps.accessCache`. */
@@ -97,7 +99,12 @@ export function requireProjectAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
  * Creates `project` on first write, making `actor` its admin, inside the writing transaction (a failed write
  * leaves no project behind). When another request created it first, the actor must be a member of it.
  */
-export async function claimProject(tx: Db, project: string, actor: string, access: ProjectAccess): Promise<void> {
+export async function claimProject(
+  tx: Db,
+  project: string,
+  actor: string,
+  access: Pick<ProjectAccess, "claimsProject">,
+): Promise<void> {
   const created = await tx.insert(projects).values({ name: project }).onConflictDoNothing().returning();
   if (created.length > 0) {
     await tx.insert(projectMembers).values({ project, userId: actor, role: "admin" });

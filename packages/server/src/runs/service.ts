@@ -22,7 +22,8 @@ export async function createRun(
   reservedOrdinal: number | null,
 ): Promise<RunSummary> {
   await ensureProject(tx, ctx);
-  if (input.id) {
+  // With a reserved ordinal, a taken id is found by the insert below; without one, before the counter moves.
+  if (input.id && reservedOrdinal === null) {
     const existing = await findRun(tx, input.id);
     if (existing) return sameProjectRun(existing, ctx.project);
   }
