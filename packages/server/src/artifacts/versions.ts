@@ -29,7 +29,13 @@ type CommitInput = Required<Pick<CommitVersionBody, "aliases">> & Pick<CommitVer
  * First phase of logging a version: records the manifest and answers which blobs must be uploaded.
  * Content the artifact already has is the existing version; when nothing is missing, it commits at once.
  */
-export async function createVersion(tx: Db, ctx: WriteContext, input: CreateInput): Promise<CreateVersionResponse> {
+export async function createVersion(
+  tx: Db,
+  ctx: WriteContext,
+  input: CreateInput,
+  /** Blobs this transaction recorded itself (sent inline): known stored, not looked up again. */
+  recordedBlobs: ReadonlySet<string> = new Set(),
+): Promise<CreateVersionResponse> {
   await ensureProject(tx, ctx);
   // The upsert locks the artifact row as `lockArtifact` does, so what follows reads rows nobody else can change.
   const artifact = await upsertLockedArtifact(tx, ctx.project, input);
@@ -52,7 +58,8 @@ export async function createVersion(tx: Db, ctx: WriteContext, input: CreateInpu
     .onConflictDoNothing({ target: [versions.artifactId, versions.digest] })
     .returning();
   const version = inserted ?? (await selectVersion(tx, artifact.id, digest));
-  const missingBlobs = version.state === "committed" ? [] : await missingBlobsOf(tx, storedBlobs(input.manifest));
+  const unchecked = storedBlobs(input.manifest).filter((sha256) => !recordedBlobs.has(sha256));
+  const missingBlobs = version.state === "committed" ? [] : await missingBlobsOf(tx, unchecked);
   if (missingBlobs.length > 0) {
     const [summary] = await loadVersionSummaries(tx, [version.id]);
     return { version: summary as VersionSummary, missingBlobs };
@@ -113,14 +120,14 @@ async function commitLocked(
     if (missing.length > 0) {
       throw conflict(`${missing.length} blob(s) are not uploaded yet: ${missing.slice(0, 5).join(", ")}`, "blobs");
     }
-    await tx
-      .update(versions)
-      .set({ state: "committed", index: artifact.versionCount, committedAt: at })
-      .where(eq(versions.id, version.id));
-    await tx
-      .update(artifacts)
-      .set({ versionCount: sql`${artifacts.versionCount} + 1` })
-      .where(eq(artifacts.id, artifact.id));
+    // Both rows in one statement (one round trip); column names as in db/schema/artifacts.ts.
+    await tx.execute(sql`
+      with numbered as (
+        update ${versions} set "state" = 'committed', "index" = ${artifact.versionCount},
+          "committed_at" = ${at.toISOString()}::timestamptz
+        where "id" = ${version.id}
+      )
+      update ${artifacts} set "version_count" = "version_count" + 1 where "id" = ${artifact.id}`);
     committed = { ...version, state: "committed", index: artifact.versionCount, committedAt: at };
     counted = { ...artifact, versionCount: artifact.versionCount + 1 };
   }
