@@ -230,6 +230,26 @@ describe("access: projects come into being on first write", () => {
   });
 });
 
+describe("access: role changes", () => {
+  it("applies a new or removed role to the very next request, though roles are cached", async () => {
+    const user = await createUser("changer");
+    await server.api("POST", "/projects/rolling/runs", {}, keys.owner);
+    const readRuns = () => server.api("GET", "/projects/rolling/runs", undefined, user.apiKey);
+    expect((await readRuns()).status).toBe(404);
+    expect((await server.api("PUT", "/projects/rolling/members/changer", { role: "viewer" }, keys.owner)).status).toBe(
+      200,
+    );
+    expect((await readRuns()).status).toBe(200);
+    expect((await server.api("POST", "/projects/rolling/runs", {}, user.apiKey)).status).toBe(403);
+    expect((await server.api("PUT", "/projects/rolling/members/changer", { role: "member" }, keys.owner)).status).toBe(
+      200,
+    );
+    expect((await server.api("POST", "/projects/rolling/runs", {}, user.apiKey)).status).toBe(201);
+    expect((await server.api("DELETE", "/projects/rolling/members/changer", undefined, keys.owner)).status).toBe(204);
+    expect((await readRuns()).status).toBe(404);
+  });
+});
+
 describe("access: using a version of another project", () => {
   it("needs read access to that project, and answers 404 without it", async () => {
     const content = "beta rows";

@@ -1,5 +1,6 @@
 import type { Role } from "@pedigree/protocol";
 import type { ProjectAccess } from "./auth/access";
+import type { ProjectAccessCache } from "./auth/access-cache";
 import type { ApiKeyCache } from "./auth/key-cache";
 import type { Actor } from "./auth/users";
 import type { ServerConfig } from "./config";
@@ -18,6 +19,7 @@ export interface AppDeps {
   config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit"> & { webRoot?: string | undefined };
   clock: Clock;
   keyCache: ApiKeyCache;
+  accessCache: ProjectAccessCache;
   runOrdinals: RunOrdinals;
 }
 

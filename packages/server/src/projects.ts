@@ -8,7 +8,11 @@ import { projectMembers, projects, users } from "./db/schema";
 import { conflict, notFound } from "./errors";
 
 /** Projects come into being on first write, as in W&B; the first writer becomes the project's admin. */
-export async function ensureProject(tx: Db, ctx: Pick<WriteContext, "project" | "actor" | "claimsProject">) {
+export async function ensureProject(
+  tx: Db,
+  ctx: Pick<WriteContext, "project" | "actor" | "claimsProject" | "projectExists">,
+) {
+  if (ctx.projectExists) return;
   await claimProject(tx, ctx.project, ctx.actor, { claimsProject: ctx.claimsProject ?? false });
 }
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
+import { ProjectAccessCache } from "./auth/access-cache";
 import { credentialsPath, saveCredentials } from "./auth/credentials-file";
 import { ApiKeyCache } from "./auth/key-cache";
 import { bootstrapAdmin } from "./auth/users";
@@ -48,6 +49,7 @@ export async function startServer(
     config,
     clock,
     keyCache: new ApiKeyCache(),
+    accessCache: new ProjectAccessCache(),
     runOrdinals: new RunOrdinals(),
   });
 

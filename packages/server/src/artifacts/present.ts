@@ -19,12 +19,14 @@ export async function currentAliases(db: Db, rows: { version: VersionRow; artifa
         .orderBy(aliases.alias)
     : [];
   const byVersion = new Map<string, string[]>();
-  for (const row of rows) {
-    const isLatest = row.version.state === "committed" && row.version.index === row.artifact.versionCount - 1;
-    byVersion.set(row.version.id, isLatest ? ["latest"] : []);
-  }
+  for (const row of rows) byVersion.set(row.version.id, managedAliases(row.version, row.artifact));
   for (const { versionId, alias } of held) byVersion.get(versionId)?.push(alias);
   return byVersion;
+}
+
+/** `latest` for the artifact's newest committed version: kept by the server, never stored. */
+export function managedAliases(version: VersionRow, artifact: ArtifactRow): string[] {
+  return version.state === "committed" && version.index === artifact.versionCount - 1 ? ["latest"] : [];
 }
 
 export function toVersionSummary(version: VersionRow, artifact: ArtifactRow, heldAliases: string[]): VersionSummary {

@@ -43,14 +43,15 @@ export async function resolveRef(
     return resolveRegistryRef(db, ref, { ...options, field });
   }
   const { name, selector } = parseArtifactRef(ref, field);
+  const found = await selectVersion(db, project, name, selector, options.asOf);
+  if (found) return found;
+  // Only a miss asks which part is missing, for the message.
   const [artifact] = await db
-    .select()
+    .select({ id: artifacts.id })
     .from(artifacts)
     .where(and(eq(artifacts.project, project), eq(artifacts.name, name)));
   if (!artifact) throw notFound(`artifact '${name}' in project '${project}'`, field);
-  const version = await selectVersion(db, artifact, selector, options.asOf);
-  if (!version) throw notFound(`version '${ref}' in project '${project}'`, field);
-  return { version, artifact };
+  throw notFound(`version '${ref}' in project '${project}'`, field);
 }
 
 async function resolveVersionId(db: Db, project: string, id: string, field: string): Promise<ResolvedVersion> {
@@ -63,32 +64,48 @@ async function resolveVersionId(db: Db, project: string, id: string, field: stri
   return row;
 }
 
-async function selectVersion(db: Db, artifact: ArtifactRow, selector: string, asOf: Date | undefined) {
+/** The artifact and its committed version the selector names, in one query. */
+async function selectVersion(
+  db: Db,
+  project: string,
+  name: string,
+  selector: string,
+  asOf: Date | undefined,
+): Promise<ResolvedVersion | undefined> {
   const committed = and(
-    eq(versions.artifactId, artifact.id),
+    eq(artifacts.project, project),
+    eq(artifacts.name, name),
     eq(versions.state, "committed"),
     asOf ? lte(versions.committedAt, asOf) : undefined,
   );
   const indexMatch = /^v(\d+)$/.exec(selector);
   if (indexMatch) {
     const [row] = await db
-      .select()
-      .from(versions)
+      .select({ version: versions, artifact: artifacts })
+      .from(artifacts)
+      .innerJoin(versions, eq(versions.artifactId, artifacts.id))
       .where(and(committed, eq(versions.index, Number(indexMatch[1]))));
     return row;
   }
   if (selector === "latest") {
-    const [row] = await db.select().from(versions).where(committed).orderBy(desc(versions.index)).limit(1);
+    const [row] = await db
+      .select({ version: versions, artifact: artifacts })
+      .from(artifacts)
+      .innerJoin(versions, eq(versions.artifactId, artifacts.id))
+      .where(committed)
+      .orderBy(desc(versions.index))
+      .limit(1);
     return row;
   }
   const heldAt = asOf
     ? and(lte(aliases.assignedAt, asOf), or(isNull(aliases.removedAt), gt(aliases.removedAt, asOf)))
     : isNull(aliases.removedAt);
   const [row] = await db
-    .select({ version: versions })
-    .from(aliases)
+    .select({ version: versions, artifact: artifacts })
+    .from(artifacts)
+    .innerJoin(aliases, eq(aliases.artifactId, artifacts.id))
     .innerJoin(versions, eq(versions.id, aliases.versionId))
-    .where(and(eq(aliases.artifactId, artifact.id), eq(aliases.alias, selector), heldAt))
+    .where(and(eq(artifacts.project, project), eq(artifacts.name, name), eq(aliases.alias, selector), heldAt))
     .limit(1);
-  return row?.version;
+  return row;
 }

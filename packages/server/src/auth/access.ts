@@ -33,6 +33,8 @@ export function permissionOf(method: string, path: string): Permission {
 export interface ProjectAccess {
   /** The project does not exist yet and this write will create it, making the actor its admin. */
   claimsProject: boolean;
+  /** The project exists (projects are never deleted), so a write need not make sure of it again. */
+  projectExists: boolean;
 }
 
 /** Throws the 404 or 403 the actor gets for `permission` on `project`; answers how the write may proceed. */
@@ -42,32 +44,53 @@ export async function authorizeProject(
   project: string,
   permission: Permission,
 ): Promise<ProjectAccess> {
+  return decideProjectAccess(actor, project, permission, await projectRole(db, actor.userId, project));
+}
+
+/** Whether `project` exists, and the role `userId` holds in it (null without one). */
+async function projectRole(db: Db, userId: string, project: string): Promise<{ role: Role | null } | undefined> {
   const [row] = await db
     .select({ name: projects.name, role: projectMembers.role })
     .from(projects)
-    .leftJoin(projectMembers, and(eq(projectMembers.project, projects.name), eq(projectMembers.userId, actor.userId)))
+    .leftJoin(projectMembers, and(eq(projectMembers.project, projects.name), eq(projectMembers.userId, userId)))
     .where(eq(projects.name, project));
-  if (!row) {
-    if (permission === "write") return { claimsProject: !actor.isAdmin };
+  return row ? { role: row.role ?? null } : undefined;
+}
+
+function decideProjectAccess(
+  actor: Pick<Actor, "isAdmin">,
+  project: string,
+  permission: Permission,
+  found: { role: Role | null } | undefined,
+): ProjectAccess {
+  if (!found) {
+    if (permission === "write") return { claimsProject: !actor.isAdmin, projectExists: false };
     throw notFound(`project '${project}'`, "project");
   }
-  if (actor.isAdmin) return { claimsProject: false };
-  const role = row.role ?? null;
+  if (actor.isAdmin) return { claimsProject: false, projectExists: true };
+  const { role } = found;
   if (role === null) throw notFound(`project '${project}'`, "project");
   if (!roleAllows(role, permission)) {
     const action = permission === "manage" ? "manage members" : "write";
     throw forbidden(`a ${role} of project '${project}' cannot ${action}`, "project");
   }
-  return { claimsProject: false };
+  return { claimsProject: false, projectExists: true };
 }
 
-/** The gate in front of /api/v1/projects/:project/*. */
+/** The gate in front of /api/v1/projects/:project/*; roles in existing projects come from `deps.accessCache`. */
 export function requireProjectAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const project = projectOf(c);
     const permission = permissionOf(c.req.method, c.req.path);
-    const access = await deps.db.read((db) => authorizeProject(db, c.get("actor"), project, permission));
-    c.set("projectAccess", access);
+    const actor = c.get("actor");
+    const now = deps.clock.now().getTime();
+    let found = deps.accessCache.get(actor.userId, project, now);
+    if (!found) {
+      const stamp = deps.accessCache.stamp();
+      found = await deps.db.read((db) => projectRole(db, actor.userId, project));
+      if (found) deps.accessCache.set(actor.userId, project, found.role, now, stamp);
+    }
+    c.set("projectAccess", decideProjectAccess(actor, project, permission, found));
     await next();
   };
 }
@@ -76,7 +99,12 @@ export function requireProjectAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
  * Creates `project` on first write, making `actor` its admin, inside the writing transaction (a failed write
  * leaves no project behind). When another request created it first, the actor must be a member of it.
  */
-export async function claimProject(tx: Db, project: string, actor: string, access: ProjectAccess): Promise<void> {
+export async function claimProject(
+  tx: Db,
+  project: string,
+  actor: string,
+  access: Pick<ProjectAccess, "claimsProject">,
+): Promise<void> {
   const created = await tx.insert(projects).values({ name: project }).onConflictDoNothing().returning();
   if (created.length > 0) {
     await tx.insert(projectMembers).values({ project, userId: actor, role: "admin" });

@@ -14,11 +14,14 @@ export function memberRoutes(deps: AppDeps) {
     .put("/:user", async (c) => {
       const user = userOf(c.req.param("user"));
       const { role } = await jsonBody(c, SetMemberBody);
-      return c.json(await deps.db.transaction((tx) => setMember(tx, projectOf(c), user, role)));
+      const member = await deps.db.transaction((tx) => setMember(tx, projectOf(c), user, role));
+      deps.accessCache.forget(projectOf(c));
+      return c.json(member);
     })
     .delete("/:user", async (c) => {
       const user = userOf(c.req.param("user"));
       await deps.db.transaction((tx) => removeMember(tx, projectOf(c), user));
+      deps.accessCache.forget(projectOf(c));
       return c.body(null, 204);
     });
 }

@@ -69,5 +69,6 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
     actor: c.get("actor").userId,
     now: () => deps.clock.now(),
     claimsProject: c.get("projectAccess")?.claimsProject ?? false,
+    projectExists: c.get("projectAccess")?.projectExists ?? false,
   };
 }

@@ -32,7 +32,7 @@ export function versionRoutes(deps: AppDeps) {
       const inlined = inlineBlobs ? await storeInlineBlobs(deps.blobs, body.manifest, inlineBlobs) : [];
       const created = await deps.db.transaction(async (tx) => {
         await recordBlobs(tx, inlined);
-        return createVersion(tx, writeContext(c, deps), body);
+        return createVersion(tx, writeContext(c, deps), body, new Set(inlined.map((blob) => blob.sha256)));
       });
       return c.json(created, created.missingBlobs.length > 0 ? 202 : 201);
     })

@@ -22,7 +22,8 @@ export async function createRun(
   reservedOrdinal: number | null,
 ): Promise<RunSummary> {
   await ensureProject(tx, ctx);
-  if (input.id) {
+  // With a reserved ordinal, a taken id is found by the insert below; without one, before the counter moves.
+  if (input.id && reservedOrdinal === null) {
     const existing = await findRun(tx, input.id);
     if (existing) return sameProjectRun(existing, ctx.project);
   }
@@ -61,23 +62,25 @@ async function nextOrdinalInTransaction(tx: Db, project: string): Promise<number
   return counter?.ordinal ?? 1;
 }
 
+/** One statement: the run is found, checked against the project and changed by the update itself. */
 export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input: UpdateRunBody): Promise<RunSummary> {
-  const run = await requireRun(tx, ctx.project, runId);
   const at = ctx.now();
   const ending = input.state !== undefined && input.state !== "running";
   const [updated] = await tx
     .update(runs)
     .set({
       ...(input.state ? { state: input.state } : {}),
-      ...(ending && !run.finishedAt ? { finishedAt: at } : {}),
+      ...(ending ? { finishedAt: sql`coalesce(${runs.finishedAt}, ${at.toISOString()}::timestamptz)` } : {}),
       ...(input.state === "running" ? { finishedAt: null } : {}),
       ...(input.tags ? { tags: input.tags } : {}),
-      ...(input.summary ? { summary: { ...run.summary, ...input.summary } } : {}),
+      // `||` merges the top-level keys, as a spread of the stored summary with the new one would.
+      ...(input.summary ? { summary: sql`${runs.summary} || ${JSON.stringify(input.summary)}::jsonb` } : {}),
       heartbeatAt: at,
     })
-    .where(eq(runs.id, runId))
+    .where(and(eq(runs.id, runId), eq(runs.project, ctx.project)))
     .returning();
-  return toRunSummary(updated as RunRow);
+  if (!updated) throw notFound(`run '${runId}' in project '${ctx.project}'`, "runId");
+  return toRunSummary(updated);
 }
 
 /** Records the input edge (keeping the ref the run asked for) and answers the version the ref resolved to. */
@@ -87,16 +90,37 @@ export async function recordInput(
   runId: string,
   input: { ref: string; type?: string | undefined; project?: string | undefined; usedAt?: string | undefined },
 ): Promise<VersionContents> {
-  await requireRun(tx, ctx.project, runId);
   const at = useTime(input.usedAt, ctx.now());
-  const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref, at.asOf ? { asOf: at.asOf } : {});
+  // The run is checked by the insert below; a missing run still answers before a bad ref or type.
+  const resolved = await resolveRef(
+    tx,
+    input.project ?? ctx.project,
+    input.ref,
+    at.asOf ? { asOf: at.asOf } : {},
+  ).catch(async (error: unknown) => {
+    await requireRun(tx, ctx.project, runId);
+    throw error;
+  });
   if (input.type && resolved.artifact.type !== input.type) {
+    await requireRun(tx, ctx.project, runId);
     throw conflict(`'${input.ref}' is of type '${resolved.artifact.type}', not '${input.type}'`, "type");
   }
-  await tx
+  const inserted = await tx
     .insert(runInputs)
-    .values({ runId, versionId: resolved.version.id, requestedRef: input.ref, createdAt: at.recordedAt })
-    .onConflictDoNothing();
+    .select(
+      tx
+        .select({
+          runId: runs.id,
+          versionId: sql<string>`${resolved.version.id}::text`.as("version_id"),
+          requestedRef: sql<string>`${input.ref}::text`.as("requested_ref"),
+          createdAt: sql<Date>`${at.recordedAt.toISOString()}::timestamptz`.as("created_at"),
+        })
+        .from(runs)
+        .where(and(eq(runs.id, runId), eq(runs.project, ctx.project))),
+    )
+    .onConflictDoNothing()
+    .returning({ runId: runInputs.runId });
+  if (inserted.length === 0) await requireRun(tx, ctx.project, runId);
   return getVersionContents(tx, resolved);
 }
 
