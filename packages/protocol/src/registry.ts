@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AliasName, ArtifactName, ArtifactType, VersionSummary } from "./artifacts";
-import { Limits, ProjectName, Ref, Sha256, Tags, Timestamp } from "./common";
+import { Limits, Page, ProjectName, Ref, Sha256, Tags, Timestamp } from "./common";
 
 /** Registries, collections, links and the action history, as shared/SPEC.md "registry" … "Action history" define them. */
 
@@ -58,13 +58,11 @@ export const Collection = z.object({
 });
 export type Collection = z.infer<typeof Collection>;
 
-export const CollectionListQuery = z.object({
+export const CollectionListQuery = Page.extend({
   type: ArtifactType.optional(),
   tag: z.string().min(1).max(64).optional(),
   /** Name prefix. */
   prefix: z.string().min(1).max(128).optional(),
-  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(100),
-  cursor: z.string().max(512).optional(),
 });
 export type CollectionListQuery = z.input<typeof CollectionListQuery>;
 export type CollectionListFilters = z.output<typeof CollectionListQuery>;
@@ -155,7 +153,7 @@ const commaActions = z
   .transform((value) => (Array.isArray(value) ? value : value.split(",").filter(Boolean)))
   .pipe(z.array(HistoryAction).min(1));
 
-export const HistoryQuery = z.object({
+export const HistoryQuery = Page.extend({
   action: commaActions.optional(),
   /** User name or id. */
   actor: z.string().min(1).max(128).optional(),
@@ -166,8 +164,6 @@ export const HistoryQuery = z.object({
     .optional(),
   from: Timestamp.optional(),
   to: Timestamp.optional(),
-  limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(100),
-  cursor: z.string().max(512).optional(),
 });
 export type HistoryQueryInput = z.input<typeof HistoryQuery>;
 export type HistoryQuery = z.output<typeof HistoryQuery>;
