@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { type SQL, sql } from "drizzle-orm";
-import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -109,20 +109,6 @@ export async function selectRows<Row>(db: Db, query: SQL): Promise<Row[]> {
   const result = (await db.execute(query)) as unknown as Row[] | { rows: Row[] };
   return Array.isArray(result) ? result : result.rows;
 }
-
-/**
- * Like `selectRows`, but a prepared statement on PostgreSQL (postgres.js prepares only on request): hot read
- * paths such as the lineage walk skip parsing and planning on every call. PGlite runs it as `selectRows`.
- */
-export async function selectPreparedRows<Row>(db: Db, query: SQL): Promise<Row[]> {
-  const client = (db as unknown as { $client?: unknown }).$client;
-  if (typeof client !== "function" || !("unsafe" in client)) return selectRows(db, query);
-  const { sql: text, params } = pgDialect.sqlToQuery(query);
-  const unsafe = client.unsafe as (text: string, params: unknown[], options: { prepare: boolean }) => Promise<Row[]>;
-  return unsafe(text, params, { prepare: true });
-}
-
-const pgDialect = new PgDialect();
 
 export { sql };
 

@@ -2,7 +2,7 @@
 import { RunId, VersionId } from "@pedigree/protocol";
 import { sql } from "drizzle-orm";
 import { resolveRef } from "../artifacts/refs";
-import { type Db, selectPreparedRows } from "../db/client";
+import { type Db, selectRows } from "../db/client";
 import type { WalkedNode } from "./walk";
 
 export async function resolveBaseNode(
@@ -33,7 +33,7 @@ export async function resolveBaseNode(
 async function selectNodeById(db: Db, project: string, id: string, asOf: Date | undefined) {
   const existed = (column: string) =>
     asOf ? sql`and ${sql.raw(column)} <= ${asOf.toISOString()}::timestamptz` : sql``;
-  const [row] = await selectPreparedRows<Omit<WalkedNode, "depth">>(
+  const [row] = await selectRows<Omit<WalkedNode, "depth">>(
     db,
     sql`
     select 'run' as kind, r.id, r.job_type as type, r.name as label, false as generated

@@ -8,7 +8,7 @@
  * answers `undefined` and the caller fetches everything instead.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, selectPreparedRows } from "../db/client";
+import { type Db, selectRows } from "../db/client";
 import { type Cluster, FIRST_MEMBERS } from "./clusters";
 import {
   committed,
@@ -168,7 +168,7 @@ export async function clusterDeferredLayers(
         null, null, false`,
     );
   }
-  const rows = await selectPreparedRows<LayerRow>(
+  const rows = await selectRows<LayerRow>(
     db,
     sql`with ${chain.ctes}
     select 0 as layer, 'flags' as what, null as id, null as type, null as label, null::boolean as generated,
@@ -241,7 +241,7 @@ async function listDeferredMembers(
 ) {
   const p = sql.raw(`p${layer}`);
   const search = page.q ? sql`and strpos(lower(label), lower(${page.q})) > 0` : sql``;
-  const rows = await selectPreparedRows<{ id: string; label: string; total: number }>(
+  const rows = await selectRows<{ id: string; label: string; total: number }>(
     db,
     sql`with ${chain.ctes}
     select id, label, count(*) over ()::int as total from ${p} where ident = ${clusterId} ${search}
@@ -249,7 +249,7 @@ async function listDeferredMembers(
   );
   let total = Number(rows[0]?.total ?? 0);
   if (rows.length === 0 && page.offset > 0) {
-    const [count] = await selectPreparedRows<{ total: number }>(
+    const [count] = await selectRows<{ total: number }>(
       db,
       sql`with ${chain.ctes} select count(*)::int as total from ${p} where ident = ${clusterId} ${search}`,
     );

@@ -1,7 +1,7 @@
 /** Graph summaries of shown nodes, in one query per kind, with aliases as they stood at `asOf`. */
 import type { RunNode, VersionNode } from "@pedigree/protocol";
 import { sql } from "drizzle-orm";
-import { type Db, selectPreparedRows } from "../db/client";
+import { type Db, selectRows } from "../db/client";
 import { idList, type WalkedNode } from "./walk";
 
 type VersionSummaryRow = Omit<VersionNode, "depth" | "extended" | "kind" | "version"> & { index: number };
@@ -24,7 +24,7 @@ export async function summarizeNodes(
   const [versionRows, runRows] = await Promise.all([
     versionIds.length === 0
       ? []
-      : selectPreparedRows<VersionSummaryRow & { latest: boolean }>(
+      : selectRows<VersionSummaryRow & { latest: boolean }>(
           db,
           sql`
           select v.id, a.name as artifact, a.type, v.index, v.digest, v.size::float8 as size, v.generated,
@@ -38,7 +38,7 @@ export async function summarizeNodes(
         ),
     runIds.length === 0
       ? []
-      : selectPreparedRows<RunSummaryRow>(
+      : selectRows<RunSummaryRow>(
           db,
           sql`
           select r.id, r.name, r.job_type as "jobType", r.state,

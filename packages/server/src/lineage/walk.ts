@@ -9,7 +9,7 @@
  * sides): that hidden edge is missing.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, selectPreparedRows } from "../db/client";
+import { type Db, selectRows } from "../db/client";
 import { isShown, type NodeFilter } from "./filters";
 
 export type WalkedKind = "version" | "run";
@@ -152,7 +152,7 @@ async function stepFromFrontier(
 ): Promise<{ total: number; rows: StepRow[]; complete: boolean }> {
   const kind = (frontier[0] as WalkedNode).kind;
   const columns = nodeColumns(otherKind(kind), "s.dst");
-  const rows = await selectPreparedRows<StepRow>(
+  const rows = await selectRows<StepRow>(
     db,
     sql`
     with frontier(id) as (select unnest(${idList(frontier.map((node) => node.id))})),
@@ -287,7 +287,7 @@ export async function selectSiblings(db: Db, graph: WalkedGraph, asOf: Date | un
   const ancestors = walked.filter((node) => node.kind === "version" && node.depth < 0).map((node) => node.id);
   if (producers.length + consumers.length + ancestors.length === 0) return [];
   const committed = sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
-  const rows = await selectPreparedRows<{ relation: "output" | "input" | "consumer"; anchor: string; id: string }>(
+  const rows = await selectRows<{ relation: "output" | "input" | "consumer"; anchor: string; id: string }>(
     db,
     sql`
     select 'output' as relation, o.run_id as anchor, o.version_id as id
@@ -335,7 +335,7 @@ export async function selectLabels(
   runIds: string[],
 ): Promise<Map<string, Pick<WalkedNode, "type" | "label" | "generated">>> {
   if (versionIds.length + runIds.length === 0) return new Map();
-  const rows = await selectPreparedRows<{ id: string; type: string; label: string; generated: boolean }>(
+  const rows = await selectRows<{ id: string; type: string; label: string; generated: boolean }>(
     db,
     sql`
     select v.id, a.type, a.name || ':v' || v.index as label, v.generated
@@ -372,5 +372,5 @@ export async function stepLayer(
         union all
         select o.run_id, o.version_id, 'version' from run_outputs o join versions v on v.id = o.version_id
         where o.run_id = any(${idList(runIds)}) and ${committed} ${asOfCondition(sql`o.created_at`, asOf)}`;
-  return selectPreparedRows(db, query);
+  return selectRows(db, query);
 }
