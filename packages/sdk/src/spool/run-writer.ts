@@ -1,5 +1,6 @@
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Limits } from "@pedigree/protocol";
 import type { HttpClient } from "../client";
 import { PedigreeError } from "../errors";
 import { type ProgressCallback, sleep } from "../transfer";
@@ -53,7 +54,7 @@ export class RunWriter {
   async keepSmallFiles(files: Record<string, string>, sizes: Map<string, number>): Promise<Record<string, string>> {
     const kept: Record<string, string> = {};
     for (const [sha256, path] of Object.entries(files)) {
-      if ((sizes.get(sha256) ?? Number.POSITIVE_INFINITY) <= 64 * 1024) {
+      if ((sizes.get(sha256) ?? Number.POSITIVE_INFINITY) <= Limits.maxInlineBlobBytes) {
         const copy = join(this.spool.dir, "blobs", sha256);
         await copyFile(path, copy);
         kept[sha256] = copy;

@@ -81,14 +81,6 @@ export class RunSpool {
     return [...this.pending];
   }
 
-  get unackedCount(): number {
-    return this.pending.length;
-  }
-
-  async acked(): Promise<number> {
-    return this.lastAcked;
-  }
-
   /** Marks everything up to `seq` as delivered. Not fsynced: a lost ack only replays an idempotent op. */
   async ack(seq: number): Promise<void> {
     this.lastAcked = Math.max(this.lastAcked, seq);
