@@ -7,6 +7,7 @@ import {
   Limits,
   LoggedJsonObject,
   ProjectName,
+  Ref,
   Sha256,
   Timestamp,
   VersionId,
@@ -169,6 +170,12 @@ export const BlobUploadResponse = z.object({
   size: z.number(),
   created: z.boolean(),
 });
+
+/** `GET …/versions?ref=`: the version a ref names. */
+export const VersionRefQuery = z.object({ ref: Ref });
+/** `GET …/versions/:versionId/files?path=`: one stored file of a version. */
+export const FileQuery = z.object({ path: ManifestPath });
+export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
 
 export function isSafeRelativePath(path: string): boolean {
   if (path.includes("\0") || path.includes("\\") || path.startsWith("/")) return false;

@@ -52,6 +52,8 @@ export const UserList = z.object({ users: z.array(UserSummary) });
 
 const KeyName = z.string().min(1).max(128);
 
+export const KeyId = z.string().regex(/^k_[a-z0-9]{12}$/, "key ids look like k_ and 12 letters or digits");
+
 export const CreateKeyBody = z.object({
   name: KeyName.default("default"),
   /** When the key stops working; never when not given. */

@@ -82,6 +82,9 @@ export type CollectionVersion = z.infer<typeof CollectionVersion>;
 export const CollectionVersionList = z.object({ versions: z.array(CollectionVersion) });
 export type CollectionVersionList = z.infer<typeof CollectionVersionList>;
 
+/** A collection version in a path: its `vN`, an alias or a linked artifact version id. */
+export const CollectionVersionSelector = z.string().min(1).max(64);
+
 /** Linking a version of `project` named by `ref`; the collection is created (with the version's type) on first link. */
 export const LinkBody = z.object({
   project: ProjectName,

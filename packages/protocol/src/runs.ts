@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
-import { JobType, JsonObject, LoggedJsonObject, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
+import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
 
 export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
 export type RunState = z.infer<typeof RunState>;
@@ -71,3 +71,12 @@ export const RunList = z.object({
   nextCursor: z.string().nullable(),
 });
 export type RunList = z.infer<typeof RunList>;
+
+export const RunListQuery = Page.extend({
+  jobType: JobType.optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
+    .optional(),
+});
+export type RunListQuery = z.input<typeof RunListQuery>;

@@ -2,26 +2,27 @@ import type { ErrorBody } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { requireProjectAccess, requireRegistryAccess } from "./auth/access";
-import { requireApiKey } from "./auth/middleware";
 import type { AppDeps, AppEnv } from "./context";
 import { ApiError } from "./errors";
 import { rateLimitWrites } from "./limits/rate-limit";
 import { accountRoutes } from "./routes/account";
 import { artifactRoutes } from "./routes/artifacts";
 import { blobRoutes } from "./routes/blobs";
+import { mountApiDocs } from "./routes/docs";
 import { keyRoutes } from "./routes/keys";
-import { impactRoutes, lineageRoutes } from "./routes/lineage";
+import { lineageRoutes } from "./routes/lineage";
 import { memberRoutes, registryMemberRoutes } from "./routes/members";
+import { registerRoutes } from "./routes/register-route";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
+import { serverInfoRoutes } from "./routes/server-info";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
 import { mountWebApp } from "./routes/web";
 
-export const SERVER_VERSION = "0.1.0";
+export { SERVER_VERSION } from "./version";
 
-/** The whole HTTP surface, built from its dependencies. */
+/** The whole HTTP surface, built from its dependencies: every API route comes from the protocol's route table. */
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   const jsonLimit = bodyLimit({
@@ -35,33 +36,26 @@ export function createApp(deps: AppDeps) {
     },
   });
 
-  app.get("/api/v1/health", (c) => c.json({ status: "ok" as const, version: SERVER_VERSION, database: deps.db.kind }));
-  app.use("/api/v1/*", requireApiKey(deps));
-  app.use("/api/v1/*", rateLimitWrites(deps.config.rateLimit));
-  app.use("/api/v1/projects/:project/*", requireProjectAccess(deps));
-  app.use("/api/v1/registries/:registry/*", requireRegistryAccess(deps));
-  for (const path of [
-    "/api/v1/projects/*",
-    "/api/v1/users/*",
-    "/api/v1/users",
-    "/api/v1/keys/*",
-    "/api/v1/keys",
-    "/api/v1/registries/*",
-  ]) {
-    app.use(path, jsonLimit);
-  }
-  app.route("/api/v1", accountRoutes(deps));
-  app.route("/api/v1/users", userRoutes(deps));
-  app.route("/api/v1/keys", keyRoutes(deps));
-  app.route("/api/v1/projects/:project/members", memberRoutes(deps));
-  app.route("/api/v1/registries/:registry/members", registryMemberRoutes(deps));
-  app.route("/api/v1/blobs", blobRoutes(deps));
-  app.route("/api/v1/projects/:project/runs", runRoutes(deps));
-  app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
-  app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
-  app.route("/api/v1/registries", registryRoutes(deps));
-  app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
-  app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
+  registerRoutes(
+    app,
+    deps,
+    { writes: [rateLimitWrites(deps.config.rateLimit)], jsonBodies: [jsonLimit] },
+    {
+      ...serverInfoRoutes(deps),
+      ...accountRoutes(deps),
+      ...userRoutes(deps),
+      ...keyRoutes(deps),
+      ...memberRoutes(deps),
+      ...registryMemberRoutes(deps),
+      ...blobRoutes(deps),
+      ...runRoutes(deps),
+      ...versionRoutes(deps),
+      ...artifactRoutes(deps),
+      ...registryRoutes(deps),
+      ...lineageRoutes(deps),
+    },
+  );
+  mountApiDocs(app);
   if (deps.config.webRoot) mountWebApp(app, deps.config.webRoot);
 
   app.notFound((c) =>

@@ -1,8 +1,8 @@
 import type { Role } from "@pedigree/protocol";
-import type { ProjectAccess } from "./auth/access";
 import type { ProjectAccessCache } from "./auth/access-cache";
+import type { Actor } from "./auth/actor";
 import type { ApiKeyCache } from "./auth/key-cache";
-import type { Actor } from "./auth/users";
+import type { ProjectAccess } from "./auth/project-access";
 import type { ServerConfig } from "./config";
 import type { Database } from "./db/client";
 import type { RunOrdinals } from "./runs/ordinals";

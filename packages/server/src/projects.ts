@@ -2,7 +2,7 @@ import type { ProjectMember, ProjectSummary, Role } from "@pedigree/protocol";
 import { and, eq, exists, ne, sql } from "drizzle-orm";
 import type { WriteContext } from "./artifacts/versions";
 import { claimProject } from "./auth/access";
-import type { Actor } from "./auth/users";
+import type { Actor } from "./auth/actor";
 import type { Db } from "./db/client";
 import { projectMembers, projects, users } from "./db/schema";
 import { conflict, notFound } from "./errors";

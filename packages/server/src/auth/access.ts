@@ -6,10 +6,11 @@ import type { Db } from "../db/client";
 import { projectMembers, projects, registries, registryMembers } from "../db/schema";
 import { forbidden, notFound, parseInput } from "../errors";
 import { projectOf } from "../routes/request";
-import type { Actor } from "./users";
+import type { Actor } from "./actor";
+import type { ProjectAccess } from "./project-access";
 
 /**
- * Authorization, in one place. Server admins may do anything. Everyone else needs a role in the project:
+ * Authorization, in one place: what each level of a route's declared permission (see `auth/gate.ts`) means. Server admins may do anything. Everyone else needs a role in the project:
  * a viewer reads, a member also writes, an admin also manages members. A project the actor has no role in
  * answers 404, exactly as one that does not exist, so names do not leak. A write to a project that does
  * not exist yet is allowed: the write creates it (`ensureProject`) and makes the writer its admin.
@@ -22,19 +23,6 @@ const leastRole: Record<Permission, Role> = { read: "viewer", write: "member", m
 
 export function roleAllows(role: Role | null, permission: Permission): boolean {
   return role !== null && rank[role] >= rank[leastRole[permission]];
-}
-
-/** What a request needs: reads are GET/HEAD; writes to `/members` manage the project; other writes write. */
-export function permissionOf(method: string, path: string): Permission {
-  if (method === "GET" || method === "HEAD") return "read";
-  return /^\/api\/v1\/projects\/[^/]+\/members(\/|$)/.test(path) ? "manage" : "write";
-}
-
-export interface ProjectAccess {
-  /** The project does not exist yet and this write will create it, making the actor its admin. */
-  claimsProject: boolean;
-  /** The project exists (projects are never deleted), so a write need not make sure of it again. */
-  projectExists: boolean;
 }
 
 /** Throws the 404 or 403 the actor gets for `permission` on `project`; answers how the write may proceed. */
@@ -77,11 +65,10 @@ function decideProjectAccess(
   return { claimsProject: false, projectExists: true };
 }
 
-/** The gate in front of /api/v1/projects/:project/*; roles in existing projects come from `deps.accessCache`. */
-export function requireProjectAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
+/** The gate of routes needing `project:<permission>`; roles in existing projects come from `deps.accessCache`. */
+export function requireProjectAccess(deps: AppDeps, permission: Permission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const project = projectOf(c);
-    const permission = permissionOf(c.req.method, c.req.path);
     const actor = c.get("actor");
     const now = deps.clock.now().getTime();
     let found = deps.accessCache.get(actor.userId, project, now);
@@ -114,7 +101,7 @@ export async function claimProject(
   await authorizeProject(tx, { userId: actor, isAdmin: false }, project, "write");
 }
 
-/** /api/v1/users is for server admins; the route is no secret, so others get a 403. */
+/** Routes needing `server:admin` are no secret, so others get a 403. */
 export function assertServerAdmin(actor: Pick<Actor, "isAdmin">): void {
   if (!actor.isAdmin) throw forbidden("only server admins manage users", "authorization");
 }
@@ -174,15 +161,10 @@ export async function authorizeRegistry(
   return role;
 }
 
-/** The gate in front of /api/v1/registries/:registry/*; the actor's role goes on to the registry services. */
-export function requireRegistryAccess(deps: AppDeps): MiddlewareHandler<AppEnv> {
+/** The gate of routes needing `registry:<permission>`; the actor's role goes on to the registry services. */
+export function requireRegistryAccess(deps: AppDeps, permission: Permission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const registry = parseInput(RegistryName, c.req.param("registry"), "registry");
-    const permission = /^\/api\/v1\/registries\/[^/]+\/members(\/|$)/.test(c.req.path)
-      ? c.req.method === "GET"
-        ? "read"
-        : "manage"
-      : permissionOf(c.req.method, c.req.path);
     c.set("registryRole", await deps.db.read((db) => authorizeRegistry(db, c.get("actor"), registry, permission)));
     await next();
   };

@@ -3,8 +3,8 @@ import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys } from "../db/schema";
 import { badRequest, notFound } from "../errors";
+import type { Actor } from "./actor";
 import { generateApiKey, hashApiKey, randomId } from "./keys";
-import type { Actor } from "./users";
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 

@@ -1,4 +1,4 @@
-import type { Actor } from "./users";
+import type { Actor } from "./actor";
 
 /**
  * Remembers recently authenticated keys for a few seconds so every request does not pay a database look-up.

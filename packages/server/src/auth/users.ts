@@ -3,15 +3,9 @@ import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, users } from "../db/schema";
 import { conflict } from "../errors";
+import type { Actor } from "./actor";
 import { createApiKey } from "./api-keys";
 import { generateApiKey, hashApiKey, randomId } from "./keys";
-
-export interface Actor {
-  userId: string;
-  userName: string;
-  isAdmin: boolean;
-  keyId: string;
-}
 
 /** The user behind a key that is neither revoked nor expired, or null. */
 export async function authenticate(db: Db, apiKey: string, now: Date): Promise<Actor | null> {

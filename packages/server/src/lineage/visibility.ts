@@ -1,5 +1,5 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
-import type { Actor } from "../auth/users";
+import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projectMembers, runs, versions } from "../db/schema";
 import type { WalkedEdge, WalkedGraph } from "./walk";

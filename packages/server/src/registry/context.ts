@@ -1,5 +1,5 @@
 import type { Role } from "@pedigree/protocol";
-import type { Actor } from "../auth/users";
+import type { Actor } from "../auth/actor";
 
 /** Who acts and the clock: every registry change is recorded as that actor, at that server time. */
 export interface RegistryContext {

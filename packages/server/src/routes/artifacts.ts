@@ -1,46 +1,33 @@
-import { AliasName, ArtifactName, ArtifactType, SetAliasBody } from "@pedigree/protocol";
-import { Hono } from "hono";
-import { z } from "zod";
 import { removeAlias, setAlias } from "../artifacts/aliases";
 import { getArtifactDetails, listArtifacts } from "../artifacts/details";
-import type { AppDeps, AppEnv } from "../context";
-import { parseInput } from "../errors";
+import type { AppDeps } from "../context";
 import { requireProject } from "../projects";
-import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const ListQuery = z.object({ type: ArtifactType.optional() });
+import type { RouteHandlers } from "./register-route";
+import { writeContext } from "./request";
 
 /** /api/v1/projects/:project/artifacts: artifacts, their versions and their aliases. */
-export function artifactRoutes(deps: AppDeps) {
-  const nameOf = (param: string | undefined) => parseInput(ArtifactName, param, "name");
-  const aliasOf = (param: string | undefined) => parseInput(AliasName, param, "alias");
-
-  return new Hono<AppEnv>()
-    .get("/", async (c) => {
-      const project = projectOf(c);
-      const { type } = queryOf(c, ListQuery);
+export function artifactRoutes(
+  deps: AppDeps,
+): RouteHandlers<"listArtifacts" | "getArtifact" | "setArtifactAlias" | "removeArtifactAlias"> {
+  return {
+    listArtifacts: async (c, { params: { project }, query: { type } }) => {
       const artifacts = await deps.db.read(async (db) => {
         await requireProject(db, project);
         return listArtifacts(db, project, type);
       });
       return c.json({ artifacts });
-    })
-    .get("/:name", async (c) => {
-      const name = nameOf(c.req.param("name"));
-      return c.json(await deps.db.read((db) => getArtifactDetails(db, projectOf(c), name)));
-    })
-    .put("/:name/aliases/:alias", async (c) => {
-      const name = nameOf(c.req.param("name"));
-      const alias = aliasOf(c.req.param("alias"));
-      const { version } = await jsonBody(c, SetAliasBody);
+    },
+    getArtifact: async (c, { params: { project, name } }) => {
+      return c.json(await deps.db.read((db) => getArtifactDetails(db, project, name)));
+    },
+    setArtifactAlias: async (c, { params: { name, alias }, body: { version } }) => {
       const ctx = writeContext(c, deps);
       return c.json(await deps.db.transaction((tx) => setAlias(tx, ctx, { name, alias, version })));
-    })
-    .delete("/:name/aliases/:alias", async (c) => {
-      const name = nameOf(c.req.param("name"));
-      const alias = aliasOf(c.req.param("alias"));
+    },
+    removeArtifactAlias: async (c, { params: { name, alias } }) => {
       const ctx = writeContext(c, deps);
       await deps.db.transaction((tx) => removeAlias(tx, ctx, { name, alias }));
       return c.body(null, 204);
-    });
+    },
+  };
 }

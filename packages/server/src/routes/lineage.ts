@@ -1,51 +1,42 @@
-import { ClusterId, ClusterMembersQuery, ImpactQuery, LineagePathQuery, LineageQuery } from "@pedigree/protocol";
-import { Hono } from "hono";
-import type { AppDeps, AppEnv } from "../context";
-import { parseInput } from "../errors";
+import type { AppDeps } from "../context";
 import { getLineage, listClusterMembers } from "../lineage/graph";
 import { getImpact } from "../lineage/impact";
 import { getLineagePath } from "../lineage/path";
 import { projectVisibility } from "../lineage/visibility";
-import { projectOf, queryOf } from "./request";
+import type { RouteHandlers } from "./register-route";
 
-/** /api/v1/projects/:project/lineage: the graph around a node, its clusters' members, paths between nodes. */
-export function lineageRoutes(deps: AppDeps) {
-  return new Hono<AppEnv>()
-    .get("/", async (c) => {
-      const query = queryOf(c, LineageQuery);
+/** /api/v1/projects/:project/lineage and …/impact: the graph around a node, clusters, paths, downstream impact. */
+export function lineageRoutes(
+  deps: AppDeps,
+): RouteHandlers<"getLineage" | "getLineagePath" | "listClusterMembers" | "getImpact"> {
+  return {
+    getLineage: async (c, { params: { project }, query }) => {
       return c.json(
         await deps.db.read(async (db) =>
-          getLineage(db, projectOf(c), query, { visibility: await projectVisibility(db, c.get("actor")) }),
+          getLineage(db, project, query, { visibility: await projectVisibility(db, c.get("actor")) }),
         ),
       );
-    })
-    .get("/path", async (c) => {
-      const query = queryOf(c, LineagePathQuery);
+    },
+    getLineagePath: async (c, { params: { project }, query }) => {
       return c.json(
         await deps.db.read(async (db) =>
-          getLineagePath(db, projectOf(c), query, await projectVisibility(db, c.get("actor"))),
+          getLineagePath(db, project, query, await projectVisibility(db, c.get("actor"))),
         ),
       );
-    })
-    .get("/clusters/:clusterId/members", async (c) => {
-      const clusterId = parseInput(ClusterId, c.req.param("clusterId"), "clusterId");
-      const query = queryOf(c, ClusterMembersQuery);
+    },
+    listClusterMembers: async (c, { params: { project, clusterId }, query }) => {
       return c.json(
         await deps.db.read(async (db) =>
-          listClusterMembers(db, projectOf(c), clusterId, query, {
+          listClusterMembers(db, project, clusterId, query, {
             visibility: await projectVisibility(db, c.get("actor")),
           }),
         ),
       );
-    });
-}
-
-/** /api/v1/projects/:project/impact */
-export function impactRoutes(deps: AppDeps) {
-  return new Hono<AppEnv>().get("/", async (c) => {
-    const query = queryOf(c, ImpactQuery);
-    return c.json(
-      await deps.db.read(async (db) => getImpact(db, projectOf(c), query, await projectVisibility(db, c.get("actor")))),
-    );
-  });
+    },
+    getImpact: async (c, { params: { project }, query }) => {
+      return c.json(
+        await deps.db.read(async (db) => getImpact(db, project, query, await projectVisibility(db, c.get("actor")))),
+      );
+    },
+  };
 }

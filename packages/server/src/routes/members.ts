@@ -1,45 +1,41 @@
-import { RegistryName, SetMemberBody, UserName } from "@pedigree/protocol";
-import { type Context, Hono } from "hono";
-import type { AppDeps, AppEnv } from "../context";
-import { parseInput } from "../errors";
+import type { AppDeps } from "../context";
 import { listMembers, removeMember, setMember } from "../projects";
 import { listRegistryMembers, removeRegistryMember, setRegistryMember } from "../registry/members";
-import { jsonBody, projectOf } from "./request";
+import type { RouteHandlers } from "./register-route";
 
 /** /api/v1/projects/:project/members: who has which role. Reading needs a role; changing needs admin. */
-export function memberRoutes(deps: AppDeps) {
-  const userOf = (param: string | undefined) => parseInput(UserName, param, "user");
-  return new Hono<AppEnv>()
-    .get("/", async (c) => c.json({ members: await deps.db.read((db) => listMembers(db, projectOf(c))) }))
-    .put("/:user", async (c) => {
-      const user = userOf(c.req.param("user"));
-      const { role } = await jsonBody(c, SetMemberBody);
-      const member = await deps.db.transaction((tx) => setMember(tx, projectOf(c), user, role));
-      deps.accessCache.forget(projectOf(c));
+export function memberRoutes(
+  deps: AppDeps,
+): RouteHandlers<"listProjectMembers" | "setProjectMember" | "removeProjectMember"> {
+  return {
+    listProjectMembers: async (c, { params: { project } }) =>
+      c.json({ members: await deps.db.read((db) => listMembers(db, project)) }),
+    setProjectMember: async (c, { params: { project, user }, body: { role } }) => {
+      const member = await deps.db.transaction((tx) => setMember(tx, project, user, role));
+      deps.accessCache.forget(project);
       return c.json(member);
-    })
-    .delete("/:user", async (c) => {
-      const user = userOf(c.req.param("user"));
-      await deps.db.transaction((tx) => removeMember(tx, projectOf(c), user));
-      deps.accessCache.forget(projectOf(c));
+    },
+    removeProjectMember: async (c, { params: { project, user } }) => {
+      await deps.db.transaction((tx) => removeMember(tx, project, user));
+      deps.accessCache.forget(project);
       return c.body(null, 204);
-    });
+    },
+  };
 }
 
 /** /api/v1/registries/:registry/members: anyone may read; registry admins (and server admins) change them. */
-export function registryMemberRoutes(deps: AppDeps) {
-  const userOf = (param: string | undefined) => parseInput(UserName, param, "user");
-  const registryOf = (c: Context<AppEnv>) => parseInput(RegistryName, c.req.param("registry"), "registry");
-  return new Hono<AppEnv>()
-    .get("/", async (c) => c.json({ members: await deps.db.read((db) => listRegistryMembers(db, registryOf(c))) }))
-    .put("/:user", async (c) => {
-      const user = userOf(c.req.param("user"));
-      const { role } = await jsonBody(c, SetMemberBody);
-      return c.json(await deps.db.transaction((tx) => setRegistryMember(tx, registryOf(c), user, role)));
-    })
-    .delete("/:user", async (c) => {
-      const user = userOf(c.req.param("user"));
-      await deps.db.transaction((tx) => removeRegistryMember(tx, registryOf(c), user));
+export function registryMemberRoutes(
+  deps: AppDeps,
+): RouteHandlers<"listRegistryMembers" | "setRegistryMember" | "removeRegistryMember"> {
+  return {
+    listRegistryMembers: async (c, { params: { registry } }) =>
+      c.json({ members: await deps.db.read((db) => listRegistryMembers(db, registry)) }),
+    setRegistryMember: async (c, { params: { registry, user }, body: { role } }) => {
+      return c.json(await deps.db.transaction((tx) => setRegistryMember(tx, registry, user, role)));
+    },
+    removeRegistryMember: async (c, { params: { registry, user } }) => {
+      await deps.db.transaction((tx) => removeRegistryMember(tx, registry, user));
       return c.body(null, 204);
-    });
+    },
+  };
 }

@@ -1,21 +1,7 @@
-import {
-  AliasName,
-  CollectionListQuery,
-  CollectionName,
-  CreateCollectionBody,
-  CreateRegistryBody,
-  HistoryQuery,
-  LinkBody,
-  RegistryName,
-  SetCollectionAliasBody,
-  SetVersionAliasesBody,
-  UpdateCollectionBody,
-} from "@pedigree/protocol";
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
-import { parseInput } from "../errors";
 import { removeCollectionAlias, setCollectionAlias, setVersionAliases } from "../registry/collection-aliases";
 import {
   createCollection,
@@ -30,15 +16,27 @@ import { listHistory, verifyHistory } from "../registry/history";
 import { linkVersion, unlinkVersion } from "../registry/links";
 import { namesOf } from "../registry/present";
 import { createRegistry, listRegistries, requireRegistry, toRegistry } from "../registry/registries";
-import { jsonBody, queryOf } from "./request";
+import type { RouteHandlers } from "./register-route";
+
+type RegistryRouteName =
+  | "createRegistry"
+  | "listRegistries"
+  | "getRegistry"
+  | "listCollections"
+  | "createCollection"
+  | "getCollection"
+  | "updateCollection"
+  | "listCollectionVersions"
+  | "linkVersion"
+  | "unlinkVersion"
+  | "setVersionAliases"
+  | "setCollectionAlias"
+  | "removeCollectionAlias"
+  | "listHistory"
+  | "verifyHistory";
 
 /** /api/v1/registries: registries, their collections, links, collection aliases and the action history. */
-export function registryRoutes(deps: AppDeps) {
-  const registryOf = (c: Context<AppEnv>) => parseInput(RegistryName, c.req.param("registry"), "registry");
-  const collectionPath = (c: Context<AppEnv>) => ({
-    registry: registryOf(c),
-    collection: parseInput(CollectionName, c.req.param("collection"), "collection"),
-  });
+export function registryRoutes(deps: AppDeps): RouteHandlers<RegistryRouteName> {
   const contextOf = (c: Context<AppEnv>): RegistryContext => {
     const actor = c.get("actor");
     const role = c.get("registryRole") ?? (actor.isAdmin ? "admin" : null);
@@ -50,85 +48,65 @@ export function registryRoutes(deps: AppDeps) {
     return { ...namesOf(registry.name, collection), eventCount: collection.eventCount, headHash: collection.headHash };
   };
 
-  return new Hono<AppEnv>()
-    .post("/", async (c) => {
-      const { name, ...settings } = await jsonBody(c, CreateRegistryBody);
+  return {
+    createRegistry: async (c, { body: { name, ...settings } }) => {
       const ctx = contextOf(c);
       const result = await deps.db.transaction((tx) => createRegistry(tx, ctx, { name, ...settings }));
       return c.json(result.registry, result.created ? 201 : 200);
-    })
-    .get("/", async (c) => c.json({ registries: await deps.db.read((db) => listRegistries(db)) }))
-    .get("/:registry", async (c) => {
-      const name = registryOf(c);
+    },
+    listRegistries: async (c) => c.json({ registries: await deps.db.read((db) => listRegistries(db)) }),
+    getRegistry: async (c, { params: { registry: name } }) => {
       return c.json(toRegistry(await deps.db.read((db) => requireRegistry(db, name))));
-    })
-    .get("/:registry/collections", async (c) => {
-      const registry = registryOf(c);
-      const query = queryOf(c, CollectionListQuery);
+    },
+    listCollections: async (c, { params: { registry }, query }) => {
       return c.json(await deps.db.read((db) => listCollections(db, registry, query)));
-    })
-    .post("/:registry/collections", async (c) => {
-      const registry = registryOf(c);
-      const body = await jsonBody(c, CreateCollectionBody);
+    },
+    createCollection: async (c, { params: { registry }, body }) => {
       const ctx = contextOf(c);
       const result = await deps.db.transaction((tx) => createCollection(tx, ctx, registry, body));
       return c.json(result.collection, result.created ? 201 : 200);
-    })
-    .get("/:registry/collections/:collection", async (c) => {
-      const path = collectionPath(c);
+    },
+    getCollection: async (c, { params: path }) => {
       return c.json(await deps.db.read((db) => getCollection(db, path.registry, path.collection)));
-    })
-    .patch("/:registry/collections/:collection", async (c) => {
-      const path = collectionPath(c);
-      const body = await jsonBody(c, UpdateCollectionBody);
+    },
+    updateCollection: async (c, { params: path, body }) => {
       const ctx = contextOf(c);
       return c.json(await deps.db.transaction((tx) => updateCollection(tx, ctx, path.registry, path.collection, body)));
-    })
-    .get("/:registry/collections/:collection/versions", async (c) => {
-      const path = collectionPath(c);
+    },
+    listCollectionVersions: async (c, { params: path }) => {
       const versions = await deps.db.read((db) => listCollectionVersions(db, path.registry, path.collection));
       return c.json({ versions });
-    })
-    .post("/:registry/collections/:collection/versions", async (c) => {
-      const path = collectionPath(c);
-      const body = await jsonBody(c, LinkBody);
+    },
+    linkVersion: async (c, { params: path, body }) => {
       // Linking publishes a version of a project: the linker must be able to read that project.
       await deps.db.read((db) => authorizeProject(db, c.get("actor"), body.project, "read"));
       const ctx = contextOf(c);
       const result = await deps.db.transaction((tx) => linkVersion(tx, ctx, path, body));
       return c.json(result, result.linked ? 201 : 200);
-    })
-    .delete("/:registry/collections/:collection/versions/:version", async (c) => {
-      const path = { ...collectionPath(c), version: c.req.param("version") };
+    },
+    unlinkVersion: async (c, { params: path }) => {
       const ctx = contextOf(c);
       await deps.db.transaction((tx) => unlinkVersion(tx, ctx, path));
       return c.body(null, 204);
-    })
-    .put("/:registry/collections/:collection/versions/:version/aliases", async (c) => {
-      const path = { ...collectionPath(c), version: c.req.param("version") };
-      const body = await jsonBody(c, SetVersionAliasesBody);
+    },
+    setVersionAliases: async (c, { params: path, body }) => {
       const ctx = contextOf(c);
       return c.json(await deps.db.transaction((tx) => setVersionAliases(tx, ctx, path, body)));
-    })
-    .put("/:registry/collections/:collection/aliases/:alias", async (c) => {
-      const path = { ...collectionPath(c), alias: parseInput(AliasName, c.req.param("alias"), "alias") };
-      const body = await jsonBody(c, SetCollectionAliasBody);
+    },
+    setCollectionAlias: async (c, { params: path, body }) => {
       const ctx = contextOf(c);
       return c.json(await deps.db.transaction((tx) => setCollectionAlias(tx, ctx, path, body)));
-    })
-    .delete("/:registry/collections/:collection/aliases/:alias", async (c) => {
-      const path = { ...collectionPath(c), alias: parseInput(AliasName, c.req.param("alias"), "alias") };
+    },
+    removeCollectionAlias: async (c, { params: path }) => {
       const ctx = contextOf(c);
       await deps.db.transaction((tx) => removeCollectionAlias(tx, ctx, path));
       return c.body(null, 204);
-    })
-    .get("/:registry/collections/:collection/history", async (c) => {
-      const path = collectionPath(c);
-      const query = queryOf(c, HistoryQuery);
+    },
+    listHistory: async (c, { params: path, query }) => {
       return c.json(await deps.db.read(async (db) => listHistory(db, await findChain(db, path), query)));
-    })
-    .get("/:registry/collections/:collection/history/verify", async (c) => {
-      const path = collectionPath(c);
+    },
+    verifyHistory: async (c, { params: path }) => {
       return c.json(await deps.db.read(async (db) => verifyHistory(db, await findChain(db, path))));
-    });
+    },
+  };
 }

@@ -49,9 +49,14 @@ function isStorableText(text: string): boolean {
   return !text.includes("\0") && !/\p{Cs}/u.test(text);
 }
 
-/** The query string, parsed by a protocol schema; text PostgreSQL cannot hold is a 400 naming its parameter. */
+/**
+ * The query string, parsed by a protocol schema; a repeated parameter is an array. Text PostgreSQL cannot
+ * hold is a 400 naming its parameter.
+ */
 export function queryOf<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.output<S> {
-  const query = c.req.query();
+  const query = Object.fromEntries(
+    Object.entries(c.req.queries()).map(([name, values]) => [name, values.length === 1 ? values[0] : values]),
+  );
   const unstorable = findUnstorableText(query);
   if (unstorable !== null) {
     throw badRequest(unstorable, `${unstorable}: text may not hold NUL characters or unpaired surrogates`);

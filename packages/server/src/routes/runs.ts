@@ -1,59 +1,43 @@
-import { CreateRunBody, JobType, Page, RunId, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
-import { Hono } from "hono";
-import { z } from "zod";
 import { authorizeProject } from "../auth/access";
-import type { AppDeps, AppEnv } from "../context";
-import { parseInput } from "../errors";
+import type { AppDeps } from "../context";
 import { requireProject } from "../projects";
 import { createRun, getRunDetails, listRuns, recordInput, updateRun } from "../runs/service";
-import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const RunListQuery = Page.extend({
-  jobType: JobType.optional(),
-  cursor: z
-    .string()
-    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
-    .optional(),
-});
+import type { RouteHandlers } from "./register-route";
+import { projectOf, writeContext } from "./request";
 
 /** /api/v1/projects/:project/runs */
-export function runRoutes(deps: AppDeps) {
-  const runIdOf = (param: string | undefined) => parseInput(RunId, param, "runId");
-  return new Hono<AppEnv>()
-    .post("/", async (c) => {
-      const body = await jsonBody(c, CreateRunBody);
+export function runRoutes(
+  deps: AppDeps,
+): RouteHandlers<"createRun" | "listRuns" | "getRun" | "updateRun" | "useArtifact"> {
+  return {
+    createRun: async (c, { body }) => {
       const ctx = writeContext(c, deps);
       // Reserved before the run's transaction: on PGlite (one connection) it could not run inside it.
       const ordinal = await deps.runOrdinals.next(deps.db, ctx.project);
       const run = await deps.db.transaction((tx) => createRun(tx, ctx, body, ordinal));
       return c.json(run, 201);
-    })
-    .get("/", async (c) => {
+    },
+    listRuns: async (c, { query }) => {
       const project = projectOf(c);
-      const query = queryOf(c, RunListQuery);
       const page = await deps.db.read(async (db) => {
         await requireProject(db, project);
         return listRuns(db, project, query);
       });
       return c.json(page);
-    })
-    .get("/:runId", async (c) => {
-      const runId = runIdOf(c.req.param("runId"));
+    },
+    getRun: async (c, { params: { runId } }) => {
       return c.json(await deps.db.read((db) => getRunDetails(db, projectOf(c), runId)));
-    })
-    .patch("/:runId", async (c) => {
-      const runId = runIdOf(c.req.param("runId"));
-      const body = await jsonBody(c, UpdateRunBody);
+    },
+    updateRun: async (c, { params: { runId }, body }) => {
       return c.json(await deps.db.transaction((tx) => updateRun(tx, writeContext(c, deps), runId, body)));
-    })
-    .post("/:runId/inputs", async (c) => {
-      const runId = runIdOf(c.req.param("runId"));
-      const body = await jsonBody(c, UseArtifactBody);
+    },
+    useArtifact: async (c, { params: { runId }, body }) => {
       // Using a version of another project reads that project: the same gate as a GET there.
       if (body.project && body.project !== projectOf(c)) {
         const other = body.project;
         await deps.db.read((db) => authorizeProject(db, c.get("actor"), other, "read"));
       }
       return c.json(await deps.db.transaction((tx) => recordInput(tx, writeContext(c, deps), runId, body)));
-    });
+    },
+  };
 }

@@ -1,51 +1,37 @@
 import type { Readable } from "node:stream";
-import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, VersionId } from "@pedigree/protocol";
-import { Hono } from "hono";
 import { stream } from "hono/streaming";
-import { z } from "zod";
 import { recordBlobs, storeInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
 import { resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
-import type { AppDeps, AppEnv } from "../context";
-import { badRequest, notFound, parseInput } from "../errors";
-import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const ResolveQuery = z.object({ ref: Ref });
-const FileQuery = z.object({
-  path: z
-    .string()
-    .min(1)
-    .max(Limits.maxPathLength)
-    .refine(isSafeRelativePath, "paths are relative, '/'-separated, without '..', '.', empty segments or NUL"),
-});
+import type { AppDeps } from "../context";
+import { badRequest, notFound } from "../errors";
+import type { RouteHandlers } from "./register-route";
+import { writeContext } from "./request";
 
 /** /api/v1/projects/:project/versions: two-phase logging, resolution of refs, details and file downloads. */
-export function versionRoutes(deps: AppDeps) {
-  const versionIdOf = (param: string | undefined) => parseInput(VersionId, param, "versionId");
+export function versionRoutes(
+  deps: AppDeps,
+): RouteHandlers<"createVersion" | "commitVersion" | "resolveVersion" | "getVersion" | "downloadFile"> {
   const details = (project: string, ref: string) =>
     deps.db.read(async (db) => getVersionDetails(db, await resolveRef(db, project, ref)));
 
-  return new Hono<AppEnv>()
-    .post("/", async (c) => {
-      const { inlineBlobs, ...body } = await jsonBody(c, CreateVersionBody);
+  return {
+    createVersion: async (c, { body: { inlineBlobs, ...body } }) => {
       const inlined = inlineBlobs ? await storeInlineBlobs(deps.blobs, body.manifest, inlineBlobs) : [];
       const created = await deps.db.transaction(async (tx) => {
         await recordBlobs(tx, inlined);
         return createVersion(tx, writeContext(c, deps), body, new Set(inlined.map((blob) => blob.sha256)));
       });
       return c.json(created, created.missingBlobs.length > 0 ? 202 : 201);
-    })
-    .post("/:versionId/commit", async (c) => {
-      const versionId = versionIdOf(c.req.param("versionId"));
-      const body = await jsonBody(c, CommitVersionBody);
+    },
+    commitVersion: async (c, { params: { versionId }, body }) => {
       return c.json(await deps.db.transaction((tx) => commitVersion(tx, writeContext(c, deps), versionId, body)));
-    })
-    .get("/", async (c) => c.json(await details(projectOf(c), queryOf(c, ResolveQuery).ref)))
-    .get("/:versionId", async (c) => c.json(await details(projectOf(c), versionIdOf(c.req.param("versionId")))))
-    .get("/:versionId/files", async (c) => {
-      const version = await details(projectOf(c), versionIdOf(c.req.param("versionId")));
-      const { path } = queryOf(c, FileQuery);
+    },
+    resolveVersion: async (c, { params: { project }, query: { ref } }) => c.json(await details(project, ref)),
+    getVersion: async (c, { params: { project, versionId } }) => c.json(await details(project, versionId)),
+    downloadFile: async (c, { params: { project, versionId }, query: { path } }) => {
+      const version = await details(project, versionId);
       const entry = version.manifest.find((item) => item.path === path);
       if (!entry) throw notFound(`file '${path}' in version ${version.artifact}:${version.version}`, "path");
       if (!("sha256" in entry))
@@ -58,5 +44,6 @@ export function versionRoutes(deps: AppDeps) {
       return stream(c, async (out) => {
         for await (const chunk of content as Readable) await out.write(chunk as Uint8Array);
       });
-    });
+    },
+  };
 }
