@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { createApp } from "./app";
+import { createApp, type PedigreeApp } from "./app";
 import { ProjectAccessCache } from "./auth/access-cache";
 import { credentialsPath, saveCredentials } from "./auth/credentials-file";
 import { ApiKeyCache } from "./auth/key-cache";
@@ -18,6 +18,8 @@ const STALE_UPLOAD_MS = 60 * 60_000;
 
 export interface RunningServer {
   url: string;
+  /** The app the server serves: `app.request()` reaches it in-process, without the socket. */
+  app: PedigreeApp;
   database: Database;
   /** The admin key, when this start created it. */
   createdAdminKey: string | null;
@@ -79,6 +81,7 @@ export async function startServer(
 
   return {
     url,
+    app,
     database,
     createdAdminKey: adminKey,
     credentialsFile,
