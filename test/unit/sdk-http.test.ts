@@ -33,7 +33,8 @@ const client = (retries = 3) =>
 const createdRun = () => HttpResponse.json(runSummary, { status: 201 });
 
 describe("sdk http: retries and failures", () => {
-  it("retries a 503 and succeeds, reusing one idempotency key for every attempt", async () => {
+  // Writes are idempotent by construction (client run ids, content digests, unique edges): no header is needed.
+  it("retries a 503 and succeeds, sending no Idempotency-Key the server would not read", async () => {
     const keys: (string | null)[] = [];
     mock.use(
       http.post(`${baseUrl}/api/v1/projects/zoo/runs`, ({ request }) => {
@@ -48,8 +49,7 @@ describe("sdk http: retries and failures", () => {
     );
     const run = await client().init({ jobType: "training" });
     expect(run.name).toBe("calm-dust-1");
-    expect(keys).toHaveLength(3);
-    expect(new Set(keys).size).toBe(1);
+    expect(keys).toEqual([null, null, null]);
     await run.finish();
   });
 

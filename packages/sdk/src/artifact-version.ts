@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { type StoredEntry, type VersionContents, VersionDetails, type VersionSummary } from "@pedigree/protocol";
+import type { StoredEntry, VersionContents, VersionDetails, VersionSummary } from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
@@ -73,7 +73,7 @@ export class ArtifactVersion {
   /** Metadata, manifest, producers, consumers and registry memberships, fetched once. */
   async fetchDetails(refresh = false): Promise<VersionDetails> {
     if (!this.details || refresh) {
-      this.details = await this.client.request("GET", `projects/${this.project}/versions/${this.id}`, VersionDetails);
+      this.details = await this.client.call("getVersion", { params: { project: this.project, versionId: this.id } });
     }
     return this.details;
   }

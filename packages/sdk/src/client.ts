@@ -1,18 +1,31 @@
-import { ErrorBody } from "@pedigree/protocol";
+import {
+  type AnyRoute,
+  ErrorBody,
+  isBinary,
+  type RouteInput,
+  type RouteName,
+  type RouteResult,
+  type Routes,
+  routes,
+  routeUrl,
+  type SuccessStatus,
+} from "@pedigree/protocol";
 import ky, { HTTPError, type KyInstance, type Options, TimeoutError } from "ky";
 import type { z } from "zod";
 import { errorFor, PedigreeError } from "./errors";
 import type { Settings } from "./settings";
 
-export interface RequestOptions {
-  json?: unknown;
-  searchParams?: Record<string, string | number | boolean | undefined>;
-}
+/** The arguments of a call of route `N`: its input, which may be left out when nothing in it is required. */
+export type CallArgs<N extends RouteName> =
+  {} extends RouteInput<Routes[N]> ? [input?: RouteInput<Routes[N]>] : [input: RouteInput<Routes[N]>];
 
 /**
  * The one HTTP client: base URL, API key, timeouts, retries with backoff on network errors, 429 and 5xx.
+ * Routes are called by name from the protocol's route table: the table builds the URL from typed path
+ * parameters and query, and its schema for the status answered decodes the body.
  * POST and PATCH are retried too because every write of the API is idempotent by construction (client run
- * ids, content digests, unique edges); each call still carries one Idempotency-Key reused by its retries.
+ * ids, content digests, unique edges), so a retry that reaches the server twice changes nothing more; no
+ * Idempotency-Key is sent, as the server has nothing to do with one.
  */
 export class HttpClient {
   readonly ky: KyInstance;
@@ -31,42 +44,40 @@ export class HttpClient {
     });
   }
 
-  async request<S extends z.ZodType>(
-    method: string,
-    path: string,
-    schema: S,
-    options: RequestOptions = {},
-  ): Promise<z.output<S>> {
-    const response = await this.send(method, path, options);
-    return schema.parse(await response.json());
+  /** Calls route `name` and answers its body, decoded by the route's schema for the status answered. */
+  async call<N extends RouteName>(name: N, ...[input]: CallArgs<N>): Promise<RouteResult<Routes[N]>> {
+    const route: AnyRoute = routes[name];
+    const response = await this.send(route, (input ?? {}) as GivenInput);
+    const schema = route.responses[response.status as SuccessStatus];
+    if (schema === null) return undefined as RouteResult<Routes[N]>;
+    if (schema === undefined || isBinary(schema)) {
+      throw new PedigreeError("INTERNAL", `${name} answered ${response.status}, which its route does not declare`, response.status);
+    }
+    return (schema as z.ZodType).parse(await response.json()) as RouteResult<Routes[N]>;
   }
 
-  async requestVoid(method: string, path: string, options: RequestOptions = {}): Promise<void> {
-    await this.send(method, path, options);
+  /** The raw response of a successful call of route `name`, for answers streamed as bytes. */
+  async open<N extends RouteName>(name: N, input: RouteInput<Routes[N]>, options: CallOptions = {}): Promise<Response> {
+    return this.send(routes[name], input as GivenInput, options);
   }
 
-  /** The raw response of a successful request; errors become typed PedigreeErrors. */
-  async send(method: string, path: string, options: RequestOptions & Omit<Options, "json" | "searchParams"> = {}) {
-    const { searchParams, ...rest } = options;
-    const defined = searchParams
-      ? Object.fromEntries(
-          Object.entries(searchParams).filter(
-            (entry): entry is [string, string | number | boolean] => entry[1] !== undefined,
-          ),
-        )
-      : undefined;
+  /** Errors become typed PedigreeErrors. */
+  private async send(route: AnyRoute, input: GivenInput, options: CallOptions = {}): Promise<Response> {
+    const url = routeUrl(route, input);
     try {
-      return await this.ky(path.replace(/^\//, ""), {
-        method,
-        ...rest,
-        ...(defined ? { searchParams: defined } : {}),
-        headers: { ...(rest.headers as Record<string, string>), "idempotency-key": crypto.randomUUID() },
+      return await this.ky(url.slice(1), {
+        ...options,
+        method: route.method,
+        ...(input.body !== undefined ? { json: input.body } : {}),
       });
     } catch (error) {
-      throw await toPedigreeError(error, method, path);
+      throw await toPedigreeError(error, route.method, url);
     }
   }
 }
+
+type GivenInput = { params?: Record<string, string>; query?: object; body?: unknown };
+type CallOptions = Omit<Options, "json" | "searchParams" | "method" | "body">;
 
 export async function toPedigreeError(error: unknown, method: string, path: string): Promise<PedigreeError> {
   if (error instanceof PedigreeError) return error;

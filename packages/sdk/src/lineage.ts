@@ -1,5 +1,5 @@
 /** Lineage queries: the graph around a version or run, what depends on it, and the chain between two nodes. */
-import { ClusterMembers, Impact, LineageGraph, LineagePath, type LineageQuery } from "@pedigree/protocol";
+import type { ClusterMembers, Impact, LineageGraph, LineagePath, LineageQuery } from "@pedigree/protocol";
 import type { HttpClient } from "./client";
 
 /** Options of `lineage()`, as SPEC.md "Lineage graph" defines them; `asOf` may be a Date. */
@@ -18,19 +18,12 @@ export interface ClusterMembersOptions extends LineageOptions {
   offset?: number;
 }
 
-type SearchParams = Record<string, string | number | boolean | undefined>;
-
-function lineageParams(node: string, options: LineageOptions): SearchParams {
-  const { artifactTypes, jobTypes, pull, asOf, ...rest } = options;
-  return {
-    node,
-    ...rest,
-    artifactTypes: artifactTypes?.join(","),
-    jobTypes: jobTypes?.join(","),
-    pull: pull?.join(","),
-    asOf: asOf instanceof Date ? asOf.toISOString() : asOf,
-  };
+function lineageQuery(node: string, options: LineageOptions) {
+  const { asOf, ...rest } = options;
+  return { node, ...rest, asOf: timeOf(asOf) };
 }
+
+const timeOf = (asOf: Date | string | undefined) => (asOf instanceof Date ? asOf.toISOString() : asOf);
 
 /** The lineage graph around `node` (a ref, a version id or a run id) in `project`. */
 export function fetchLineage(
@@ -39,9 +32,7 @@ export function fetchLineage(
   node: string,
   options: LineageOptions = {},
 ): Promise<LineageGraph> {
-  return client.request("GET", `projects/${project}/lineage`, LineageGraph, {
-    searchParams: lineageParams(node, options),
-  });
+  return client.call("getLineage", { params: { project }, query: lineageQuery(node, options) });
 }
 
 /** One page of a cluster's members; pass the options the graph was asked with, so the cluster is the same. */
@@ -53,12 +44,10 @@ export function fetchClusterMembers(
   options: ClusterMembersOptions = {},
 ): Promise<ClusterMembers> {
   const { q, limit, offset, ...lineage } = options;
-  return client.request(
-    "GET",
-    `projects/${project}/lineage/clusters/${encodeURIComponent(clusterId)}/members`,
-    ClusterMembers,
-    { searchParams: { ...lineageParams(node, lineage), q, limit, offset } },
-  );
+  return client.call("listClusterMembers", {
+    params: { project, clusterId },
+    query: { ...lineageQuery(node, lineage), q, limit, offset },
+  });
 }
 
 /** Every descendant version and run of `node`, grouped by artifact type, job type and registry collection. */
@@ -68,8 +57,7 @@ export function fetchImpact(
   node: string,
   options: { asOf?: Date | string } = {},
 ): Promise<Impact> {
-  const asOf = options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf;
-  return client.request("GET", `projects/${project}/impact`, Impact, { searchParams: { node, asOf } });
+  return client.call("getImpact", { params: { project }, query: { node, asOf: timeOf(options.asOf) } });
 }
 
 /** The shortest chain of runs and versions between `from` and `to` (either way round), or `nodes: null`. */
@@ -80,6 +68,5 @@ export function fetchLineagePath(
   to: string,
   options: { asOf?: Date | string } = {},
 ): Promise<LineagePath> {
-  const asOf = options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf;
-  return client.request("GET", `projects/${project}/lineage/path`, LineagePath, { searchParams: { from, to, asOf } });
+  return client.call("getLineagePath", { params: { project }, query: { from, to, asOf: timeOf(options.asOf) } });
 }

@@ -1,14 +1,4 @@
-import {
-  ArtifactDetails,
-  type CreateRegistryBody,
-  type CreateRunBody,
-  ProjectList,
-  RunDetails,
-  RunList,
-  type RunSummary,
-  VersionDetails,
-  WhoAmI,
-} from "@pedigree/protocol";
+import type { CreateRegistryBody, CreateRunBody, RunSummary } from "@pedigree/protocol";
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
@@ -76,28 +66,27 @@ export class Pedigree {
   /** A committed version by ref (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) or id. */
   async artifact(ref: string, options: { project?: string } = {}): Promise<ArtifactVersion> {
     const project = this.projectOf(options.project);
-    const details = await this.client.request("GET", `projects/${project}/versions`, VersionDetails, {
-      searchParams: { ref },
-    });
+    const details = await this.client.call("resolveVersion", { params: { project }, query: { ref } });
     return new ArtifactVersion(this.client, details);
   }
 
   /** An artifact with all its committed versions, newest first. */
   async artifactVersions(name: string, options: { project?: string } = {}) {
     const project = this.projectOf(options.project);
-    return this.client.request("GET", `projects/${project}/artifacts/${encodeURIComponent(name)}`, ArtifactDetails);
+    return this.client.call("getArtifact", { params: { project, name } });
   }
 
   /** A run with its config, inputs and outputs. */
   async run(runId: string, options: { project?: string } = {}) {
-    return this.client.request("GET", `projects/${this.projectOf(options.project)}/runs/${runId}`, RunDetails);
+    return this.client.call("getRun", { params: { project: this.projectOf(options.project), runId } });
   }
 
   /** A project's runs, newest first (one page of at most `limit`). */
   async runs(options: { project?: string; jobType?: string | undefined; limit?: number } = {}) {
     const project = this.projectOf(options.project);
-    const page = await this.client.request("GET", `projects/${project}/runs`, RunList, {
-      searchParams: { jobType: options.jobType, limit: options.limit ?? 100 },
+    const page = await this.client.call("listRuns", {
+      params: { project },
+      query: { jobType: options.jobType, limit: options.limit ?? 100 },
     });
     return page.runs;
   }
@@ -113,23 +102,17 @@ export class Pedigree {
   }
 
   async projects() {
-    return (await this.client.request("GET", "projects", ProjectList)).projects;
+    return (await this.client.call("listProjects")).projects;
   }
 
   async whoami() {
-    return this.client.request("GET", "me", WhoAmI);
+    return this.client.call("whoAmI");
   }
 
   /** Points `alias` of artifact `name` at `version` (`vN` or a version id). */
   async setAlias(name: string, alias: string, version: string, options: { project?: string } = {}) {
     const project = this.projectOf(options.project);
-    await this.client.requestVoid(
-      "PUT",
-      `projects/${project}/artifacts/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`,
-      {
-        json: { version },
-      },
-    );
+    await this.client.call("setArtifactAlias", { params: { project, name, alias }, body: { version } });
   }
 
   /** The lineage graph around a version (ref or id) or a run (id). */

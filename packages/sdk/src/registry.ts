@@ -1,18 +1,13 @@
-import {
+import type {
   Collection,
-  CollectionList,
-  type CollectionListQuery,
+  CollectionListQuery,
   CollectionVersion,
-  CollectionVersionList,
-  type CreateCollectionBody,
-  type CreateRegistryBody,
-  type HistoryAction,
-  type HistoryEvent,
-  HistoryPage,
+  CreateCollectionBody,
+  CreateRegistryBody,
+  HistoryAction,
+  HistoryEvent,
   HistoryVerification,
-  LinkResponse,
   Registry as RegistryInfo,
-  VersionDetails,
 } from "@pedigree/protocol";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
@@ -42,7 +37,7 @@ export interface HistoryFilters {
 
 /** Creates a registry (admins only); creating it again with the same settings answers the existing one. */
 export async function createRegistry(client: HttpClient, body: CreateRegistryBody): Promise<RegistryInfo> {
-  return client.request("POST", "registries", RegistryInfo, { json: body });
+  return client.call("createRegistry", { body });
 }
 
 /** An organisation-wide registry (`model`, `dataset`): link versions into its collections. */
@@ -55,7 +50,7 @@ export class Registry {
 
   /** Its description, accepted types and protected aliases. */
   async info(): Promise<RegistryInfo> {
-    return this.client.request("GET", `registries/${this.name}`, RegistryInfo);
+    return this.client.call("getRegistry", { params: { registry: this.name } });
   }
 
   /**
@@ -64,8 +59,9 @@ export class Registry {
    */
   async link(version: VersionInput, collection: string, options: LinkOptions = {}): Promise<CollectionVersion> {
     const { project, ref } = this.versionRef(version, options.project);
-    const response = await this.client.request("POST", `${this.collectionPath(collection)}/versions`, LinkResponse, {
-      json: { project, ref, aliases: options.aliases ?? [], move: options.move ?? true },
+    const response = await this.client.call("linkVersion", {
+      params: this.collectionParams(collection),
+      body: { project, ref, aliases: options.aliases ?? [], move: options.move ?? true },
     });
     return response.membership;
   }
@@ -73,12 +69,12 @@ export class Registry {
   /** Takes a version out of `collection`; `version` may also be the collection's `vN`. */
   async unlink(version: VersionInput, collection: string, options: { project?: string } = {}): Promise<void> {
     const selector = await this.collection(collection).selectorOf(version, options.project);
-    await this.client.requestVoid("DELETE", `${this.collectionPath(collection)}/versions/${selector}`);
+    await this.client.call("unlinkVersion", { params: { ...this.collectionParams(collection), version: selector } });
   }
 
   /** Creates a collection explicitly (linking creates one too); the same settings again answer the existing one. */
   async createCollection(options: CreateCollectionBody): Promise<Collection> {
-    return this.client.request("POST", `registries/${this.name}/collections`, Collection, { json: options });
+    return this.client.call("createCollection", { params: { registry: this.name }, body: options });
   }
 
   collection(name: string): RegistryCollection {
@@ -90,8 +86,9 @@ export class Registry {
     const collections: Collection[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.client.request("GET", `registries/${this.name}/collections`, CollectionList, {
-        searchParams: { ...filters, limit: 1000, cursor },
+      const page = await this.client.call("listCollections", {
+        params: { registry: this.name },
+        query: { ...filters, limit: 1000, cursor },
       });
       collections.push(...page.collections);
       cursor = page.nextCursor ?? undefined;
@@ -99,8 +96,8 @@ export class Registry {
     return collections;
   }
 
-  private collectionPath(collection: string) {
-    return `registries/${this.name}/collections/${encodeURIComponent(collection)}`;
+  private collectionParams(collection: string) {
+    return { registry: this.name, collection };
   }
 
   private versionRef(version: VersionInput, project: string | undefined) {
@@ -113,7 +110,7 @@ export class Registry {
 
 /** One collection of a registry: its versions, aliases and action history. */
 export class RegistryCollection {
-  private readonly path: string;
+  private readonly params: { registry: string; collection: string };
 
   constructor(
     private readonly client: HttpClient,
@@ -121,7 +118,7 @@ export class RegistryCollection {
     readonly name: string,
     private readonly defaultProject: string | undefined,
   ) {
-    this.path = `registries/${registry}/collections/${encodeURIComponent(name)}`;
+    this.params = { registry, collection: name };
   }
 
   /** `registry/collection:selector`, usable wherever a ref is. */
@@ -130,36 +127,38 @@ export class RegistryCollection {
   }
 
   async info(): Promise<Collection> {
-    return this.client.request("GET", this.path, Collection);
+    return this.client.call("getCollection", { params: this.params });
   }
 
   /** Changes tags and/or description; each real change is recorded in the action history. */
   async update(changes: { tags?: string[]; description?: string }): Promise<Collection> {
-    return this.client.request("PATCH", this.path, Collection, { json: changes });
+    return this.client.call("updateCollection", { params: this.params, body: changes });
   }
 
   /** The versions linked now, newest first, each with its collection `vN`, aliases and source version. */
   async versions(): Promise<CollectionVersion[]> {
-    return (await this.client.request("GET", `${this.path}/versions`, CollectionVersionList)).versions;
+    return (await this.client.call("listCollectionVersions", { params: this.params })).versions;
   }
 
   /** Gives `alias` to a version (the collection's `vN`, an ArtifactVersion, a version id or a ref). */
   async addAlias(version: VersionInput, alias: string, options: { move?: boolean; project?: string } = {}) {
     const selector = await this.selectorOf(version, options.project);
-    return this.client.request("PUT", `${this.path}/aliases/${encodeURIComponent(alias)}`, CollectionVersion, {
-      json: { version: selector, move: options.move ?? true },
+    return this.client.call("setCollectionAlias", {
+      params: { ...this.params, alias },
+      body: { version: selector, move: options.move ?? true },
     });
   }
 
   async removeAlias(alias: string): Promise<void> {
-    await this.client.requestVoid("DELETE", `${this.path}/aliases/${encodeURIComponent(alias)}`);
+    await this.client.call("removeCollectionAlias", { params: { ...this.params, alias } });
   }
 
   /** Makes `aliases` exactly the aliases of a version, moving those that other versions hold. */
   async setAliases(version: VersionInput, aliases: string[], options: { move?: boolean; project?: string } = {}) {
     const selector = await this.selectorOf(version, options.project);
-    return this.client.request("PUT", `${this.path}/versions/${selector}/aliases`, CollectionVersion, {
-      json: { aliases, move: options.move ?? true },
+    return this.client.call("setVersionAliases", {
+      params: { ...this.params, version: selector },
+      body: { aliases, move: options.move ?? true },
     });
   }
 
@@ -168,13 +167,9 @@ export class RegistryCollection {
     const { action, pageSize, ...rest } = filters;
     let cursor: string | undefined;
     do {
-      const page = await this.client.request("GET", `${this.path}/history`, HistoryPage, {
-        searchParams: {
-          ...rest,
-          limit: pageSize,
-          ...(action ? { action: Array.isArray(action) ? action.join(",") : action } : {}),
-          cursor,
-        },
+      const page = await this.client.call("listHistory", {
+        params: this.params,
+        query: { ...rest, limit: pageSize, action, cursor },
       });
       yield* page.events;
       cursor = page.nextCursor ?? undefined;
@@ -183,7 +178,7 @@ export class RegistryCollection {
 
   /** Recomputes the hash chain on the server; `firstBroken` names the first event that does not fit. */
   async verifyHistory(): Promise<HistoryVerification> {
-    return this.client.request("GET", `${this.path}/history/verify`, HistoryVerification);
+    return this.client.call("verifyHistory", { params: this.params });
   }
 
   /** @internal The path segment naming a version in this collection: `vN` or a version id. */
@@ -192,9 +187,7 @@ export class RegistryCollection {
     if (/^v\d+$/.test(version) || /^av_[a-z0-9]{16}$/.test(version)) return version;
     const chosen = project ?? this.defaultProject;
     if (!chosen) throw missingProject();
-    const details = await this.client.request("GET", `projects/${chosen}/versions`, VersionDetails, {
-      searchParams: { ref: version },
-    });
+    const details = await this.client.call("resolveVersion", { params: { project: chosen }, query: { ref: version } });
     return details.id;
   }
 }

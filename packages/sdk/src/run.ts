@@ -1,4 +1,11 @@
-import type { RunState, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
+import {
+  type RunState,
+  type RunSummary,
+  routes,
+  routeUrl,
+  type VersionContents,
+  type VersionSummary,
+} from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
@@ -146,7 +153,7 @@ export class Run {
     this.writer.spool.append({ kind: "updateRun", body: { state } });
     this.writer.close();
     return {
-      url: `${this.client.settings.baseUrl}/api/v1/projects/${this.project}/runs/${this.id}`,
+      url: `${this.client.settings.baseUrl}/api/v1${routeUrl(routes.updateRun, { params: { project: this.project, runId: this.id } })}`,
       apiKey: this.client.settings.apiKey,
       body: { state },
     };
@@ -155,7 +162,7 @@ export class Run {
   private beat() {
     if (this.client.settings.mode === "offline") return;
     this.client
-      .requestVoid("PATCH", `projects/${this.project}/runs/${this.id}`, { json: { heartbeat: true } })
+      .call("updateRun", { params: { project: this.project, runId: this.id }, body: { heartbeat: true } })
       .catch((error: unknown) => console.warn(`[pedigree] heartbeat of run ${this.id} failed: ${String(error)}`));
   }
 }

@@ -4,7 +4,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { BlobUploadResponse, isSafeRelativePath, type StoredEntry } from "@pedigree/protocol";
+import { BlobUploadResponse, isSafeRelativePath, routes, routeUrl, type StoredEntry } from "@pedigree/protocol";
 import { type HttpClient, toPedigreeError } from "./client";
 import { PedigreeError, ValidationError } from "./errors";
 
@@ -32,7 +32,7 @@ export async function uploadBlob(
       const body = Readable.toWeb(
         createReadStream(localPath).pipe(progressCounter(options.path, size, "upload", options.onProgress)),
       );
-      const response = await client.ky.put(`blobs/${sha256}`, {
+      const response = await client.ky.put(routeUrl(routes.uploadBlob, { params: { sha256 } }).slice(1), {
         body: body as ReadableStream,
         retry: 0,
         timeout: false,
@@ -41,7 +41,7 @@ export async function uploadBlob(
       BlobUploadResponse.parse(await response.json());
       return;
     } catch (error) {
-      const failure = await toPedigreeError(error, "PUT", `blobs/${sha256}`);
+      const failure = await toPedigreeError(error, "PUT", routeUrl(routes.uploadBlob, { params: { sha256 } }));
       const retryable = failure.code === "NETWORK" || (failure.status !== undefined && failure.status >= 500);
       if (!retryable || attempt >= client.settings.retries) throw failure;
       await sleep(Math.min(5_000, 300 * 2 ** attempt));
@@ -66,10 +66,11 @@ export async function downloadFile(
       "path",
     );
   }
-  const response = await client.send("GET", `projects/${project}/versions/${versionId}/files`, {
-    searchParams: { path: entry.path },
-    timeout: false,
-  });
+  const response = await client.open(
+    "downloadFile",
+    { params: { project, versionId }, query: { path: entry.path } },
+    { timeout: false },
+  );
   if (!response.body) throw new PedigreeError("INTERNAL", `empty body for ${entry.path}`, response.status);
   await mkdir(dirname(target), { recursive: true });
   const partial = `${target}.partial-${process.pid}`;

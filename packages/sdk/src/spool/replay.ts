@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { CreateVersionResponse, Limits, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
+import { Limits, type RunSummary, type VersionContents, type VersionSummary } from "@pedigree/protocol";
 import type { HttpClient } from "../client";
 import type { PedigreeError } from "../errors";
 import { type ProgressCallback, uploadBlob } from "../transfer";
@@ -14,14 +14,14 @@ export async function sendOp(
   op: SpooledOp,
   onProgress?: ProgressCallback,
 ): Promise<OpResult> {
-  const runPath = `projects/${meta.project}/runs/${meta.runId}`;
+  const run = { project: meta.project, runId: meta.runId };
   switch (op.kind) {
     case "createRun":
-      return client.request("POST", `projects/${meta.project}/runs`, RunSummary, { json: op.body });
+      return client.call("createRun", { params: { project: meta.project }, body: op.body });
     case "useArtifact":
-      return client.request("POST", `${runPath}/inputs`, VersionContents, { json: op.body });
+      return client.call("useArtifact", { params: run, body: op.body });
     case "updateRun":
-      await client.requestVoid("PATCH", runPath, { json: op.body });
+      await client.call("updateRun", { params: run, body: op.body });
       return null;
     case "logArtifact":
       return sendVersion(client, meta, op, onProgress);
@@ -34,8 +34,9 @@ async function sendVersion(
   op: Extract<SpooledOp, { kind: "logArtifact" }>,
   onProgress?: ProgressCallback,
 ) {
-  const created = await client.request("POST", `projects/${meta.project}/versions`, CreateVersionResponse, {
-    json: { ...op.body, inlineBlobs: await inlineContents(op) },
+  const created = await client.call("createVersion", {
+    params: { project: meta.project },
+    body: { ...op.body, inlineBlobs: await inlineContents(op) },
   });
   if (created.missingBlobs.length === 0) return created.version;
   const pathOf = new Map(
@@ -46,8 +47,9 @@ async function sendVersion(
     if (!localPath) throw new Error(`the server asks for ${sha256}, which the spooled artifact has no file for`);
     await uploadBlob(client, sha256, localPath, { path: pathOf.get(sha256) ?? sha256, onProgress });
   }
-  return client.request("POST", `projects/${meta.project}/versions/${created.version.id}/commit`, VersionSummary, {
-    json: { runId: op.body.runId, aliases: op.body.aliases ?? [] },
+  return client.call("commitVersion", {
+    params: { project: meta.project, versionId: created.version.id },
+    body: { runId: op.body.runId, aliases: op.body.aliases ?? [] },
   });
 }
 
