@@ -2,6 +2,7 @@ import {
   type AnyRoute,
   ErrorBody,
   isBinary,
+  type RouteCallArgs,
   type RouteInput,
   type RouteName,
   type RouteResult,
@@ -45,13 +46,17 @@ export class HttpClient {
   }
 
   /** Calls route `name` and answers its body, decoded by the route's schema for the status answered. */
-  async call<N extends RouteName>(name: N, ...[input]: CallArgs<N>): Promise<RouteResult<Routes[N]>> {
+  async call<N extends RouteName>(name: N, ...[input]: RouteCallArgs<N>): Promise<RouteResult<Routes[N]>> {
     const route: AnyRoute = routes[name];
     const response = await this.send(route, (input ?? {}) as GivenInput);
     const schema = route.responses[response.status as SuccessStatus];
     if (schema === null) return undefined as RouteResult<Routes[N]>;
     if (schema === undefined || isBinary(schema)) {
-      throw new PedigreeError("INTERNAL", `${name} answered ${response.status}, which its route does not declare`, response.status);
+      throw new PedigreeError(
+        "INTERNAL",
+        `${name} answered ${response.status}, which its route does not declare`,
+        response.status,
+      );
     }
     return (schema as z.ZodType).parse(await response.json()) as RouteResult<Routes[N]>;
   }

@@ -1,5 +1,15 @@
-import { ErrorBody } from "@pedigree/protocol";
-import type { z } from "zod";
+import {
+  type AnyRoute,
+  ErrorBody,
+  isBinary,
+  type RouteCallArgs,
+  type RouteName,
+  type RouteResult,
+  type Routes,
+  routes,
+  routeUrl,
+  type SuccessStatus,
+} from "@pedigree/protocol";
 
 /** The API key the user pasted, kept in this browser only. */
 const keyStorage = "pedigree.apiKey";
@@ -18,29 +28,34 @@ export class RequestError extends Error {
   }
 }
 
-type QueryValue = string | number | boolean | string[] | undefined | null;
-
-export function queryString(query: Record<string, QueryValue>): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
-    if (value === undefined || value === null || value === "") continue;
-    if (Array.isArray(value)) {
-      if (value.length > 0) params.set(name, value.join(","));
-    } else params.set(name, String(value));
-  }
-  const text = params.toString();
-  return text ? `?${text}` : "";
+/** A call of route `name` as a string: the key under which `useResource` keeps its answer. */
+export function callKey<N extends RouteName>(name: N, ...[input]: RouteCallArgs<N>): string {
+  return `${name}:${JSON.stringify(input ?? {})}`;
 }
 
-/** GET `/api/v1<path>` with the saved key, parsed by the protocol's schema for that answer. */
-export async function apiGet<S extends z.ZodType>(
-  path: string,
-  schema: S,
-  apiKey: string | null = savedApiKey(),
-): Promise<z.output<S>> {
+/** Calls route `name` of the API with the saved key; its answer is decoded by the route's schema. */
+export function api<N extends RouteName>(name: N, ...[input]: RouteCallArgs<N>): Promise<RouteResult<Routes[N]>> {
+  return apiWithKey(savedApiKey(), name, ...([input] as RouteCallArgs<N>));
+}
+
+/** `api` with a key of the caller's choosing (signing in checks a key before saving it). */
+export async function apiWithKey<N extends RouteName>(
+  apiKey: string | null,
+  name: N,
+  ...[input]: RouteCallArgs<N>
+): Promise<RouteResult<Routes[N]>> {
+  const route: AnyRoute = routes[name];
+  const given = (input ?? {}) as { params?: Record<string, string>; query?: object; body?: unknown };
   let response: Response;
   try {
-    response = await fetch(`/api/v1${path}`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+    response = await fetch(`/api/v1${routeUrl(route, given)}`, {
+      method: route.method,
+      headers: {
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+        ...(given.body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(given.body !== undefined ? { body: JSON.stringify(given.body) } : {}),
+    });
   } catch (error) {
     throw new RequestError(0, "NETWORK", `the server did not answer (${String(error)})`);
   }
@@ -50,5 +65,14 @@ export async function apiGet<S extends z.ZodType>(
     if (parsed.success) throw new RequestError(response.status, parsed.data.error.code, parsed.data.error.message);
     throw new RequestError(response.status, "UNKNOWN", `${response.status} ${response.statusText}`);
   }
-  return schema.parse(body);
+  const schema = route.responses[response.status as SuccessStatus];
+  if (schema === null) return undefined as RouteResult<Routes[N]>;
+  if (schema === undefined || isBinary(schema)) {
+    throw new RequestError(
+      response.status,
+      "UNKNOWN",
+      `${name} answered ${response.status}, which it does not declare`,
+    );
+  }
+  return schema.parse(body) as RouteResult<Routes[N]>;
 }

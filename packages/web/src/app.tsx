@@ -1,6 +1,5 @@
-import { WhoAmI } from "@pedigree/protocol";
 import { useState } from "react";
-import { apiGet, forgetApiKey, RequestError, saveApiKey, savedApiKey } from "./api";
+import { apiWithKey, forgetApiKey, RequestError, saveApiKey, savedApiKey } from "./api";
 import { Link, useLocation } from "./navigation";
 import { ArtifactPage, HomePage, ProjectPage } from "./pages/browse";
 import { NodePage } from "./pages/node-pages";
@@ -45,7 +44,7 @@ function Page() {
 export function App() {
   const [apiKey, setApiKey] = useState(savedApiKey);
   const me = useResource(`me:${apiKey ?? ""}`, () =>
-    apiKey ? apiGet("/me", WhoAmI, apiKey) : Promise.reject(new RequestError(401, "UNAUTHORIZED", "not signed in")),
+    apiKey ? apiWithKey(apiKey, "whoAmI") : Promise.reject(new RequestError(401, "UNAUTHORIZED", "not signed in")),
   );
   if (!apiKey || (me.status === "error" && me.error.status === 401))
     return (

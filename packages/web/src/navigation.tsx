@@ -49,3 +49,18 @@ export function Link(props: { to: string; children: React.ReactNode; className?:
     </a>
   );
 }
+
+type PageQueryValue = string | number | boolean | string[] | undefined | null;
+
+/** The query of a page URL of this app (not of the API): lists comma-joined, empty values left out. */
+export function pageQueryString(query: Record<string, PageQueryValue>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "") continue;
+    if (Array.isArray(value)) {
+      if (value.length > 0) params.set(name, value.join(","));
+    } else params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}

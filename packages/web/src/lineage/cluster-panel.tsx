@@ -1,8 +1,7 @@
-import { ClusterMembers, type ClusterNode, type LineageQueryInput } from "@pedigree/protocol";
+import type { ClusterNode, LineageQueryInput } from "@pedigree/protocol";
 import { useState } from "react";
-import { apiGet } from "../api";
+import { api, callKey } from "../api";
 import { Empty, Loaded, useResource } from "../resource";
-import { lineageQueryString } from "./view-options";
 
 const pageSize = 20;
 
@@ -17,13 +16,11 @@ export function ClusterPanel(props: {
   const { project, cluster, query } = props;
   const [search, setSearch] = useState("");
   const [offset, setOffset] = useState(0);
-  const path = `/projects/${encodeURIComponent(project)}/lineage/clusters/${cluster.id}/members${lineageQueryString({
-    ...query,
-    q: search || undefined,
-    limit: pageSize,
-    offset,
-  } as LineageQueryInput)}`;
-  const members = useResource(path, () => apiGet(path, ClusterMembers));
+  const call = {
+    params: { project, clusterId: cluster.id },
+    query: { ...query, q: search || undefined, limit: pageSize, offset },
+  };
+  const members = useResource(callKey("listClusterMembers", call), () => api("listClusterMembers", call));
   return (
     <div data-testid="cluster-panel">
       <h3>

@@ -1,4 +1,4 @@
-import { ArtifactList, LineageGraph, type LineageNode, RunList } from "@pedigree/protocol";
+import type { LineageGraph, LineageNode } from "@pedigree/protocol";
 import {
   Background,
   Controls,
@@ -10,20 +10,14 @@ import {
   useReactFlow,
 } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
-import { apiGet } from "../api";
+import { api, callKey } from "../api";
 import { navigate } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
 import { ClusterPanel } from "./cluster-panel";
 import { type LineageFlowNode, lineageNodeTypes } from "./graph-nodes";
 import { layoutLineage, nodeHeight, nodeWidth } from "./layout";
 import { NodeDetails } from "./node-details";
-import {
-  type LineageViewOptions,
-  lineageQuery,
-  lineageQueryString,
-  viewOptionsFromUrl,
-  viewOptionsToUrl,
-} from "./view-options";
+import { type LineageViewOptions, lineageQuery, viewOptionsFromUrl, viewOptionsToUrl } from "./view-options";
 
 const enc = encodeURIComponent;
 
@@ -39,8 +33,8 @@ export function LineageView(props: { project: string; baseId: string; basePath: 
   const options = viewOptionsFromUrl(props.query);
   const selected = props.query.get("selected");
   const apiQuery = lineageQuery(baseId, options);
-  const path = `/projects/${enc(project)}/lineage${lineageQueryString(apiQuery)}`;
-  const graph = useResource(path, () => apiGet(path, LineageGraph));
+  const call = { params: { project }, query: apiQuery };
+  const graph = useResource(callKey("getLineage", call), () => api("getLineage", call));
 
   const setView = (next: LineageViewOptions, nextSelected: string | null = selected) =>
     navigate(`${basePath}${viewOptionsToUrl(next, nextSelected)}`, { replace: true });
@@ -206,8 +200,8 @@ function ViewControls(props: {
   const { project, options, onChange } = props;
   const facets = useResource(`facets:${project}`, async () => {
     const [artifacts, runs] = await Promise.all([
-      apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList),
-      apiGet(`/projects/${enc(project)}/runs?limit=1000`, RunList),
+      api("listArtifacts", { params: { project } }),
+      api("listRuns", { params: { project }, query: { limit: 1000 } }),
     ]);
     return {
       artifactTypes: [...new Set(artifacts.artifacts.map((artifact) => artifact.type))].sort(),

@@ -1,5 +1,5 @@
-import { type LineageNode, RunDetails, VersionDetails } from "@pedigree/protocol";
-import { apiGet } from "../api";
+import type { LineageNode } from "@pedigree/protocol";
+import { api } from "../api";
 import { formatBytes, formatJson, formatTime } from "../format";
 import { Link } from "../navigation";
 import { Loaded, useResource } from "../resource";
@@ -28,7 +28,7 @@ export function NodeDetails(props: { project: string; node: LineageNode; isBase:
 
 export function VersionPanel(props: { project: string; id: string }) {
   const details = useResource(`version:${props.project}:${props.id}`, () =>
-    apiGet(`/projects/${enc(props.project)}/versions/${props.id}`, VersionDetails),
+    api("getVersion", { params: { project: props.project, versionId: props.id } }),
   );
   return (
     <Loaded resource={details}>
@@ -105,7 +105,7 @@ export function VersionPanel(props: { project: string; id: string }) {
 
 export function RunPanel(props: { project: string; id: string }) {
   const details = useResource(`run:${props.project}:${props.id}`, () =>
-    apiGet(`/projects/${enc(props.project)}/runs/${props.id}`, RunDetails),
+    api("getRun", { params: { project: props.project, runId: props.id } }),
   );
   return (
     <Loaded resource={details}>

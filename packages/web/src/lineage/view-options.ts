@@ -1,5 +1,5 @@
 import type { LineageQueryInput } from "@pedigree/protocol";
-import { queryString } from "../api";
+import { pageQueryString } from "../navigation";
 
 /**
  * The custom view of a lineage tab, kept in the page URL so a view can be shared and reloads as it was.
@@ -50,7 +50,7 @@ export function viewOptionsFromUrl(query: URLSearchParams): LineageViewOptions {
 export function viewOptionsToUrl(options: LineageViewOptions, selected: string | null): string {
   const differs = <K extends keyof LineageViewOptions>(key: K) =>
     JSON.stringify(options[key]) !== JSON.stringify(defaultViewOptions[key]) ? options[key] : undefined;
-  return queryString({
+  return pageQueryString({
     tab: "lineage",
     upstream: differs("upstream") as number | undefined,
     downstream: differs("downstream") as number | undefined,
@@ -78,6 +78,3 @@ export function lineageQuery(node: string, options: LineageViewOptions): Lineage
     ...(options.pull.length ? { pull: options.pull } : {}),
   };
 }
-
-export const lineageQueryString = (query: LineageQueryInput) =>
-  queryString(query as Record<string, string | number | boolean | string[] | undefined>);

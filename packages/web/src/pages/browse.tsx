@@ -1,5 +1,4 @@
-import { ArtifactDetails, ArtifactList, ProjectList, RegistryList, RunList } from "@pedigree/protocol";
-import { apiGet } from "../api";
+import { api } from "../api";
 import { formatBytes, formatTime } from "../format";
 import { Link } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
@@ -8,8 +7,8 @@ const enc = encodeURIComponent;
 
 /** Start page: the projects and the registries. */
 export function HomePage() {
-  const projects = useResource("projects", () => apiGet("/projects", ProjectList));
-  const registries = useResource("registries", () => apiGet("/registries", RegistryList));
+  const projects = useResource("projects", () => api("listProjects"));
+  const registries = useResource("registries", () => api("listRegistries"));
   return (
     <div className="columns">
       <section>
@@ -56,10 +55,8 @@ export function HomePage() {
 /** A project's runs and artifacts. */
 export function ProjectPage(props: { project: string }) {
   const { project } = props;
-  const runs = useResource(`runs:${project}`, () => apiGet(`/projects/${enc(project)}/runs?limit=200`, RunList));
-  const artifacts = useResource(`artifacts:${project}`, () =>
-    apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList),
-  );
+  const runs = useResource(`runs:${project}`, () => api("listRuns", { params: { project }, query: { limit: 200 } }));
+  const artifacts = useResource(`artifacts:${project}`, () => api("listArtifacts", { params: { project } }));
   return (
     <div>
       <h1>{project}</h1>
@@ -137,7 +134,7 @@ export function ProjectPage(props: { project: string }) {
 export function ArtifactPage(props: { project: string; artifact: string }) {
   const { project, artifact } = props;
   const details = useResource(`artifact:${project}:${artifact}`, () =>
-    apiGet(`/projects/${enc(project)}/artifacts/${enc(artifact)}`, ArtifactDetails),
+    api("getArtifact", { params: { project, name: artifact } }),
   );
   return (
     <Loaded resource={details}>

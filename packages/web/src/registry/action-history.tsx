@@ -1,6 +1,6 @@
-import { HistoryAction, HistoryPage, HistoryVerification } from "@pedigree/protocol";
+import { HistoryAction } from "@pedigree/protocol";
 import { useState } from "react";
-import { apiGet, queryString } from "../api";
+import { api, callKey } from "../api";
 import { formatTime } from "../format";
 import { navigate } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
@@ -11,8 +11,8 @@ const pageSize = 25;
  * A collection's action history, newest first: filters live in the URL (action, actor, version, from, to),
  * paging follows the API's cursor, and the chain verification is shown beside it.
  */
-export function ActionHistory(props: { path: string; query: URLSearchParams }) {
-  const { path, query } = props;
+export function ActionHistory(props: { registry: string; collection: string; query: URLSearchParams }) {
+  const { registry, collection, query } = props;
   const filters = {
     action: query.get("action") ?? "",
     actor: query.get("actor") ?? "",
@@ -22,15 +22,22 @@ export function ActionHistory(props: { path: string; query: URLSearchParams }) {
   };
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
-  const listPath = `${path}/history${queryString({
-    ...filters,
-    from: filters.from ? new Date(filters.from).toISOString() : undefined,
-    to: filters.to ? new Date(filters.to).toISOString() : undefined,
-    limit: pageSize,
-    cursor,
-  })}`;
-  const page = useResource(listPath, () => apiGet(listPath, HistoryPage));
-  const verification = useResource(`verify:${path}`, () => apiGet(`${path}/history/verify`, HistoryVerification));
+  const list = {
+    params: { registry, collection },
+    query: {
+      action: filters.action || undefined,
+      actor: filters.actor || undefined,
+      version: filters.version || undefined,
+      from: filters.from ? new Date(filters.from).toISOString() : undefined,
+      to: filters.to ? new Date(filters.to).toISOString() : undefined,
+      limit: pageSize,
+      cursor,
+    },
+  };
+  const page = useResource(callKey("listHistory", list), () => api("listHistory", list));
+  const verification = useResource(callKey("verifyHistory", { params: list.params }), () =>
+    api("verifyHistory", { params: list.params }),
+  );
   const setFilter = (name: keyof typeof filters, value: string) => {
     const next = new URLSearchParams(query);
     if (value) next.set(name, value);

@@ -1,5 +1,4 @@
-import { Collection, CollectionList, CollectionVersionList, Registry } from "@pedigree/protocol";
-import { apiGet } from "../api";
+import { api, callKey } from "../api";
 import { formatTime } from "../format";
 import { Link } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
@@ -10,10 +9,11 @@ const enc = encodeURIComponent;
 /** A registry's collections. */
 export function RegistryPage(props: { registry: string }) {
   const { registry } = props;
-  const details = useResource(`registry:${registry}`, () => apiGet(`/registries/${enc(registry)}`, Registry));
-  const collections = useResource(`collections:${registry}`, () =>
-    apiGet(`/registries/${enc(registry)}/collections?limit=1000`, CollectionList),
+  const details = useResource(callKey("getRegistry", { params: { registry } }), () =>
+    api("getRegistry", { params: { registry } }),
   );
+  const list = { params: { registry }, query: { limit: 1000 } };
+  const collections = useResource(callKey("listCollections", list), () => api("listCollections", list));
   return (
     <div>
       <div className="breadcrumbs">
@@ -67,9 +67,11 @@ export function RegistryPage(props: { registry: string }) {
 /** A collection: its linked versions with their aliases, and its action history. */
 export function CollectionPage(props: { registry: string; collection: string; query: URLSearchParams }) {
   const { registry, collection } = props;
-  const path = `/registries/${enc(registry)}/collections/${enc(collection)}`;
-  const details = useResource(`collection:${path}`, () => apiGet(path, Collection));
-  const versions = useResource(`collection-versions:${path}`, () => apiGet(`${path}/versions`, CollectionVersionList));
+  const params = { registry, collection };
+  const details = useResource(callKey("getCollection", { params }), () => api("getCollection", { params }));
+  const versions = useResource(callKey("listCollectionVersions", { params }), () =>
+    api("listCollectionVersions", { params }),
+  );
   return (
     <div>
       <div className="breadcrumbs">
@@ -124,7 +126,7 @@ export function CollectionPage(props: { registry: string; collection: string; qu
           )
         }
       </Loaded>
-      <ActionHistory path={path} query={props.query} />
+      <ActionHistory registry={registry} collection={collection} query={props.query} />
     </div>
   );
 }
