@@ -1,4 +1,4 @@
-export { createApp, type PedigreeApp } from "./app";
+export { createApp, type PedigreeApp, SERVER_VERSION } from "./app";
 export { ApiKeyCache } from "./auth/key-cache";
 export { createUserWithKey } from "./auth/users";
 export { defaultConfig, type ServerConfig } from "./config";
