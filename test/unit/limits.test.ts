@@ -1,6 +1,6 @@
 import { Limits, LineageQuery, LoggedJsonObject, Page } from "@pedigree/protocol";
 import { describe, expect, it } from "vitest";
-import { parseRateLimit } from "../../packages/server/src/limits/rate-limit";
+import { parseRateLimit } from "../../packages/server/src/limits/rate-limit-setting";
 
 /** Limits of the wire contract: each refusal names its limit, so a user knows what to change. */
 describe("limits: wire schemas", () => {

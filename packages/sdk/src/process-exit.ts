@@ -1,15 +1,29 @@
 import { execFileSync } from "node:child_process";
-import type { Run } from "./run";
+
+/** What the exit hook needs of a run (implemented by `Run`): its id, finishing it, and the request that does. */
+export interface ExitWatchedRun {
+  readonly id: string;
+  finish(state: "finished"): Promise<unknown>;
+  /** Marks the run ended locally and describes the one request that tells the server. */
+  finishRequest(state: "finished" | "failed"): FinishRequest;
+}
+
+/** The PATCH that ends a run, sent by a child process once the parent can no longer wait on promises. */
+export interface FinishRequest {
+  url: string;
+  apiKey: string | undefined;
+  body: { state: string };
+}
 
 /**
  * Ends runs the script forgot to finish: `finished` when the process runs out of work or exits with 0, `failed`
  * when it dies of an uncaught error or exits with another code. After an uncaught error or `process.exit()` no
  * promise can complete, so the last request is sent by a short synchronous child process (bounded by a timeout).
  */
-const openRuns = new Set<Run>();
+const openRuns = new Set<ExitWatchedRun>();
 let installed = false;
 
-export function watchRun(run: Run) {
+export function watchRun(run: ExitWatchedRun) {
   openRuns.add(run);
   if (installed) return;
   installed = true;
@@ -18,7 +32,7 @@ export function watchRun(run: Run) {
   process.on("exit", (code) => endOpenRunsSync(code === 0 ? "finished" : "failed"));
 }
 
-export function forgetRun(run: Run) {
+export function forgetRun(run: ExitWatchedRun) {
   openRuns.delete(run);
 }
 

@@ -11,7 +11,7 @@ import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { PedigreeError } from "./errors";
 import { fetchLineage, type LineageOptions } from "./lineage";
-import { forgetRun, watchRun } from "./process-exit";
+import { type ExitWatchedRun, type FinishRequest, forgetRun, watchRun } from "./process-exit";
 import { Registry, type VersionInput } from "./registry";
 import type { RunWriter } from "./spool/run-writer";
 import type { ProgressCallback } from "./transfer";
@@ -28,7 +28,7 @@ export interface FinishResult {
  * One execution of a script. Inputs and outputs logged through it become the lineage. Every write goes
  * through the run's spool: on disk first, then to the server, so a dead server or process loses nothing.
  */
-export class Run {
+export class Run implements ExitWatchedRun {
   readonly id: string;
   readonly project: string;
   /** The server's display name (`zesty-snowball-7`), or the id while the run is only queued. */
@@ -147,7 +147,7 @@ export class Run {
   }
 
   /** For the process-exit hook, which can no longer wait: queue the final state and describe the request. */
-  finishRequest(state: Exclude<RunState, "running">) {
+  finishRequest(state: Exclude<RunState, "running">): FinishRequest {
     this.state = state;
     clearInterval(this.heartbeat);
     this.writer.spool.append({ kind: "updateRun", body: { state } });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseRateLimit, type RateLimit } from "./limits/rate-limit";
+import { parseRateLimit, type RateLimit } from "./limits/rate-limit-setting";
 
 export interface ServerConfig {
   host: string;

@@ -1,11 +1,11 @@
 import type { ProjectMember, ProjectSummary, Role } from "@pedigree/protocol";
 import { and, eq, exists, ne, sql } from "drizzle-orm";
-import type { WriteContext } from "./artifacts/versions";
 import { claimProject } from "./auth/access";
 import type { Actor } from "./auth/actor";
 import type { Db } from "./db/client";
 import { projectMembers, projects, users } from "./db/schema";
 import { conflict, notFound } from "./errors";
+import type { WriteContext } from "./write-context";
 
 /** Projects come into being on first write, as in W&B; the first writer becomes the project's admin. */
 export async function ensureProject(

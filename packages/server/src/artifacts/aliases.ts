@@ -3,9 +3,9 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { aliases, artifacts } from "../db/schema";
 import { badRequest, notFound } from "../errors";
+import type { WriteContext } from "../write-context";
 import { loadVersionSummaries } from "./present";
 import { resolveRef } from "./refs";
-import type { WriteContext } from "./versions";
 
 /**
  * Points `alias` of an artifact at `versionId`, taking it from whichever version held it (one alias, one

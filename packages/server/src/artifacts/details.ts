@@ -11,8 +11,8 @@ import type { Db } from "../db/client";
 import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { notFound } from "../errors";
 import { listMemberships } from "../registry/memberships";
+import type { ResolvedVersion } from "./present";
 import { type ArtifactRow, currentAliases, toVersionSummary } from "./present";
-import type { ResolvedVersion } from "./refs";
 
 /** Everything a selected version node shows: metadata, files, producers, consumers, registry memberships. */
 export async function getVersionDetails(db: Db, { version, artifact }: ResolvedVersion): Promise<VersionDetails> {

@@ -62,3 +62,9 @@ export async function loadVersionSummaries(db: Db, ids: string[]): Promise<Versi
   );
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
+
+/** A version a ref resolved to, with its artifact. */
+export interface ResolvedVersion {
+  version: VersionRow;
+  artifact: ArtifactRow;
+}

@@ -4,12 +4,7 @@ import type { Db } from "../db/client";
 import { aliases, artifacts, versions } from "../db/schema";
 import { badRequest, notFound } from "../errors";
 import { resolveRegistryRef } from "../registry/refs";
-import type { ArtifactRow, VersionRow } from "./present";
-
-export interface ResolvedVersion {
-  version: VersionRow;
-  artifact: ArtifactRow;
-}
+import type { ArtifactRow, ResolvedVersion, VersionRow } from "./present";
 
 export interface ParsedRef {
   name: string;

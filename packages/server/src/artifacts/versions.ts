@@ -5,19 +5,10 @@ import type { Db } from "../db/client";
 import { artifacts, blobs, runOutputs, runs, versions } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { ensureProject } from "../projects";
+import type { WriteContext } from "../write-context";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
 import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummary, type VersionRow } from "./present";
-
-export interface WriteContext {
-  project: string;
-  actor: string;
-  now: () => Date;
-  /** Set by the project gate when this write may create the project (see auth/access.ts). */
-  claimsProject?: boolean;
-  /** Set by the project gate when it saw the project: `ensureProject` has nothing to do. */
-  projectExists?: boolean;
-}
 
 type CreateInput = Required<
   Pick<CreateVersionBody, "name" | "type" | "manifest" | "metadata" | "generated" | "aliases">

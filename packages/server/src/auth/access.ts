@@ -1,11 +1,10 @@
-import { RegistryName, type Role } from "@pedigree/protocol";
+import { ProjectName, RegistryName, type Role } from "@pedigree/protocol";
 import { and, eq, inArray } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
 import { projectMembers, projects, registries, registryMembers } from "../db/schema";
 import { forbidden, notFound, parseInput } from "../errors";
-import { projectOf } from "../routes/request";
 import type { Actor } from "./actor";
 import type { ProjectAccess } from "./project-access";
 
@@ -68,7 +67,7 @@ function decideProjectAccess(
 /** The gate of routes needing `project:<permission>`; roles in existing projects come from `deps.accessCache`. */
 export function requireProjectAccess(deps: AppDeps, permission: Permission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const project = projectOf(c);
+    const project = parseInput(ProjectName, c.req.param("project"), "project");
     const actor = c.get("actor");
     const now = deps.clock.now().getTime();
     let found = deps.accessCache.get(actor.userId, project, now);

@@ -3,7 +3,7 @@ import { RunId, VersionId } from "@pedigree/protocol";
 import { sql } from "drizzle-orm";
 import { resolveRef } from "../artifacts/refs";
 import { type Db, selectRows } from "../db/client";
-import type { WalkedNode } from "./walk";
+import type { WalkedNode } from "./walked-graph";
 
 export async function resolveBaseNode(
   db: Db,

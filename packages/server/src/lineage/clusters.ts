@@ -6,7 +6,7 @@
  * Large layers are clustered the same way in SQL (`layer-clusters.ts`): the key and its hash must stay in step.
  */
 import { createHash } from "node:crypto";
-import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walk";
+import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
 export interface ClusterMemberPage {
   total: number;

@@ -1,5 +1,5 @@
 /** `maxNodes`: the answer keeps whole hop layers, nearest first, and says when it left some out. */
-import type { WalkedEdge } from "./walk";
+import type { WalkedEdge } from "./walked-graph";
 
 export function cutAtLayers<Node extends { id: string; depth: number }>(
   nodes: Node[],

@@ -2,7 +2,7 @@ import { and, eq, inArray, ne } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projectMembers, runs, versions } from "../db/schema";
-import type { WalkedEdge, WalkedGraph } from "./walk";
+import type { WalkedEdge, WalkedGraph } from "./walked-graph";
 
 /**
  * Lineage crosses projects where a run used a version of another project. A reader sees only the projects it

@@ -11,34 +11,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { isShown, type NodeFilter } from "./filters";
+import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
-export type WalkedKind = "version" | "run";
-
-export interface WalkedNode {
-  id: string;
-  kind: WalkedKind;
-  /** Negative upstream, positive downstream, 0 for the base. */
-  depth: number;
-  /** Artifact type of a version, job type of a run. */
-  type: string;
-  /** `artifact:vN` of a version, the display name of a run. */
-  label: string;
-  generated: boolean;
-  extended?: true;
-}
-
-export interface WalkedEdge {
-  source: string;
-  target: string;
-  kind: "input" | "output" | "hidden";
-}
-
-/** The walked graph before it is shaped for display: edges always point forward in time. */
-export interface WalkedGraph {
-  base: WalkedNode;
-  nodes: Map<string, WalkedNode>;
-  edges: WalkedEdge[];
-}
+export type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
 export interface WalkOptions {
   upstream: number;

@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
-import type { ResolvedVersion } from "../artifacts/refs";
+import type { ResolvedVersion } from "../artifacts/present";
 import type { Db } from "../db/client";
 import { artifacts, collectionAliases, collectionMemberships, collections, registries, versions } from "../db/schema";
 import { badRequest, notFound } from "../errors";

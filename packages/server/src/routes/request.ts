@@ -1,9 +1,9 @@
 import { Limits, ProjectName } from "@pedigree/protocol";
 import type { Context } from "hono";
 import type { z } from "zod";
-import type { WriteContext } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, parseInput } from "../errors";
+import type { WriteContext } from "../write-context";
 
 /** The request's JSON body, parsed by a protocol schema; malformed JSON is a 400 on `body`. */
 export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {

@@ -3,12 +3,12 @@ import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
 import { getVersionContents } from "../artifacts/details";
 import { loadVersionSummaries } from "../artifacts/present";
 import { resolveRef } from "../artifacts/refs";
-import type { WriteContext } from "../artifacts/versions";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
 import { projects, runInputs, runOutputs, runs } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { ensureProject } from "../projects";
+import type { WriteContext } from "../write-context";
 import { generateRunName } from "./names";
 
 type RunRow = typeof runs.$inferSelect;
