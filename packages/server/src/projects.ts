@@ -3,7 +3,7 @@ import { and, eq, exists, ne, sql } from "drizzle-orm";
 import { claimProject } from "./auth/access";
 import type { Actor } from "./auth/actor";
 import type { Db } from "./db/client";
-import { projectMembers, projects, users } from "./db/schema";
+import { artifacts, projectMembers, projects, runs, users } from "./db/schema";
 import { conflict, notFound } from "./errors";
 import type { WriteContext } from "./write-context";
 
@@ -35,9 +35,8 @@ export async function listProjects(db: Db, actor: Pick<Actor, "userId" | "isAdmi
     .select({
       name: projects.name,
       createdAt: projects.createdAt,
-      // Written out in full: drizzle leaves columns in a sql template unqualified, which a subquery would misread.
-      runCount: sql<number>`(select count(*)::int from runs where runs.project = projects.name)`,
-      artifactCount: sql<number>`(select count(*)::int from artifacts where artifacts.project = projects.name)`,
+      runCount: db.$count(runs, eq(runs.project, projects.name)),
+      artifactCount: db.$count(artifacts, eq(artifacts.project, projects.name)),
     })
     .from(projects)
     .where(visible)

@@ -8,6 +8,10 @@ import { ensureProject } from "../projects";
 import type { WriteContext } from "../write-context";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
+
+/** A column as the target of an update's SET, which PostgreSQL refuses qualified. */
+const column = (target: { name: string }) => sql.identifier(target.name);
+
 import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummary, type VersionRow } from "./present";
 
 type CreateInput = Required<
@@ -114,11 +118,12 @@ async function commitLocked(
     // Both rows in one statement (one round trip); column names as in db/schema/artifacts.ts.
     await tx.execute(sql`
       with numbered as (
-        update ${versions} set "state" = 'committed', "index" = ${artifact.versionCount},
-          "committed_at" = ${at.toISOString()}::timestamptz
-        where "id" = ${version.id}
+        update ${versions} set ${column(versions.state)} = 'committed', ${column(versions.index)} = ${artifact.versionCount},
+          ${column(versions.committedAt)} = ${at.toISOString()}::timestamptz
+        where ${versions.id} = ${version.id}
       )
-      update ${artifacts} set "version_count" = "version_count" + 1 where "id" = ${artifact.id}`);
+      update ${artifacts} set ${column(artifacts.versionCount)} = ${artifacts.versionCount} + 1
+      where ${artifacts.id} = ${artifact.id}`);
     committed = { ...version, state: "committed", index: artifact.versionCount, committedAt: at };
     counted = { ...artifact, versionCount: artifact.versionCount + 1 };
   }

@@ -2,8 +2,8 @@ import type { Actor } from "./actor";
 
 /**
  * Remembers recently authenticated keys for a few seconds so every request does not pay a database look-up.
- * Revoking a key in this process forgets it at once (`forgetApiKeys`); another server process sharing the
- * database notices within `ttlMs`.
+ * Revoking a key in this process forgets it at once (`forget`, called by the revoking route); another server
+ * process sharing the database notices within `ttlMs`.
  */
 export class ApiKeyCache {
   private readonly entries = new Map<string, { actor: Actor; expiresAt: number }>();

@@ -1,8 +1,10 @@
 /** The base node of a lineage query: a run id (tried first when it looks like one), a version id or a ref. */
 import { RunId, VersionId } from "@pedigree/protocol";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { resolveRef } from "../artifacts/refs";
 import { type Db, selectRows } from "../db/client";
+import { artifacts, runs, versions } from "../db/schema";
 import type { WalkedNode } from "./walked-graph";
 
 export async function resolveBaseNode(
@@ -31,17 +33,17 @@ export async function resolveBaseNode(
 
 /** A run, or else a committed version, with this id that existed at `asOf`: one prepared query, the hot path. */
 async function selectNodeById(db: Db, project: string, id: string, asOf: Date | undefined) {
-  const existed = (column: string) =>
-    asOf ? sql`and ${sql.raw(column)} <= ${asOf.toISOString()}::timestamptz` : sql``;
+  const existed = (column: SQL) => (asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``);
+  const [r, v, a] = [alias(runs, "r"), alias(versions, "v"), alias(artifacts, "a")];
   const [row] = await selectRows<Omit<WalkedNode, "depth">>(
     db,
     sql`
-    select 'run' as kind, r.id, r.job_type as type, r.name as label, false as generated
-    from runs r where r.id = ${id} and r.project = ${project} ${existed("r.started_at")}
+    select 'run' as kind, ${r.id}, ${r.jobType} as type, ${r.name} as label, false as generated
+    from ${runs} ${r} where ${r.id} = ${id} and ${r.project} = ${project} ${existed(sql`${r.startedAt}`)}
     union all
-    select 'version', v.id, a.type, a.name || ':v' || v.index, v.generated
-    from versions v join artifacts a on a.id = v.artifact_id
-    where v.id = ${id} and v.project = ${project} and v.state = 'committed' ${existed("v.committed_at")}
+    select 'version', ${v.id}, ${a.type}, ${a.name} || ':v' || ${v.index}, ${v.generated}
+    from ${versions} ${v} join ${artifacts} ${a} on ${a.id} = ${v.artifactId}
+    where ${v.id} = ${id} and ${v.project} = ${project} and ${v.state} = 'committed' ${existed(sql`${v.committedAt}`)}
     order by kind limit 1`,
   );
   return row ? { ...row, depth: 0 } : undefined;

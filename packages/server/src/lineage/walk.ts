@@ -9,7 +9,9 @@
  * sides): that hidden edge is missing.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { type Db, selectRows } from "../db/client";
+import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { isShown, type NodeFilter } from "./filters";
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
@@ -61,8 +63,26 @@ export const idList = (ids: Iterable<string>) => sql`string_to_array(${[...ids].
 export const asOfCondition = (column: SQL, asOf: Date | undefined) =>
   asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``;
 
+/**
+ * The tables the walk reads, under short aliases: `${v.id}` is a column, `${tables.v}` the table in a FROM or
+ * JOIN. Columns come from the drizzle schema, so a renamed column fails to compile rather than at run time.
+ */
+const i = alias(runInputs, "i");
+const o = alias(runOutputs, "o");
+const v = alias(versions, "v");
+const nr = alias(runs, "nr");
+const na = alias(artifacts, "na");
+const tables = {
+  i: sql`${runInputs} ${i}`,
+  o: sql`${runOutputs} ${o}`,
+  v: sql`${versions} ${v}`,
+  nr: sql`${runs} ${nr}`,
+  na: sql`${artifacts} ${na}`,
+};
+
+/** The joined version `v` is committed (by `asOf`). */
 export const committed = (asOf: Date | undefined) =>
-  sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
+  sql`${v.state} = 'committed' ${asOfCondition(sql`${v.committedAt}`, asOf)}`;
 
 /** The kind of the nodes one hop away from nodes of `kind`: the graph is bipartite. */
 export const otherKind = (kind: WalkedKind): WalkedKind => (kind === "version" ? "run" : "version");
@@ -82,32 +102,40 @@ export function layerEdges(
   const from = sql.raw(frontier);
   const { carry } = options;
   const src = sql.raw(carry ? `f.id as src, f.${carry} as src_${carry}` : "f.id as src");
-  const at = (column: string) => asOfCondition(sql.raw(column), asOf);
-  const version = (column: string) =>
-    options.uncommitted ? sql`where true` : sql`join versions v on v.id = ${sql.raw(column)} where ${committed(asOf)}`;
+  const at = (column: SQL) => asOfCondition(column, asOf);
+  const version = (column: SQL) =>
+    options.uncommitted ? sql`where true` : sql`join ${tables.v} on ${v.id} = ${column} where ${committed(asOf)}`;
   if (direction === "down" && kind === "version")
-    return sql`select ${src}, i.run_id as dst from ${from} f join run_inputs i on i.version_id = f.id
-      where true ${at("i.created_at")}`;
+    return sql`select ${src}, ${i.runId} as dst from ${from} f join ${tables.i} on ${i.versionId} = f.id
+      where true ${at(sql`${i.createdAt}`)}`;
   if (direction === "down")
-    return sql`select ${src}, o.version_id as dst from ${from} f join run_outputs o on o.run_id = f.id
-      ${version("o.version_id")} ${at("o.created_at")}`;
+    return sql`select ${src}, ${o.versionId} as dst from ${from} f join ${tables.o} on ${o.runId} = f.id
+      ${version(sql`${o.versionId}`)} ${at(sql`${o.createdAt}`)}`;
   if (kind === "version")
-    return sql`select ${src}, o.run_id as dst from ${from} f join run_outputs o on o.version_id = f.id
-      where true ${at("o.created_at")}`;
-  return sql`select ${src}, i.version_id as dst from ${from} f join run_inputs i on i.run_id = f.id
-    ${version("i.version_id")} ${at("i.created_at")}`;
+    return sql`select ${src}, ${o.runId} as dst from ${from} f join ${tables.o} on ${o.versionId} = f.id
+      where true ${at(sql`${o.createdAt}`)}`;
+  return sql`select ${src}, ${i.versionId} as dst from ${from} f join ${tables.i} on ${i.runId} = f.id
+    ${version(sql`${i.versionId}`)} ${at(sql`${i.createdAt}`)}`;
 }
 
-/** The join bringing type, label and generated flag of the node `column` names, of `kind`, and those three columns. */
+/**
+ * The join bringing type, label and generated flag of the node whose id the CTE column `column` holds, of
+ * `kind`, and those three columns.
+ */
 export function nodeColumns(kind: WalkedKind, column: string): { join: SQL; type: SQL; label: SQL; generated: SQL } {
   const id = sql.raw(column);
   return kind === "run"
-    ? { join: sql`join runs nr on nr.id = ${id}`, type: sql`nr.job_type`, label: sql`nr.name`, generated: sql`false` }
+    ? {
+        join: sql`join ${tables.nr} on ${nr.id} = ${id}`,
+        type: sql`${nr.jobType}`,
+        label: sql`${nr.name}`,
+        generated: sql`false`,
+      }
     : {
-        join: sql`join versions v on v.id = ${id} join artifacts na on na.id = v.artifact_id`,
-        type: sql`na.type`,
-        label: sql`na.name || ':v' || v.index`,
-        generated: sql`v.generated`,
+        join: sql`join ${tables.v} on ${v.id} = ${id} join ${tables.na} on ${na.id} = ${v.artifactId}`,
+        type: sql`${na.type}`,
+        label: sql`${na.name} || ':v' || ${v.index}`,
+        generated: sql`${v.generated}`,
       };
 }
 
@@ -261,21 +289,20 @@ export async function selectSiblings(db: Db, graph: WalkedGraph, asOf: Date | un
   const consumers = walked.filter((node) => node.kind === "run" && node.depth > 0).map((node) => node.id);
   const ancestors = walked.filter((node) => node.kind === "version" && node.depth < 0).map((node) => node.id);
   if (producers.length + consumers.length + ancestors.length === 0) return [];
-  const committed = sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
   const rows = await selectRows<{ relation: "output" | "input" | "consumer"; anchor: string; id: string }>(
     db,
     sql`
-    select 'output' as relation, o.run_id as anchor, o.version_id as id
-    from run_outputs o join versions v on v.id = o.version_id
-    where o.run_id = any(${idList(producers)}) and ${committed} ${asOfCondition(sql`o.created_at`, asOf)}
+    select 'output' as relation, ${o.runId} as anchor, ${o.versionId} as id
+    from ${tables.o} join ${tables.v} on ${v.id} = ${o.versionId}
+    where ${o.runId} = any(${idList(producers)}) and ${committed(asOf)} ${asOfCondition(sql`${o.createdAt}`, asOf)}
     union all
-    select 'input', i.run_id, i.version_id
-    from run_inputs i join versions v on v.id = i.version_id
-    where i.run_id = any(${idList(consumers)}) and ${committed} ${asOfCondition(sql`i.created_at`, asOf)}
+    select 'input', ${i.runId}, ${i.versionId}
+    from ${tables.i} join ${tables.v} on ${v.id} = ${i.versionId}
+    where ${i.runId} = any(${idList(consumers)}) and ${committed(asOf)} ${asOfCondition(sql`${i.createdAt}`, asOf)}
     union all
-    select 'consumer', i.version_id, i.run_id
-    from run_inputs i
-    where i.version_id = any(${idList(ancestors)}) ${asOfCondition(sql`i.created_at`, asOf)}`,
+    select 'consumer', ${i.versionId}, ${i.runId}
+    from ${tables.i}
+    where ${i.versionId} = any(${idList(ancestors)}) ${asOfCondition(sql`${i.createdAt}`, asOf)}`,
   );
   // Siblings already in the graph bring only their edge (another input of a consumer that is an ancestor).
   const fresh = rows.filter((row) => !graph.nodes.has(row.id));
@@ -313,10 +340,10 @@ export async function selectLabels(
   const rows = await selectRows<{ id: string; type: string; label: string; generated: boolean }>(
     db,
     sql`
-    select v.id, a.type, a.name || ':v' || v.index as label, v.generated
-    from versions v join artifacts a on a.id = v.artifact_id where v.id = any(${idList(versionIds)})
+    select ${v.id}, ${na.type}, ${na.name} || ':v' || ${v.index} as label, ${v.generated}
+    from ${tables.v} join ${tables.na} on ${na.id} = ${v.artifactId} where ${v.id} = any(${idList(versionIds)})
     union all
-    select r.id, r.job_type, r.name, false from runs r where r.id = any(${idList(runIds)})`,
+    select ${nr.id}, ${nr.jobType}, ${nr.name}, false from ${tables.nr} where ${nr.id} = any(${idList(runIds)})`,
   );
   return new Map(rows.map(({ id, ...label }) => [id, label]));
 }
@@ -332,20 +359,19 @@ export async function stepLayer(
 ): Promise<{ from: string; to: string; kind: WalkedKind }[]> {
   const versionIds = frontier.filter((node) => node.kind === "version").map((node) => node.id);
   const runIds = frontier.filter((node) => node.kind === "run").map((node) => node.id);
-  const committed = sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
   const query =
     direction === "upstream"
       ? sql`
-        select o.version_id as "from", o.run_id as "to", 'run' as kind from run_outputs o
-        where o.version_id = any(${idList(versionIds)}) ${asOfCondition(sql`o.created_at`, asOf)}
+        select ${o.versionId} as "from", ${o.runId} as "to", 'run' as kind from ${tables.o}
+        where ${o.versionId} = any(${idList(versionIds)}) ${asOfCondition(sql`${o.createdAt}`, asOf)}
         union all
-        select i.run_id, i.version_id, 'version' from run_inputs i join versions v on v.id = i.version_id
-        where i.run_id = any(${idList(runIds)}) and ${committed} ${asOfCondition(sql`i.created_at`, asOf)}`
+        select ${i.runId}, ${i.versionId}, 'version' from ${tables.i} join ${tables.v} on ${v.id} = ${i.versionId}
+        where ${i.runId} = any(${idList(runIds)}) and ${committed(asOf)} ${asOfCondition(sql`${i.createdAt}`, asOf)}`
       : sql`
-        select i.version_id as "from", i.run_id as "to", 'run' as kind from run_inputs i
-        where i.version_id = any(${idList(versionIds)}) ${asOfCondition(sql`i.created_at`, asOf)}
+        select ${i.versionId} as "from", ${i.runId} as "to", 'run' as kind from ${tables.i}
+        where ${i.versionId} = any(${idList(versionIds)}) ${asOfCondition(sql`${i.createdAt}`, asOf)}
         union all
-        select o.run_id, o.version_id, 'version' from run_outputs o join versions v on v.id = o.version_id
-        where o.run_id = any(${idList(runIds)}) and ${committed} ${asOfCondition(sql`o.created_at`, asOf)}`;
+        select ${o.runId}, ${o.versionId}, 'version' from ${tables.o} join ${tables.v} on ${v.id} = ${o.versionId}
+        where ${o.runId} = any(${idList(runIds)}) and ${committed(asOf)} ${asOfCondition(sql`${o.createdAt}`, asOf)}`;
   return selectRows(db, query);
 }

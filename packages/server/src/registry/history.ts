@@ -1,9 +1,13 @@
 import { createHash } from "node:crypto";
 import type { HistoryAction, HistoryEvent, HistoryPage, HistoryQuery, HistoryVerification } from "@pedigree/protocol";
-import { and, asc, desc, eq, gte, inArray, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableName, gte, inArray, lte, or, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { collections, GENESIS_HASH, historyEvents } from "../db/schema";
 import { badRequest } from "../errors";
+
+/** The next id of the history events' serial column (drawn before the insert: the hash covers it). */
+const nextEventId = sql`select nextval(pg_get_serial_sequence(${getTableName(historyEvents)}, ${historyEvents.id.name}))::text as id`;
+
 import type { RegistryContext } from "./context";
 
 /**
@@ -52,8 +56,8 @@ export async function appendHistoryEvent(
     .from(collections)
     .where(eq(collections.id, names.collectionId));
   if (!head) throw new Error(`collection ${names.collectionId} vanished inside its transaction`);
-  const [next] = await selectRows<{ id: string }>(tx, sql`select nextval('history_events_id_seq')::text as id`);
-  if (!next) throw new Error("history_events_id_seq gave no value");
+  const [next] = await selectRows<{ id: string }>(tx, nextEventId);
+  if (!next) throw new Error("the sequence of history event ids gave no value");
   const row: EventRow = {
     id: Number(next.id),
     collectionId: names.collectionId,

@@ -2,7 +2,8 @@ import type { Collection, CollectionVersion } from "@pedigree/protocol";
 import { and, eq, inArray, isNull, max, sql } from "drizzle-orm";
 import { loadVersionSummaries } from "../artifacts/present";
 import type { Db } from "../db/client";
-import { artifacts, collectionAliases, collectionMemberships, versions } from "../db/schema";
+import { qualified } from "../db/qualified";
+import { artifacts, collectionAliases, collectionMemberships, collections, versions } from "../db/schema";
 import type { CollectionRow, EventSource } from "./history";
 
 export type MembershipRow = typeof collectionMemberships.$inferSelect;
@@ -96,8 +97,7 @@ export function toCollection(row: CollectionRow, registry: string, linkedCount: 
   };
 }
 
-/**
- * SQL for the number of versions linked now, as a column of a query over collections. Spelled out with
- * table names: drizzle renders columns inside sql`` unqualified, which would bind to the subquery's table.
- */
-export const linkedCountColumn = sql<number>`(select count(*)::int from "collection_memberships" as "m" where "m"."collection_id" = "collections"."id" and "m"."unlinked_at" is null)`;
+/** SQL for the number of versions linked now, as a column of a query over collections. */
+export const linkedCountColumn = sql<number>`(select count(*)::int from ${collectionMemberships} as "m"
+  where ${qualified(collectionMemberships.collectionId, "m")} = ${qualified(collections.id)}
+  and ${qualified(collectionMemberships.unlinkedAt, "m")} is null)`;

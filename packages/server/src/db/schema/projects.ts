@@ -3,7 +3,10 @@ import { createdAt } from "./columns";
 
 export const projects = pgTable("projects", {
   name: text("name").primaryKey(),
-  /** Ordinal of the last run, for display names like `zesty-snowball-7`. */
+  /**
+   * The last run ordinal handed out or reserved (the N of display names like `zesty-snowball-7`): servers
+   * reserve blocks of them (runs/ordinals.ts), so it runs ahead of the runs made. Not a count of runs.
+   */
   runCount: integer("run_count").notNull().default(0),
   createdAt,
 });
