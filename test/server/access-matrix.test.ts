@@ -50,7 +50,7 @@ const fixture = { runId: "", versionId: "" };
 beforeAll(async () => {
   server = await startTestServer({ config: { rateLimit: null } });
   keys.serverAdmin = server.apiKey;
-  const ok = async (answer: Promise<{ status: number; body: any }>) => {
+  const ok = async (answer: ReturnType<TestServer["api"]>) => {
     const { status, body } = await answer;
     expect(status, JSON.stringify(body)).toBeLessThan(300);
     return body;

@@ -119,13 +119,16 @@ type Shape = Record<string, z.ZodType>;
 type ShapeInput<S> = S extends Shape ? { [K in keyof S]: z.input<S[K]> } : never;
 type ShapeOutput<S> = S extends Shape ? { [K in keyof S]: z.output<S[K]> } : never;
 
+/** The type of an object with no required fields. */
+export type Empty = Record<never, never>;
+
 /** `{ key: T }` when the value has required fields, `{ key?: T }` when every field may be left out. */
-type Slot<Key extends string, T> = {} extends T ? { [K in Key]?: T } : { [K in Key]: T };
+type Slot<Key extends string, T> = Empty extends T ? { [K in Key]?: T } : { [K in Key]: T };
 
 /** What a caller passes to call a route: its path parameters, query and JSON body. */
-export type RouteInput<R extends AnyRoute> = (R["params"] extends Shape ? { params: ShapeInput<R["params"]> } : {}) &
-  (R["query"] extends z.ZodObject ? Slot<"query", z.input<R["query"]>> : {}) &
-  (R["body"] extends Binary ? {} : R["body"] extends z.ZodType ? Slot<"body", z.input<R["body"]>> : {});
+export type RouteInput<R extends AnyRoute> = (R["params"] extends Shape ? { params: ShapeInput<R["params"]> } : Empty) &
+  (R["query"] extends z.ZodObject ? Slot<"query", z.input<R["query"]>> : Empty) &
+  (R["body"] extends Binary ? Empty : R["body"] extends z.ZodType ? Slot<"body", z.input<R["body"]>> : Empty);
 
 /** What a handler receives, parsed: path parameters, query and body after their schemas. */
 export interface ParsedRouteInput<R extends AnyRoute> {

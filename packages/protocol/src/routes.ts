@@ -67,7 +67,7 @@ import {
   SetVersionAliasesBody,
   UpdateCollectionBody,
 } from "./registry";
-import { type AnyRoute, binary, defineRoute, type RouteInput } from "./route-definition";
+import { type AnyRoute, binary, defineRoute, type Empty, type RouteInput } from "./route-definition";
 import { CreateRunBody, RunDetails, RunList, RunListQuery, RunSummary, UpdateRunBody, UseArtifactBody } from "./runs";
 
 /** The OpenAPI document itself: an object this contract does not describe further. */
@@ -532,4 +532,4 @@ export const routeList = Object.entries(routes).map(([name, route]) => ({ name: 
 
 /** The arguments of a call of route `N`: its input, which may be left out when nothing in it is required. */
 export type RouteCallArgs<N extends RouteName> =
-  {} extends RouteInput<Routes[N]> ? [input?: RouteInput<Routes[N]>] : [input: RouteInput<Routes[N]>];
+  Empty extends RouteInput<Routes[N]> ? [input?: RouteInput<Routes[N]>] : [input: RouteInput<Routes[N]>];

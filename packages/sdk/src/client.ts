@@ -16,10 +16,6 @@ import type { z } from "zod";
 import { errorFor, PedigreeError } from "./errors";
 import type { Settings } from "./settings";
 
-/** The arguments of a call of route `N`: its input, which may be left out when nothing in it is required. */
-export type CallArgs<N extends RouteName> =
-  {} extends RouteInput<Routes[N]> ? [input?: RouteInput<Routes[N]>] : [input: RouteInput<Routes[N]>];
-
 /**
  * The one HTTP client: base URL, API key, timeouts, retries with backoff on network errors, 429 and 5xx.
  * Routes are called by name from the protocol's route table: the table builds the URL from typed path

@@ -4,7 +4,7 @@ import type { Db } from "../db/client";
 import { aliases, artifacts, versions } from "../db/schema";
 import { badRequest, notFound } from "../errors";
 import { resolveRegistryRef } from "../registry/refs";
-import type { ArtifactRow, ResolvedVersion, VersionRow } from "./present";
+import type { ResolvedVersion } from "./present";
 
 export interface ParsedRef {
   name: string;
