@@ -5,7 +5,7 @@ import * as common from "./common";
 import { ErrorBody } from "./errors";
 import * as lineage from "./lineage";
 import * as registry from "./registry";
-import { type AnyRoute, type ErrorStatus, errorStatusesOf, isBinary } from "./route-definition";
+import { type AnyRoute, API_PREFIX, type ErrorStatus, errorStatusesOf, isBinary } from "./route-definition";
 import { OpenApiDocument, routeList } from "./routes";
 import * as runs from "./runs";
 
@@ -49,7 +49,7 @@ export function openApiDocument(options: { version: string }): Record<string, un
         "needs `Authorization: Bearer <API key>`; each operation names the permission it needs " +
         "(`x-pedigree-permission`). Errors are `ErrorBody`.",
     },
-    servers: [{ url: "/api/v1" }],
+    servers: [{ url: API_PREFIX }],
     security: [{ bearer: [] }],
     tags: [...new Set(routeList.map(({ route }) => tagOf(route)))].map((tag) => ({ name: tag })),
     paths,

@@ -6,6 +6,9 @@ import type { z } from "zod";
  * and the web app call them by name, and the OpenAPI document is generated from them. Pure data: no I/O.
  */
 
+/** Where the routes of the table live: every route's path is below it. */
+export const API_PREFIX = "/api/v1";
+
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 type Level = "read" | "write" | "admin";

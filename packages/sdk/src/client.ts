@@ -1,5 +1,6 @@
 import {
   type AnyRoute,
+  API_PREFIX,
   ErrorBody,
   isBinary,
   type RouteCallArgs,
@@ -29,7 +30,7 @@ export class HttpClient {
 
   constructor(readonly settings: Settings) {
     this.ky = ky.create({
-      prefixUrl: `${settings.baseUrl}/api/v1`,
+      prefixUrl: `${settings.baseUrl}${API_PREFIX}`,
       timeout: settings.timeoutMs,
       headers: settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {},
       retry: {

@@ -1,4 +1,5 @@
 import {
+  API_PREFIX,
   type RunState,
   type RunSummary,
   routes,
@@ -153,7 +154,7 @@ export class Run implements ExitWatchedRun {
     this.writer.spool.append({ kind: "updateRun", body: { state } });
     this.writer.close();
     return {
-      url: `${this.client.settings.baseUrl}/api/v1${routeUrl(routes.updateRun, { params: { project: this.project, runId: this.id } })}`,
+      url: `${this.client.settings.baseUrl}${API_PREFIX}${routeUrl(routes.updateRun, { params: { project: this.project, runId: this.id } })}`,
       apiKey: this.client.settings.apiKey,
       body: { state },
     };

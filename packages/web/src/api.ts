@@ -1,5 +1,6 @@
 import {
   type AnyRoute,
+  API_PREFIX,
   ErrorBody,
   isBinary,
   type RouteCallArgs,
@@ -48,7 +49,7 @@ export async function apiWithKey<N extends RouteName>(
   const given = (input ?? {}) as { params?: Record<string, string>; query?: object; body?: unknown };
   let response: Response;
   try {
-    response = await fetch(`/api/v1${routeUrl(route, given)}`, {
+    response = await fetch(`${API_PREFIX}${routeUrl(route, given)}`, {
       method: route.method,
       headers: {
         ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),

@@ -4,7 +4,7 @@ import { ApiError } from "../errors";
 import { hashApiKey } from "./keys";
 import { authenticate } from "./users";
 
-/** Every /api/v1 route but health needs `Authorization: Bearer <key>`; the key's user becomes the actor. */
+/** Every route not declared `public` needs `Authorization: Bearer <key>`; the key's user becomes the actor. */
 export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";

@@ -1,5 +1,6 @@
 import {
   type AnyRoute,
+  API_PREFIX,
   isBinary,
   type ParsedRouteInput,
   PERMISSIONS,
@@ -78,7 +79,7 @@ export function registerRoute(
     };
     return handler(c, input as ParsedRouteInput<AnyRoute>);
   };
-  app.on([route.method], [`/api/v1${honoPath(route.path)}`], ...chain, run);
+  app.on([route.method], [`${API_PREFIX}${honoPath(route.path)}`], ...chain, run);
 }
 
 /** `/projects/{project}/runs` → `/projects/:project/runs`. */
