@@ -32,10 +32,14 @@ export const CredentialsFile = z.object({
 });
 export type CredentialsFile = z.infer<typeof CredentialsFile>;
 
+/** User ids are `u_` and 12 letters or digits; a name of that shape could be taken for another user's id. */
+const USER_ID_SHAPE = /^u_/i;
+
 /** User names: what `actor` shows in history and what project membership routes take. */
 export const UserName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "user names are letters, digits, '.', '_', '@', '-' (at most 64)");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "user names are letters, digits, '.', '_', '@', '-' (at most 64)")
+  .refine((name) => !USER_ID_SHAPE.test(name), "user names may not start with 'u_': that is how user ids look");
 
 /** Per project (and later per registry): a viewer reads, a member also writes, an admin also manages members. */
 export const Role = z.enum(["viewer", "member", "admin"]);

@@ -9,6 +9,9 @@ export const RegistryName = z
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "registry names are lower-case letters, digits, '.', '_', '-' (at most 64)");
 export const CollectionName = ArtifactName;
 const Description = z.string().max(10_000);
+/** Who reads a registry: `restricted` (its members; server admins read all) or `organization` (every signed-in user). */
+export const RegistryVisibility = z.enum(["restricted", "organization"]);
+export type RegistryVisibility = z.infer<typeof RegistryVisibility>;
 
 export const CreateRegistryBody = z.object({
   name: RegistryName,
@@ -17,14 +20,25 @@ export const CreateRegistryBody = z.object({
   acceptedTypes: z.array(ArtifactType).min(1).max(64).nullable().default(null),
   /** Aliases only admins may add or remove (e.g. `production`). */
   protectedAliases: z.array(AliasName).max(64).default([]),
+  visibility: RegistryVisibility.default("restricted"),
 });
 export type CreateRegistryBody = z.input<typeof CreateRegistryBody>;
+
+/** What registry admins may change after creation. */
+export const UpdateRegistryBody = z
+  .object({ description: Description.optional(), visibility: RegistryVisibility.optional() })
+  .refine(
+    (body) => body.description !== undefined || body.visibility !== undefined,
+    "give a description or visibility",
+  );
+export type UpdateRegistryBody = z.input<typeof UpdateRegistryBody>;
 
 export const Registry = z.object({
   name: RegistryName,
   description: z.string(),
   acceptedTypes: z.array(z.string()).nullable(),
   protectedAliases: z.array(z.string()),
+  visibility: RegistryVisibility,
   createdAt: Timestamp,
 });
 export type Registry = z.infer<typeof Registry>;

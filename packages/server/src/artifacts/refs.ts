@@ -27,21 +27,21 @@ export function parseArtifactRef(ref: string, field = "ref"): ParsedRef {
   return { name, selector };
 }
 
+export interface RefOptions {
+  /** The user resolving the ref: a registry ref needs read access to its registry. */
+  reader: string;
+  asOf?: Date | undefined;
+  field?: string;
+}
+
 /**
- * The committed version a ref names in `project`, as it stood at `asOf` (now when not given).
- * Throws a 404 naming the ref when there is none.
+ * The committed version a ref names in `project`, as it stood at `asOf` (now when not given); a registry
+ * ref names the version linked there, whatever its project. Throws a 404 naming the ref when there is none.
  */
-export async function resolveRef(
-  db: Db,
-  project: string,
-  ref: string,
-  options: { asOf?: Date; field?: string } = {},
-): Promise<ResolvedVersion> {
+export async function resolveRef(db: Db, project: string, ref: string, options: RefOptions): Promise<ResolvedVersion> {
   const field = options.field ?? "ref";
   if (VersionId.safeParse(ref).success) return resolveVersionId(db, project, ref, field);
-  if (ref.includes("/")) {
-    return resolveRegistryRef(db, ref, { ...options, field });
-  }
+  if (ref.includes("/")) return resolveRegistryRef(db, ref, { ...options, field });
   const { name, selector } = parseArtifactRef(ref, field);
   const found = await selectVersion(db, project, name, selector, options.asOf);
   if (found) return found;

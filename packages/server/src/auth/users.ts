@@ -2,7 +2,7 @@ import type { CreatedUser, UserSummary } from "@pedigree/protocol";
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, users } from "../db/schema";
-import { conflict } from "../errors";
+import { conflict, notFound } from "../errors";
 import { createApiKey } from "./api-keys";
 import { generateApiKey, hashApiKey, randomId } from "./keys";
 
@@ -63,6 +63,16 @@ export async function bootstrapAdmin(db: Db, presetKey: string | undefined): Pro
   return apiKey;
 }
 
+/** The user named `name`, whatever its case; 404 naming `user` without one. */
+export async function requireUserByName(db: Db, name: string): Promise<{ id: string; name: string }> {
+  const [user] = await db
+    .select({ id: users.id, name: users.name })
+    .from(users)
+    .where(eq(sql`lower(${users.name})`, name.toLowerCase()));
+  if (!user) throw notFound(`user '${name}'`, "user");
+  return user;
+}
+
 /** A new user (by a server admin) and its first key, shown once. User names are unique. */
 export async function createUser(
   tx: Db,
@@ -72,9 +82,9 @@ export async function createUser(
   const [user] = await tx
     .insert(users)
     .values({ id: `u_${randomId(12)}`, name: input.name, isAdmin: input.isAdmin })
-    .onConflictDoNothing({ target: users.name })
+    .onConflictDoNothing()
     .returning();
-  if (!user) throw conflict(`user '${input.name}' exists`, "name");
+  if (!user) throw conflict(`user '${input.name}' exists (names are unique whatever their case)`, "name");
   const { key, apiKey } = await createApiKey(tx, { userId: user.id, ...input.key, now });
   return { user: toUserSummary(user), key, apiKey };
 }

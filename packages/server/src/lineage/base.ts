@@ -9,16 +9,13 @@ export async function resolveBaseNode(
   db: Db,
   project: string,
   node: string,
-  options: { asOf?: Date | undefined; field: string },
+  options: { reader: string; asOf?: Date | undefined; field: string },
 ): Promise<WalkedNode> {
   if (RunId.safeParse(node).success || VersionId.safeParse(node).success) {
     const found = await selectNodeById(db, project, node, options.asOf);
     if (found) return found;
   }
-  const { version, artifact } = await resolveRef(db, project, node, {
-    field: options.field,
-    ...(options.asOf ? { asOf: options.asOf } : {}),
-  });
+  const { version, artifact } = await resolveRef(db, project, node, options);
   return {
     id: version.id,
     kind: "version",

@@ -95,7 +95,12 @@ export async function listHistory(
       and(
         eq(historyEvents.collectionId, names.collectionId),
         query.action ? inArray(historyEvents.action, query.action) : undefined,
-        query.actor ? or(eq(historyEvents.actorName, query.actor), eq(historyEvents.actorId, query.actor)) : undefined,
+        query.actor
+          ? or(
+              eq(sql`lower(${historyEvents.actorName})`, query.actor.toLowerCase()),
+              eq(historyEvents.actorId, query.actor),
+            )
+          : undefined,
         version !== undefined ? eq(historyEvents.collectionVersion, version) : undefined,
         query.from ? gte(historyEvents.at, new Date(query.from)) : undefined,
         query.to ? lte(historyEvents.at, new Date(query.to)) : undefined,

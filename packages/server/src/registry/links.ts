@@ -23,7 +23,7 @@ export async function linkVersion(
   input: { project: string; ref: string; aliases: string[]; move: boolean },
 ): Promise<LinkResponse> {
   const registry = await requireRegistry(tx, path.registry);
-  const source = await resolveRef(tx, input.project, input.ref);
+  const source = await resolveRef(tx, input.project, input.ref, { reader: ctx.actor.userId });
   const type = source.artifact.type;
   if (!acceptsType(registry, type)) {
     throw badRequest("ref", `registry '${registry.name}' does not accept artifacts of type '${type}'`);

@@ -1,5 +1,6 @@
-import type { CreateRegistryBody, Registry } from "@pedigree/protocol";
+import type { CreateRegistryBody, Registry, UpdateRegistryBody } from "@pedigree/protocol";
 import { asc, eq } from "drizzle-orm";
+import { registryReadableBy } from "../auth/access";
 import type { Db } from "../db/client";
 import { registries } from "../db/schema";
 import { conflict, forbidden, notFound } from "../errors";
@@ -29,14 +30,30 @@ export async function createRegistry(
   const same =
     existing.description === settings.description &&
     sameList(existing.acceptedTypes, settings.acceptedTypes) &&
-    sameList(existing.protectedAliases, settings.protectedAliases);
+    sameList(existing.protectedAliases, settings.protectedAliases) &&
+    existing.visibility === settings.visibility;
   if (!same) throw conflict(`registry '${input.name}' exists with other settings`, "name");
   return { registry: toRegistry(existing), created: false };
 }
 
-export async function listRegistries(db: Db): Promise<Registry[]> {
-  const rows = await db.select().from(registries).orderBy(asc(registries.name));
+/** The registries `reader` (a user id) can read, by name. */
+export async function listRegistries(db: Db, reader: string): Promise<Registry[]> {
+  const rows = await db.select().from(registries).where(registryReadableBy(reader)).orderBy(asc(registries.name));
   return rows.map(toRegistry);
+}
+
+/** Changes a registry's description or visibility (the registry gate lets registry and server admins through). */
+export async function updateRegistry(tx: Db, name: string, input: UpdateRegistryBody): Promise<Registry> {
+  const [updated] = await tx
+    .update(registries)
+    .set({
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.visibility !== undefined ? { visibility: input.visibility } : {}),
+    })
+    .where(eq(registries.name, name))
+    .returning();
+  if (!updated) throw notFound(`registry '${name}'`, "registry");
+  return toRegistry(updated);
 }
 
 export async function requireRegistry(db: Db, name: string): Promise<RegistryRow> {
@@ -56,6 +73,7 @@ export function toRegistry(row: RegistryRow): Registry {
     description: row.description,
     acceptedTypes: row.acceptedTypes,
     protectedAliases: row.protectedAliases,
+    visibility: row.visibility,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -66,6 +84,7 @@ function normaliseSettings(input: RegistrySettings) {
     description: input.description,
     acceptedTypes: input.acceptedTypes === null ? null : sorted(input.acceptedTypes),
     protectedAliases: sorted(input.protectedAliases),
+    visibility: input.visibility,
   };
 }
 

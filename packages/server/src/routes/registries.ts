@@ -10,12 +10,16 @@ import {
   SetCollectionAliasBody,
   SetVersionAliasesBody,
   UpdateCollectionBody,
+  UpdateRegistryBody,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { getVersionDetails } from "../artifacts/details";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
 import { parseInput } from "../errors";
+import { projectVisibility } from "../lineage/visibility";
 import { removeCollectionAlias, setCollectionAlias, setVersionAliases } from "../registry/collection-aliases";
 import {
   createCollection,
@@ -29,8 +33,15 @@ import type { RegistryContext } from "../registry/context";
 import { listHistory, verifyHistory } from "../registry/history";
 import { linkVersion, unlinkVersion } from "../registry/links";
 import { namesOf } from "../registry/present";
-import { createRegistry, listRegistries, requireRegistry, toRegistry } from "../registry/registries";
+import { resolveLinkedVersion } from "../registry/refs";
+import { createRegistry, listRegistries, requireRegistry, toRegistry, updateRegistry } from "../registry/registries";
 import { jsonBody, queryOf } from "./request";
+import { FileQuery, streamVersionFile } from "./versions";
+
+/** A linked version as a path names it: the collection's `vN`, an alias, `latest`, or an artifact version id. */
+const LinkedVersionSelector = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "give a vN, an alias or a version id");
 
 /** /api/v1/registries: registries, their collections, links, collection aliases and the action history. */
 export function registryRoutes(deps: AppDeps) {
@@ -38,6 +49,10 @@ export function registryRoutes(deps: AppDeps) {
   const collectionPath = (c: Context<AppEnv>) => ({
     registry: registryOf(c),
     collection: parseInput(CollectionName, c.req.param("collection"), "collection"),
+  });
+  const linkedPath = (c: Context<AppEnv>) => ({
+    ...collectionPath(c),
+    version: parseInput(LinkedVersionSelector, c.req.param("version"), "version"),
   });
   const contextOf = (c: Context<AppEnv>): RegistryContext => {
     const actor = c.get("actor");
@@ -57,10 +72,17 @@ export function registryRoutes(deps: AppDeps) {
       const result = await deps.db.transaction((tx) => createRegistry(tx, ctx, { name, ...settings }));
       return c.json(result.registry, result.created ? 201 : 200);
     })
-    .get("/", async (c) => c.json({ registries: await deps.db.read((db) => listRegistries(db)) }))
+    .get("/", async (c) =>
+      c.json({ registries: await deps.db.read((db) => listRegistries(db, c.get("actor").userId)) }),
+    )
     .get("/:registry", async (c) => {
       const name = registryOf(c);
       return c.json(toRegistry(await deps.db.read((db) => requireRegistry(db, name))));
+    })
+    .patch("/:registry", async (c) => {
+      const name = registryOf(c);
+      const body = await jsonBody(c, UpdateRegistryBody);
+      return c.json(await deps.db.transaction((tx) => updateRegistry(tx, name, body)));
     })
     .get("/:registry/collections", async (c) => {
       const registry = registryOf(c);
@@ -88,6 +110,21 @@ export function registryRoutes(deps: AppDeps) {
       const path = collectionPath(c);
       const versions = await deps.db.read((db) => listCollectionVersions(db, path.registry, path.collection));
       return c.json({ versions });
+    })
+    .get("/:registry/collections/:collection/versions/:version", async (c) => {
+      const path = linkedPath(c);
+      return c.json(
+        await deps.db.read(async (db) => {
+          const visibility = await projectVisibility(db, c.get("actor"));
+          return getVersionDetails(db, await resolveLinkedVersion(db, path, visibility.reader), visibility);
+        }),
+      );
+    })
+    .get("/:registry/collections/:collection/versions/:version/files", async (c) => {
+      const path = linkedPath(c);
+      const { path: file } = queryOf(c, FileQuery);
+      const resolved = await deps.db.read((db) => resolveLinkedVersion(db, path, c.get("actor").userId));
+      return streamVersionFile(c, deps, resolved, file);
     })
     .post("/:registry/collections/:collection/versions", async (c) => {
       const path = collectionPath(c);

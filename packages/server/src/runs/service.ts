@@ -92,12 +92,10 @@ export async function recordInput(
 ): Promise<VersionContents> {
   const at = useTime(input.usedAt, ctx.now());
   // The run is checked by the insert below; a missing run still answers before a bad ref or type.
-  const resolved = await resolveRef(
-    tx,
-    input.project ?? ctx.project,
-    input.ref,
-    at.asOf ? { asOf: at.asOf } : {},
-  ).catch(async (error: unknown) => {
+  const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref, {
+    reader: ctx.actor,
+    asOf: at.asOf,
+  }).catch(async (error: unknown) => {
     await requireRun(tx, ctx.project, runId);
     throw error;
   });
@@ -211,8 +209,16 @@ async function requireRun(db: Db, project: string, runId: string): Promise<RunRo
   return run;
 }
 
+/**
+ * Run ids are global: they name lineage nodes and edges across projects. An id held by a run of another
+ * project is refused with words that say nothing of that run (not "taken", no project), the same answer
+ * whatever project holds it; reading that id in the caller's project answers 404 as for any unknown id.
+ */
 function sameProjectRun(run: RunRow, project: string): RunSummary {
-  if (run.project !== project) throw conflict(`run id '${run.id}' is taken`, "id");
+  if (run.project !== project) {
+    const message = `run id '${run.id}' cannot be used in project '${project}': start the run with another id, or with none and the server picks one`;
+    throw conflict(message, "id");
+  }
   return toRunSummary(run);
 }
 
