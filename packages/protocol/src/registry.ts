@@ -8,6 +8,24 @@ export const RegistryName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "registry names are lower-case letters, digits, '.', '_', '-' (at most 64)");
 export const CollectionName = ArtifactName;
+
+const REGISTRY_REF =
+  /^([a-z0-9][a-z0-9._-]{0,63})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})(?::([A-Za-z0-9][A-Za-z0-9._-]{0,63}))?$/;
+
+/** A registry ref: `registry/collection[:selector]`, where the selector is `latest` (default), a `vN` or an alias. */
+export interface RegistryRef {
+  registry: string;
+  collection: string;
+  selector: string;
+}
+
+/** The parts of `registry/collection[:selector]`, or null when `ref` is not of that form. */
+export function parseRegistryRef(ref: string): RegistryRef | null {
+  const match = REGISTRY_REF.exec(ref);
+  if (!match) return null;
+  const [, registry = "", collection = "", selector = "latest"] = match;
+  return { registry, collection, selector };
+}
 const Description = z.string().max(10_000);
 /** Who reads a registry: `restricted` (its members; server admins read all) or `organization` (every signed-in user). */
 export const RegistryVisibility = z.enum(["restricted", "organization"]);

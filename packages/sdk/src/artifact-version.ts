@@ -19,13 +19,21 @@ export class ArtifactVersion {
   readonly size: number;
   /** True when the version is only queued in the spool: the server has not numbered it yet. */
   readonly queued: boolean;
+  /**
+   * The registry collection this version was read through (a registry ref), or undefined. Its details and files
+   * are then fetched through that collection, which lets a registry reader without a role in the version's
+   * project read them.
+   */
+  readonly via: { registry: string; collection: string } | undefined;
   private details: VersionDetails | undefined;
   private contents: VersionContents | undefined;
 
   constructor(
     private readonly client: HttpClient,
     summary: VersionSummary | VersionContents | VersionDetails,
+    via?: { registry: string; collection: string },
   ) {
+    this.via = via;
     this.id = summary.id;
     this.project = summary.project;
     this.name = summary.artifact;
@@ -60,6 +68,12 @@ export class ArtifactVersion {
     });
   }
 
+  /** The API path of this version: through the collection it was read through, else in its project. */
+  private get path(): string {
+    if (!this.via) return `projects/${this.project}/versions/${this.id}`;
+    return `registries/${this.via.registry}/collections/${encodeURIComponent(this.via.collection)}/versions/${this.id}`;
+  }
+
   /** `name:vN`. */
   get ref(): string {
     return `${this.name}:${this.version}`;
@@ -73,7 +87,7 @@ export class ArtifactVersion {
   /** Metadata, manifest, producers, consumers and registry memberships, fetched once. */
   async fetchDetails(refresh = false): Promise<VersionDetails> {
     if (!this.details || refresh) {
-      this.details = await this.client.request("GET", `projects/${this.project}/versions/${this.id}`, VersionDetails);
+      this.details = await this.client.request("GET", this.path, VersionDetails);
     }
     return this.details;
   }
@@ -103,8 +117,7 @@ export class ArtifactVersion {
     for (const entry of stored) {
       await downloadFile(
         this.client,
-        this.project,
-        this.id,
+        `${this.path}/files`,
         entry,
         join(target, ...entry.path.split("/")),
         options.onProgress,

@@ -3,6 +3,8 @@ import {
   type CreateRegistryBody,
   type CreateRunBody,
   ProjectList,
+  parseRegistryRef,
+  RegistryList,
   RunDetails,
   RunList,
   type RunSummary,
@@ -75,6 +77,9 @@ export class Pedigree {
 
   /** A committed version by ref (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) or id. */
   async artifact(ref: string, options: { project?: string } = {}): Promise<ArtifactVersion> {
+    // A registry ref is read through its collection: registry readers need no project.
+    const linked = parseRegistryRef(ref);
+    if (linked) return this.registry(linked.registry).collection(linked.collection).version(linked.selector);
     const project = this.projectOf(options.project);
     const details = await this.client.request("GET", `projects/${project}/versions`, VersionDetails, {
       searchParams: { ref },
@@ -105,6 +110,11 @@ export class Pedigree {
   /** Creates a registry (admins only); idempotent for the same settings. */
   async createRegistry(options: CreateRegistryBody): Promise<RegistryInfo> {
     return createRegistry(this.client, options);
+  }
+
+  /** The registries you can read: organization registries and the restricted ones you are a member of. */
+  async registries(): Promise<RegistryInfo[]> {
+    return (await this.client.request("GET", "registries", RegistryList)).registries;
   }
 
   /** A registry by name (`model`, `dataset`): link versions, manage collections and their aliases. */

@@ -133,6 +133,19 @@ export class RegistryCollection {
     return this.client.request("GET", this.path, Collection);
   }
 
+  /**
+   * The version linked here that `selector` names (`latest`, the collection's `vN`, an alias, or a linked version
+   * id), with its details; its files download through this collection, whatever project the version is in.
+   */
+  async version(selector = "latest"): Promise<ArtifactVersion> {
+    const details = await this.client.request(
+      "GET",
+      `${this.path}/versions/${encodeURIComponent(selector)}`,
+      VersionDetails,
+    );
+    return new ArtifactVersion(this.client, details, { registry: this.registry, collection: this.name });
+  }
+
   /** Changes tags and/or description; each real change is recorded in the action history. */
   async update(changes: { tags?: string[]; description?: string }): Promise<Collection> {
     return this.client.request("PATCH", this.path, Collection, { json: changes });

@@ -1,4 +1,10 @@
-import type { RunState, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
+import {
+  parseRegistryRef,
+  type RunState,
+  type RunSummary,
+  type VersionContents,
+  type VersionSummary,
+} from "@pedigree/protocol";
 import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
@@ -69,7 +75,9 @@ export class Run {
         "ref",
       );
     }
-    return new ArtifactVersion(this.client, sent.result);
+    const linked = parseRegistryRef(ref);
+    const via = linked ? { registry: linked.registry, collection: linked.collection } : undefined;
+    return new ArtifactVersion(this.client, sent.result, via);
   }
 
   /**

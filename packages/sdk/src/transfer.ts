@@ -52,8 +52,7 @@ export async function uploadBlob(
 /** Downloads one stored file to `target`, verifying its sha256 before it takes its final name. */
 export async function downloadFile(
   client: HttpClient,
-  project: string,
-  versionId: string,
+  filesPath: string,
   entry: StoredEntry,
   target: string,
   onProgress?: ProgressCallback,
@@ -66,7 +65,7 @@ export async function downloadFile(
       "path",
     );
   }
-  const response = await client.send("GET", `projects/${project}/versions/${versionId}/files`, {
+  const response = await client.send("GET", filesPath, {
     searchParams: { path: entry.path },
     timeout: false,
   });

@@ -1,5 +1,5 @@
 import { artifactCommand, downloadCommand } from "./artifacts";
-import { projectsCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
+import { projectsCommand, registriesCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
 import type { Command } from "./command";
 import { historyCommand } from "./history";
 import { lineageCommand } from "./lineage";
@@ -11,6 +11,7 @@ export const commands: Record<string, Command> = {
   sync: syncCommand,
   whoami: whoamiCommand,
   projects: projectsCommand,
+  registries: registriesCommand,
   runs: runsCommand,
   run: runCommand,
   artifact: artifactCommand,

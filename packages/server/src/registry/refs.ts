@@ -1,13 +1,10 @@
-import { VersionId } from "@pedigree/protocol";
+import { parseRegistryRef, VersionId } from "@pedigree/protocol";
 import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { ResolvedVersion } from "../artifacts/refs";
 import { registryReadableBy } from "../auth/access";
 import type { Db } from "../db/client";
 import { artifacts, collectionAliases, collectionMemberships, collections, registries, versions } from "../db/schema";
 import { badRequest, notFound } from "../errors";
-
-const REGISTRY_REF =
-  /^([a-z0-9][a-z0-9._-]{0,63})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})(?::([A-Za-z0-9][A-Za-z0-9._-]{0,63}))?$/;
 
 /**
  * Resolves `registry/collection[:selector]` to the artifact version linked there, as it stood at `asOf`
@@ -21,19 +18,15 @@ export async function resolveRegistryRef(
   options: { reader: string; asOf?: Date | undefined; field?: string },
 ): Promise<ResolvedVersion> {
   const field = options.field ?? "ref";
-  const match = REGISTRY_REF.exec(ref);
-  if (!match) throw badRequest(field, `'${ref}' is not a registry ref like 'model/zoo-classifier:production'`);
-  const [, registryName, collectionName, selector = "latest"] = match;
+  const parsed = parseRegistryRef(ref);
+  if (!parsed) throw badRequest(field, `'${ref}' is not a registry ref like 'model/zoo-classifier:production'`);
+  const { registry: registryName, collection: collectionName, selector } = parsed;
   const [collection] = await db
     .select({ id: collections.id })
     .from(collections)
     .innerJoin(registries, eq(registries.id, collections.registryId))
     .where(
-      and(
-        eq(registries.name, registryName as string),
-        eq(collections.name, collectionName as string),
-        registryReadableBy(options.reader),
-      ),
+      and(eq(registries.name, registryName), eq(collections.name, collectionName), registryReadableBy(options.reader)),
     );
   if (!collection) throw notFound(`collection '${registryName}/${collectionName}'`, field);
 
