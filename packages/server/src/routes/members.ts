@@ -26,7 +26,7 @@ export function memberRoutes(deps: AppDeps) {
     });
 }
 
-/** /api/v1/registries/:registry/members: anyone may read; registry admins (and server admins) change them. */
+/** /api/v1/registries/:registry/members: whoever reads the registry reads them; registry (and server) admins change them. */
 export function registryMemberRoutes(deps: AppDeps) {
   const userOf = (param: string | undefined) => parseInput(UserName, param, "user");
   const registryOf = (c: Context<AppEnv>) => parseInput(RegistryName, c.req.param("registry"), "registry");
