@@ -230,12 +230,12 @@ describe("registry access: visibility", () => {
     const own = "/projects/own-stranger";
     await expectSameAsMissing((r) => `${own}/versions?ref=${r}/clf:production`);
     await expectSameAsMissing(
-      (r) => `${own}/runs/${run.stranger}/inputs`,
+      () => `${own}/runs/${run.stranger}/inputs`,
       "POST",
       (r) => ({ ref: `${r}/clf:production` }),
     );
     await expectSameAsMissing(
-      (r) => `${own}/runs/${run.stranger}/inputs`,
+      () => `${own}/runs/${run.stranger}/inputs`,
       "POST",
       (r) => ({
         ref: `${r}/clf:production`,
