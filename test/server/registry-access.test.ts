@@ -373,4 +373,13 @@ describe("registry access: visibility", () => {
     expect(bad.body.error.field).toBe("visibility");
     await server.api("PATCH", "/registries/open", { visibility: "organization" });
   });
+
+  it("creates a registry again without a visibility whatever visibility it has, and refuses another one", async () => {
+    const again = await server.api("POST", "/registries", { name: "open" });
+    expect(again.status).toBe(200);
+    expect(again.body.visibility).toBe("organization");
+    const other = await server.api("POST", "/registries", { name: "open", visibility: "restricted" });
+    expect(other.status).toBe(409);
+    expect(other.body.error.field).toBe("name");
+  });
 });

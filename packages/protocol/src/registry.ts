@@ -38,7 +38,11 @@ export const CreateRegistryBody = z.object({
   acceptedTypes: z.array(ArtifactType).min(1).max(64).nullable().default(null),
   /** Aliases only admins may add or remove (e.g. `production`). */
   protectedAliases: z.array(AliasName).max(64).default([]),
-  visibility: RegistryVisibility.default("restricted"),
+  /**
+   * Who reads it; a new registry is `restricted` when not given. Left out, creating an existing registry again
+   * accepts whatever visibility it has (an admin may have changed it since).
+   */
+  visibility: RegistryVisibility.optional(),
 });
 export type CreateRegistryBody = z.input<typeof CreateRegistryBody>;
 

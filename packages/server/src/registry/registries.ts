@@ -1,4 +1,4 @@
-import type { CreateRegistryBody, Registry, UpdateRegistryBody } from "@pedigree/protocol";
+import type { CreateRegistryBody, Registry, RegistryVisibility, UpdateRegistryBody } from "@pedigree/protocol";
 import { asc, eq } from "drizzle-orm";
 import { registryReadableBy } from "../auth/access";
 import type { Db } from "../db/client";
@@ -7,7 +7,9 @@ import { conflict, forbidden, notFound } from "../errors";
 import type { RegistryContext } from "./context";
 
 export type RegistryRow = typeof registries.$inferSelect;
-type RegistrySettings = Required<Omit<CreateRegistryBody, "name">>;
+type RegistrySettings = Required<Omit<CreateRegistryBody, "name" | "visibility">> & {
+  visibility?: RegistryVisibility | undefined;
+};
 
 /**
  * Creates a registry (admins only). Creating it again with the same settings answers the existing one;
@@ -22,7 +24,13 @@ export async function createRegistry(
   const settings = normaliseSettings(input);
   const [created] = await tx
     .insert(registries)
-    .values({ name: input.name, ...settings, createdBy: ctx.actor.userId, createdAt: ctx.now() })
+    .values({
+      name: input.name,
+      ...settings,
+      visibility: input.visibility ?? "restricted",
+      createdBy: ctx.actor.userId,
+      createdAt: ctx.now(),
+    })
     .onConflictDoNothing({ target: registries.name })
     .returning();
   if (created) return { registry: toRegistry(created), created: true };
@@ -31,7 +39,7 @@ export async function createRegistry(
     existing.description === settings.description &&
     sameList(existing.acceptedTypes, settings.acceptedTypes) &&
     sameList(existing.protectedAliases, settings.protectedAliases) &&
-    existing.visibility === settings.visibility;
+    (input.visibility === undefined || existing.visibility === input.visibility);
   if (!same) throw conflict(`registry '${input.name}' exists with other settings`, "name");
   return { registry: toRegistry(existing), created: false };
 }
@@ -84,7 +92,6 @@ function normaliseSettings(input: RegistrySettings) {
     description: input.description,
     acceptedTypes: input.acceptedTypes === null ? null : sorted(input.acceptedTypes),
     protectedAliases: sorted(input.protectedAliases),
-    visibility: input.visibility,
   };
 }
 
