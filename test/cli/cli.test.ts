@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Pedigree } from "@pedigree/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,6 +64,16 @@ describe("cli", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/alias_added\s+v0\s+production/);
     expect(stdout).toContain("chain verified (5 events)");
+  });
+
+  it("lists the registries the key can read with their visibility, and downloads through a registry ref", async () => {
+    const { code, stdout } = await pedigree("registries");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/model\s+restricted/);
+    const dir = await mkdtemp(join(tmpdir(), "pedigree-cli-registry-"));
+    const downloaded = await pedigree("download", "model/zoo-classifier:production", dir, "--json");
+    expect(downloaded.code, downloaded.stderr).toBe(0);
+    expect(JSON.parse(downloaded.stdout)).toMatchObject({ ref: zoo.model.ref, dir });
   });
 
   it("fails with the server's message and a non-zero code", async () => {
