@@ -68,20 +68,18 @@ export async function unseenNodes(
   visibility: ProjectVisibility,
 ): Promise<Set<string>> {
   const unseen = new Set<string>();
-  const visible = (column: AnyPgColumn) => inVisibleProject(column, visibility);
   if (visibility.all) return unseen;
+  const hidden = (column: AnyPgColumn) => not(inVisibleProject(column, visibility) ?? sql`true`);
   for (let start = 0; start < ids.length; start += 5000) {
     const chunk = ids.slice(start, start + 5000);
     const versionRows = await db
       .select({ id: versions.id })
       .from(versions)
-      .where(
-        and(inArray(versions.id, chunk), ne(versions.project, project), not(visible(versions.project) ?? sql`true`)),
-      );
+      .where(and(inArray(versions.id, chunk), ne(versions.project, project), hidden(versions.project)));
     const runRows = await db
       .select({ id: runs.id })
       .from(runs)
-      .where(and(inArray(runs.id, chunk), ne(runs.project, project), not(visible(runs.project) ?? sql`true`)));
+      .where(and(inArray(runs.id, chunk), ne(runs.project, project), hidden(runs.project)));
     for (const row of [...versionRows, ...runRows]) unseen.add(row.id);
   }
   return unseen;
