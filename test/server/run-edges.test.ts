@@ -32,7 +32,7 @@ const endRun = async (runId: string, state: "finished" | "failed") => {
 const details = async (runId: string) => (await server.api("GET", `/projects/edges/runs/${runId}`)).body;
 const manifestOf = (content: string) => [{ path: "model.bin", uri: `s3://bucket/model-${content}` }];
 
-function expectRefused(response: { status: number; body: any }, state: string) {
+function expectRefused(response: Awaited<ReturnType<TestServer["api"]>>, state: string) {
   expect(response.status, JSON.stringify(response.body)).toBe(409);
   expect(response.body.error).toMatchObject({ code: "CONFLICT", field: "runId" });
   expect(response.body.error.message).toMatch(new RegExp(`^run '[a-z0-9]{8}' is ${state} since .*: it takes no new`));
