@@ -5,6 +5,7 @@ import {
   CreateCollectionBody,
   CreateRegistryBody,
   HistoryQuery,
+  HistoryVerifyQuery,
   LinkBody,
   RegistryName,
   SetCollectionAliasBody,
@@ -14,7 +15,7 @@ import {
 import { type Context, Hono } from "hono";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
-import type { Db } from "../db/client";
+import { type Db, sql } from "../db/client";
 import { parseInput } from "../errors";
 import { removeCollectionAlias, setCollectionAlias, setVersionAliases } from "../registry/collection-aliases";
 import {
@@ -129,6 +130,18 @@ export function registryRoutes(deps: AppDeps) {
     })
     .get("/:registry/collections/:collection/history/verify", async (c) => {
       const path = collectionPath(c);
-      return c.json(await deps.db.read(async (db) => verifyHistory(db, await findChain(db, path))));
+      const query = queryOf(c, HistoryVerifyQuery);
+      const since =
+        query.sinceSeq !== undefined && query.sinceHash !== undefined
+          ? { seq: query.sinceSeq, hash: query.sinceHash }
+          : undefined;
+      const verification = await deps.db.transaction(async (tx) => {
+        // One snapshot for the chain and the state it is compared with, however long the chain.
+        await tx.execute(sql`set transaction isolation level repeatable read, read only`);
+        const registry = await requireRegistry(tx, path.registry);
+        const collection = await findCollection(tx, registry, path.collection);
+        return verifyHistory(tx, namesOf(registry.name, collection), collection, since);
+      });
+      return c.json(verification);
     });
 }
