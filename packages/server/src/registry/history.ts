@@ -253,6 +253,8 @@ class CollectionReplay {
   /** `vN` → the version linked there, and whether it still is. */
   private readonly links = new Map<number, { versionId: string | null; linked: boolean }>();
   private readonly aliases = new Map<string, number>();
+  /** One past the highest `vN` ever linked: what the collection's `versionCount` must be. */
+  private versionCount = 0;
 
   apply(row: EventRow): void {
     const details = row.details ?? {};
@@ -264,7 +266,10 @@ class CollectionReplay {
         this.tags = Array.isArray(details.tags) ? details.tags.map(String) : null;
         break;
       case "version_linked":
-        if (index !== null) this.links.set(index, { versionId: row.sourceVersionId, linked: true });
+        if (index !== null) {
+          this.links.set(index, { versionId: row.sourceVersionId, linked: true });
+          this.versionCount = Math.max(this.versionCount, index + 1);
+        }
         break;
       case "version_unlinked":
         if (index !== null) this.links.set(index, { versionId: row.sourceVersionId, linked: false });
@@ -291,13 +296,19 @@ class CollectionReplay {
       name: string | null,
       history: string | null,
       now: string | null,
-      message: string,
+      message: () => string,
     ) => {
-      if (history !== now) differences.push({ kind, name, history, current: now, message });
+      if (history !== now) differences.push({ kind, name, history, current: now, message: message() });
     };
-    differ("type", null, this.type, collection.type, `the collection's type is not the one it was created with`);
-    differ("description", null, this.description, collection.description, "the description differs from its events");
-    differ("tags", null, tagsText(this.tags), tagsText(collection.tags), "the tags differ from their events");
+    differ("type", null, this.type, collection.type, () => "the collection's type is not the one it was created with");
+    differ(
+      "description",
+      null,
+      this.description,
+      collection.description,
+      () => "the description differs from its events",
+    );
+    differ("tags", null, tagsText(this.tags), tagsText(collection.tags), () => "the tags differ from their events");
 
     const linkText = (link: { versionId: string | null; linked: boolean } | undefined) =>
       link ? `${link.linked ? "linked" : "unlinked"} ${link.versionId}` : null;
@@ -311,16 +322,15 @@ class CollectionReplay {
         `v${index}`,
         history,
         now,
-        `v${index}: the history says ${history ?? "never linked"}, the collection has ${now ?? "no such link"}`,
+        () => `v${index}: the history says ${history ?? "never linked"}, the collection has ${now ?? "no such link"}`,
       );
     }
-    const versionCount = indexes.length === 0 ? 0 : Math.max(...this.links.keys(), -1) + 1;
     differ(
       "versionCount",
       null,
-      String(versionCount),
+      String(this.versionCount),
       String(collection.versionCount),
-      "the collection's version count differs from its links",
+      () => "the collection's version count differs from its links",
     );
 
     const held = new Map(current.aliases.map((row) => [row.alias, row.index]));
@@ -333,7 +343,8 @@ class CollectionReplay {
         alias,
         history,
         now,
-        `alias '${alias}': the history puts it on ${history ?? "no version"}, the collection on ${now ?? "no version"}`,
+        () =>
+          `alias '${alias}': the history puts it on ${history ?? "no version"}, the collection on ${now ?? "no version"}`,
       );
     }
     return differences;
