@@ -78,7 +78,8 @@ async function nextOrdinalInTransaction(tx: Db, project: string): Promise<number
 export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input: UpdateRunBody): Promise<RunSummary> {
   const at = ctx.now();
   const ending = input.state !== undefined && input.state !== "running";
-  const resuming = input.state === undefined ? sql`${runs.state} = 'crashed'` : sql`${input.state === "running"}`;
+  // Without a state, a crashed run comes back to `running`; any other keeps its state.
+  const resuming = sql`${runs.state} = 'crashed'`;
   const [updated] = await tx
     .update(runs)
     .set({
