@@ -64,6 +64,15 @@ describe("cli", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/alias_added\s+v0\s+production/);
     expect(stdout).toContain("chain verified (5 events)");
+    expect(stdout).toContain("state matches the events");
+    const kept = /keep (\d+:[a-f0-9]{64})/.exec(stdout)?.[1];
+    expect(kept).toMatch(/^5:/);
+    const again = await pedigree("history", "model/zoo-classifier", "--since", kept ?? "");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("checkpoint 5 is in the chain");
+    const forged = await pedigree("history", "model/zoo-classifier", "--since", `5:${"0".repeat(64)}`);
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toContain("checkpoint 5 NOT in the chain");
   });
 
   it("lists the registries the key can read with their visibility, and downloads through a registry ref", async () => {

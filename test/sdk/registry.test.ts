@@ -109,7 +109,16 @@ describe("sdk: registry", () => {
       "alias_added:production",
       "alias_added:staging",
     ]);
-    expect(await collection.verifyHistory()).toMatchObject({ ok: true, eventCount: 10, firstBroken: null });
+    const verified = await collection.verifyHistory();
+    expect(verified).toMatchObject({ ok: true, eventCount: 10, firstBroken: null, stateDifferences: [], since: null });
+    expect(verified.head).toEqual({ seq: 10, hash: verified.headHash });
+
+    // A checkpoint kept from that answer: the chain still extends it after one more change.
+    await collection.addAlias("v0", "candidate");
+    const later = await collection.verifyHistory({ since: verified.head });
+    expect(later).toMatchObject({ ok: true, eventCount: 11, since: { ...verified.head, inChain: true, reason: null } });
+    const forged = await collection.verifyHistory({ since: { seq: 10, hash: "0".repeat(64) } });
+    expect(forged).toMatchObject({ ok: false, firstBroken: null, since: { seq: 10, inChain: false } });
   });
 
   it("uses a registry ref as a run input, recording the artifact version behind it", async () => {

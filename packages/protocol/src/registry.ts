@@ -207,13 +207,53 @@ export type HistoryQuery = z.output<typeof HistoryQuery>;
 export const HistoryPage = z.object({ events: z.array(HistoryEvent), nextCursor: z.string().nullable() });
 export type HistoryPage = z.infer<typeof HistoryPage>;
 
+/** A point of a collection's chain: event `seq` and its `hash`. Kept by a client, it proves later that the chain still extends it. */
+export const HistoryCheckpoint = z.object({ seq: z.number().int().min(0), hash: Sha256 });
+export type HistoryCheckpoint = z.infer<typeof HistoryCheckpoint>;
+
+/** `GET …/history/verify?sinceSeq=&sinceHash=`: also prove the chain extends that checkpoint. */
+export const HistoryVerifyQuery = z
+  .object({
+    sinceSeq: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+    sinceHash: Sha256.optional(),
+  })
+  .superRefine((query, context) => {
+    if ((query.sinceSeq === undefined) !== (query.sinceHash === undefined)) {
+      context.addIssue({
+        code: "custom",
+        path: [query.sinceSeq === undefined ? "sinceSeq" : "sinceHash"],
+        message: "a checkpoint is sinceSeq and sinceHash together",
+      });
+    }
+  });
+export type HistoryVerifyQueryInput = z.input<typeof HistoryVerifyQuery>;
+
+/** One way the collection's current state differs from what replaying its events gives. */
+export const HistoryStateDifference = z.object({
+  kind: z.enum(["link", "alias", "type", "description", "tags", "versionCount"]),
+  /** The collection's `vN` for a link, the alias for an alias, null for the collection's own fields. */
+  name: z.string().nullable(),
+  /** What the events say, and what the collection holds now (null: nothing). */
+  history: z.string().nullable(),
+  current: z.string().nullable(),
+  message: z.string(),
+});
+export type HistoryStateDifference = z.infer<typeof HistoryStateDifference>;
+
 export const HistoryVerification = z.object({
   registry: z.string(),
   collection: z.string(),
+  /** The chain is intact, replaying it gives the collection's current state, and it extends `since` when asked. */
   ok: z.boolean(),
   eventCount: z.number().int(),
   headHash: Sha256,
+  /** The chain's head as verified now: keep it, and pass it back as `since` to prove later that no event was cut or rewritten. */
+  head: HistoryCheckpoint,
   /** The first event whose row does not match the chain, or null when the chain is intact. */
   firstBroken: z.object({ id: z.string().nullable(), seq: z.number().int(), reason: z.string() }).nullable(),
+  /** Links, aliases and fields of the collection that differ from what the events say (changed behind the server's back). */
+  stateDifferences: z.array(HistoryStateDifference),
+  /** The checkpoint asked about and whether the chain holds it, or null when none was given. */
+  since: HistoryCheckpoint.extend({ inChain: z.boolean(), reason: z.string().nullable() }).nullable(),
 });
 export type HistoryVerification = z.infer<typeof HistoryVerification>;

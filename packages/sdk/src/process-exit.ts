@@ -32,7 +32,7 @@ function finishOpenRuns() {
 
 /** For `process.exit()` and uncaught errors: no promise completes after them. */
 function endOpenRunsSync(state: "finished" | "failed") {
-  const requests = [...openRuns].map((run) => run.finishRequest(state));
+  const requests = [...openRuns].flatMap((run) => run.finishRequest(state) ?? []);
   openRuns.clear();
   if (requests.length === 0) return;
   const script = `

@@ -7,6 +7,7 @@ import {
   type CreateCollectionBody,
   type CreateRegistryBody,
   type HistoryAction,
+  type HistoryCheckpoint,
   type HistoryEvent,
   HistoryPage,
   HistoryVerification,
@@ -194,9 +195,17 @@ export class RegistryCollection {
     } while (cursor);
   }
 
-  /** Recomputes the hash chain on the server; `firstBroken` names the first event that does not fit. */
-  async verifyHistory(): Promise<HistoryVerification> {
-    return this.client.request("GET", `${this.path}/history/verify`, HistoryVerification);
+  /**
+   * Verifies the history on the server: recomputes the hash chain (`firstBroken` names the first event that
+   * does not fit), replays the events against the collection's links and aliases (`stateDifferences`), and,
+   * with `since`, proves the chain still extends a checkpoint kept from an earlier answer's `head`
+   * (`since.inChain`): keep `head` somewhere the server cannot write, and a cut or rewritten history shows.
+   */
+  async verifyHistory(options: { since?: HistoryCheckpoint } = {}): Promise<HistoryVerification> {
+    const { since } = options;
+    return this.client.request("GET", `${this.path}/history/verify`, HistoryVerification, {
+      ...(since ? { searchParams: { sinceSeq: since.seq, sinceHash: since.hash } } : {}),
+    });
   }
 
   /** @internal The path segment naming a version in this collection: `vN` or a version id. */

@@ -147,12 +147,19 @@ export class Run {
     return { queued, spoolDir: this.writer.spool.dir };
   }
 
-  /** For the process-exit hook, which can no longer wait: queue the final state and describe the request. */
+  /**
+   * For the process-exit hook, which can no longer wait: queue the final state and describe the request, or
+   * answer null when earlier writes are still queued. The server refuses new inputs and outputs of a finished
+   * run, so the final state must not overtake them: it stays queued behind them for the next process or
+   * `pedigree sync`, and the server meanwhile marks the silent run `crashed` (which the replay resumes).
+   */
   finishRequest(state: Exclude<RunState, "running">) {
     this.state = state;
     clearInterval(this.heartbeat);
     this.writer.spool.append({ kind: "updateRun", body: { state } });
+    const overtakes = this.writer.spool.unackedCount > 1;
     this.writer.close();
+    if (overtakes) return null;
     return {
       url: `${this.client.settings.baseUrl}/api/v1/projects/${this.project}/runs/${this.id}`,
       apiKey: this.client.settings.apiKey,

@@ -19,7 +19,7 @@ export interface ServerConfig {
   heartbeatTimeoutMs: number;
   maxJsonBodyBytes: number;
   maxBlobBytes: number;
-  /** Writes per API key; null turns the limit off. */
+  /** Writes per user (all of its keys together); null turns the limit off. */
   rateLimit: RateLimit | null;
   /** Directory of the built web app served at `/`; none serves the API alone. */
   webRoot: string | undefined;

@@ -10,7 +10,7 @@ const usage = `Usage: pedigree server [options]
   --database-url <url>  PostgreSQL instead of PGlite (DATABASE_URL)
 
 Environment:
-  PEDIGREE_RATE_LIMIT       writes per second per API key: 'off', '<n>' (burst 10n) or '<n>:<burst>' (200:2000)
+  PEDIGREE_RATE_LIMIT       writes per second per user (all its keys): 'off', '<n>' (burst 10n) or '<n>:<burst>' (200:2000)
   PEDIGREE_MAX_BODY_BYTES   largest JSON request body, larger ones get a 413 (64 MiB)
   PEDIGREE_MAX_BLOB_BYTES   largest uploaded file (50 GiB)
 `;

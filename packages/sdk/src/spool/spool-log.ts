@@ -77,6 +77,11 @@ export class RunSpool {
     if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
+  /** How many ops wait for the server, read synchronously (for the exit hook, which cannot await). */
+  get unackedCount(): number {
+    return this.pending.length;
+  }
+
   async unacked(): Promise<SpoolEntry[]> {
     return [...this.pending];
   }

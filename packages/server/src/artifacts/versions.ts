@@ -2,9 +2,10 @@ import type { CommitVersionBody, CreateVersionBody, CreateVersionResponse, Versi
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { artifacts, blobs, runOutputs, runs, versions } from "../db/schema";
+import { artifacts, blobs, runOutputs, versions } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { ensureProject } from "../projects";
+import { lockRunForEdge } from "../runs/service";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
 import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummary, type VersionRow } from "./present";
@@ -37,6 +38,8 @@ export async function createVersion(
   recordedBlobs: ReadonlySet<string> = new Set(),
 ): Promise<CreateVersionResponse> {
   await ensureProject(tx, ctx);
+  // Refused before any upload is asked for; run before artifact, the lock order of every edge.
+  if (input.runId) await lockRunForEdge(tx, ctx.project, input.runId, ctx.now());
   // The upsert locks the artifact row as `lockArtifact` does, so what follows reads rows nobody else can change.
   const artifact = await upsertLockedArtifact(tx, ctx.project, input);
   const digest = manifestDigest(input.manifest);
@@ -89,6 +92,7 @@ export async function commitVersion(
     .from(versions)
     .where(and(eq(versions.id, versionId), eq(versions.project, ctx.project)));
   if (!found) throw notFound(`version '${versionId}' in project '${ctx.project}'`, "versionId");
+  if (input.runId) await lockRunForEdge(tx, ctx.project, input.runId, ctx.now());
   const artifact = await lockArtifact(tx, found.artifactId);
   // Read again under the lock: a concurrent commit of the same version may have numbered it meanwhile.
   const [version] = await tx.select().from(versions).where(eq(versions.id, versionId));
@@ -131,7 +135,13 @@ async function commitLocked(
     committed = { ...version, state: "committed", index: artifact.versionCount, committedAt: at };
     counted = { ...artifact, versionCount: artifact.versionCount + 1 };
   }
-  if (input.runId) await recordOutput(tx, ctx.project, input.runId, version.id, at);
+  // The caller holds the run open (`lockRunForEdge`).
+  if (input.runId) {
+    await tx
+      .insert(runOutputs)
+      .values({ runId: input.runId, versionId: version.id, createdAt: at })
+      .onConflictDoNothing();
+  }
   const aliasNames = [...new Set(input.aliases)];
   for (const alias of aliasNames) {
     await assignAlias(tx, { artifactId: artifact.id, alias, versionId: version.id, actor: ctx.actor, at });
@@ -170,30 +180,6 @@ async function selectVersion(tx: Db, artifactId: number, digest: string): Promis
     .where(and(eq(versions.artifactId, artifactId), eq(versions.digest, digest)));
   if (!version) throw new Error("version row vanished inside its transaction");
   return version;
-}
-
-/** Records the output edge; the run is checked by the same statement, and again only when nothing was inserted. */
-async function recordOutput(tx: Db, project: string, runId: string, versionId: string, at: Date) {
-  const inserted = await tx
-    .insert(runOutputs)
-    .select(
-      tx
-        .select({
-          runId: runs.id,
-          versionId: sql<string>`${versionId}::text`.as("version_id"),
-          createdAt: sql<Date>`${at.toISOString()}::timestamptz`.as("created_at"),
-        })
-        .from(runs)
-        .where(and(eq(runs.id, runId), eq(runs.project, project))),
-    )
-    .onConflictDoNothing()
-    .returning({ runId: runOutputs.runId });
-  if (inserted.length > 0) return;
-  const [run] = await tx
-    .select({ id: runs.id })
-    .from(runs)
-    .where(and(eq(runs.id, runId), eq(runs.project, project)));
-  if (!run) throw notFound(`run '${runId}' in project '${project}'`, "runId");
 }
 
 async function missingBlobsOf(db: Db, sha256s: string[]): Promise<string[]> {

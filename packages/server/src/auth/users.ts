@@ -13,10 +13,20 @@ export interface Actor {
   keyId: string;
 }
 
-/** The user behind a key that is neither revoked nor expired, or null. */
-export async function authenticate(db: Db, apiKey: string, now: Date): Promise<Actor | null> {
+/** The user behind a key that is neither revoked nor expired, with the key's expiry (null: never), or null. */
+export async function authenticate(
+  db: Db,
+  apiKey: string,
+  now: Date,
+): Promise<{ actor: Actor; keyExpiresAt: Date | null } | null> {
   const [row] = await db
-    .select({ keyId: apiKeys.id, userId: users.id, userName: users.name, isAdmin: users.isAdmin })
+    .select({
+      keyId: apiKeys.id,
+      userId: users.id,
+      userName: users.name,
+      isAdmin: users.isAdmin,
+      keyExpiresAt: apiKeys.expiresAt,
+    })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(
@@ -27,7 +37,9 @@ export async function authenticate(db: Db, apiKey: string, now: Date): Promise<A
       ),
     )
     .limit(1);
-  return row ?? null;
+  if (!row) return null;
+  const { keyExpiresAt, ...actor } = row;
+  return { actor, keyExpiresAt };
 }
 
 export async function createUserWithKey(

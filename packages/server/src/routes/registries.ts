@@ -5,6 +5,7 @@ import {
   CreateCollectionBody,
   CreateRegistryBody,
   HistoryQuery,
+  HistoryVerifyQuery,
   LinkBody,
   RegistryName,
   SetCollectionAliasBody,
@@ -17,7 +18,7 @@ import { z } from "zod";
 import { getVersionDetails } from "../artifacts/details";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
-import type { Db } from "../db/client";
+import { type Db, sql } from "../db/client";
 import { parseInput } from "../errors";
 import { projectVisibility } from "../lineage/visibility";
 import { removeCollectionAlias, setCollectionAlias, setVersionAliases } from "../registry/collection-aliases";
@@ -166,6 +167,18 @@ export function registryRoutes(deps: AppDeps) {
     })
     .get("/:registry/collections/:collection/history/verify", async (c) => {
       const path = collectionPath(c);
-      return c.json(await deps.db.read(async (db) => verifyHistory(db, await findChain(db, path))));
+      const query = queryOf(c, HistoryVerifyQuery);
+      const since =
+        query.sinceSeq !== undefined && query.sinceHash !== undefined
+          ? { seq: query.sinceSeq, hash: query.sinceHash }
+          : undefined;
+      const verification = await deps.db.transaction(async (tx) => {
+        // One snapshot for the chain and the state it is compared with, however long the chain.
+        await tx.execute(sql`set transaction isolation level repeatable read, read only`);
+        const registry = await requireRegistry(tx, path.registry);
+        const collection = await findCollection(tx, registry, path.collection);
+        return verifyHistory(tx, namesOf(registry.name, collection), collection, since);
+      });
+      return c.json(verification);
     });
 }

@@ -1,4 +1,4 @@
-import { HistoryAction, HistoryPage, HistoryVerification } from "@pedigree/protocol";
+import { HistoryAction, HistoryCheckpoint, HistoryPage, HistoryVerification } from "@pedigree/protocol";
 import { useState } from "react";
 import { apiGet, queryString } from "../api";
 import { formatTime } from "../format";
@@ -30,7 +30,7 @@ export function ActionHistory(props: { path: string; query: URLSearchParams }) {
     cursor,
   })}`;
   const page = useResource(listPath, () => apiGet(listPath, HistoryPage));
-  const verification = useResource(`verify:${path}`, () => apiGet(`${path}/history/verify`, HistoryVerification));
+  const verification = useResource(`verify:${path}`, () => verifyAgainstCheckpoint(path));
   const setFilter = (name: keyof typeof filters, value: string) => {
     const next = new URLSearchParams(query);
     if (value) next.set(name, value);
@@ -43,19 +43,7 @@ export function ActionHistory(props: { path: string; query: URLSearchParams }) {
   return (
     <section className="history" data-testid="history">
       <h2>Action history</h2>
-      <Loaded resource={verification}>
-        {(verification) =>
-          verification.ok ? (
-            <div className="verified ok" data-testid="chain-status">
-              Chain verified: {verification.eventCount} events intact
-            </div>
-          ) : (
-            <div className="verified broken" data-testid="chain-status" role="alert">
-              Chain broken at event {verification.firstBroken?.seq}: {verification.firstBroken?.reason}
-            </div>
-          )
-        }
-      </Loaded>
+      <Loaded resource={verification}>{(verification) => <VerificationStatus verification={verification} />}</Loaded>
       <div className="history-filters">
         <label>
           Action
@@ -162,4 +150,58 @@ export function ActionHistory(props: { path: string; query: URLSearchParams }) {
       </Loaded>
     </section>
   );
+}
+
+const checkpointKey = (path: string) => `pedigree.checkpoint:${path}`;
+
+/**
+ * Verifies against the head this browser saw last time (kept in localStorage), so a history cut or rewritten
+ * since then shows; a verification that passes moves the kept checkpoint to the new head.
+ */
+async function verifyAgainstCheckpoint(path: string): Promise<HistoryVerification> {
+  const kept = HistoryCheckpoint.safeParse(readJson(localStorage.getItem(checkpointKey(path))));
+  const since = kept.success && kept.data.seq > 0 ? kept.data : undefined;
+  const query = since ? queryString({ sinceSeq: since.seq, sinceHash: since.hash }) : "";
+  const verification = await apiGet(`${path}/history/verify${query}`, HistoryVerification);
+  if (verification.ok) localStorage.setItem(checkpointKey(path), JSON.stringify(verification.head));
+  return verification;
+}
+
+function VerificationStatus(props: { verification: HistoryVerification }) {
+  const { firstBroken, stateDifferences, since, eventCount, head } = props.verification;
+  if (props.verification.ok) {
+    return (
+      <div className="verified ok" data-testid="chain-status" title={`head ${head.seq}: ${head.hash}`}>
+        Chain verified: {eventCount} events intact, state matches
+        {since ? `, extends the checkpoint kept at event ${since.seq}` : ""}
+      </div>
+    );
+  }
+  return (
+    <div className="verified broken" data-testid="chain-status" role="alert">
+      {firstBroken ? (
+        <div>
+          Chain broken at event {firstBroken.seq}: {firstBroken.reason}
+        </div>
+      ) : null}
+      {stateDifferences.map((difference) => (
+        <div key={`${difference.kind}:${difference.name ?? ""}`} data-testid="state-difference">
+          State differs from the events: {difference.message}
+        </div>
+      ))}
+      {since && !since.inChain ? (
+        <div>
+          Checkpoint kept at event {since.seq} is not in the chain: {since.reason}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function readJson(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
