@@ -4,11 +4,10 @@
  * writes go to the spool at once; a background probe (GET /api/v1/health, backoff, unref'd timer) closes the
  * circuit again when the server answers, and the writers waiting for that resume sending.
  *
- * It opens on the second network failure in a row (a single reset of a kept-alive connection is retried by the
- * client once), or when a probe fails. Any HTTP answer closes it.
+ * It opens when a request gives up on a network failure (refused, reset, timed out: after the client's retries)
+ * or a probe fails; any HTTP answer closes it.
  */
 export class Circuit {
-  private failures = 0;
   private openSince: number | undefined;
   private reason = "";
   private probeTimer: NodeJS.Timeout | undefined;
@@ -45,7 +44,6 @@ export class Circuit {
 
   /** A request got an HTTP answer: the server is reachable. */
   answered(): void {
-    this.failures = 0;
     if (this.openSince === undefined) return;
     this.openSince = undefined;
     this.opened = deferred();
@@ -55,12 +53,10 @@ export class Circuit {
     for (const listener of [...this.closedListeners]) listener();
   }
 
-  /** A request got no answer (refused, reset, timed out). `decisive` opens at once (a timeout, a failed probe). */
-  failed(reason: string, decisive = false): void {
-    this.failures++;
-    this.reason = reason;
-    if (this.failures < 2 && !decisive) return;
+  /** A request (after its retries) or a probe got no answer: refused, reset, timed out. */
+  failed(reason: string): void {
     if (this.openSince !== undefined) return;
+    this.reason = reason;
     this.openSince = Date.now();
     this.opened.resolve();
     this.scheduleProbe();
@@ -79,18 +75,12 @@ export class Circuit {
     if (!this.isOpen) void this.probeNow();
   }
 
-  /** A wrapped fetch for the HTTP client: fails at once while open, and reports what it sees. */
+  /** A wrapped fetch for the HTTP client: fails at once while open; an answer closes the circuit. */
   readonly fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
     if (this.isOpen) throw new ServerUnreachable(this);
-    try {
-      const response = await fetch(input, init);
-      this.answered();
-      return response;
-    } catch (error) {
-      const aborted = init?.signal?.aborted || (input instanceof Request && input.signal.aborted);
-      if (!aborted) this.failed(reasonOf(error));
-      throw error;
-    }
+    const response = await fetch(input, init);
+    this.answered();
+    return response;
   };
 
   private async probe(): Promise<boolean> {
@@ -103,9 +93,9 @@ export class Circuit {
         this.answered();
         return true;
       }
-      this.failed(`GET /api/v1/health answered ${response.status}`, true);
+      this.failed(`GET /api/v1/health answered ${response.status}`);
     } catch (error) {
-      this.failed(reasonOf(error), true);
+      this.failed(reasonOf(error));
     }
     return false;
   }

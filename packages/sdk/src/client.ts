@@ -19,8 +19,8 @@ const PROBE_TIMEOUT_MS = 2_000;
  * ids, content digests, unique edges); each call still carries one Idempotency-Key reused by its retries.
  *
  * Retry policy (`retryDelayMs`): 5xx, 408 and 429 are retried `settings.retries` times with backoff, a
- * `Retry-After` (429, 503) is honoured; a network failure is retried once at once, then the circuit opens and
- * every request fails at once until the server answers again; 401 and 403 are final.
+ * `Retry-After` (429, 503) is honoured; a network failure is retried as often, with a short backoff, then the
+ * circuit opens and every request fails at once until the server answers again; 401 and 403 are final.
  */
 export class HttpClient {
   readonly ky: KyInstance;
@@ -85,7 +85,7 @@ export class HttpClient {
   /** A failed attempt as a PedigreeError; an AuthError names the server and where the key came from. */
   async failureOf(error: unknown, method: string, path: string): Promise<PedigreeError> {
     if (this.keyRefused && error === this.keyRefused) return this.keyRefused;
-    if (error instanceof TimeoutError) this.circuit.failed(`${method} /${path} timed out`, true);
+    if (error instanceof TimeoutError) this.circuit.failed(`${method} /${path.replace(/^\//, "")} timed out`);
     const failure = await toPedigreeError(error, method, path);
     if (!(failure instanceof AuthError)) return failure;
     const { baseUrl, apiKeySource } = this.settings;
@@ -100,10 +100,17 @@ export class HttpClient {
     return explained;
   }
 
-  /** How long to wait before attempt `attempt + 1` of a failed request, or undefined: give up. */
+  /**
+   * How long to wait before attempt `attempt + 1` of a failed request, or undefined: give up. Giving up on a
+   * network failure opens the circuit.
+   */
   retryDelayMs(failure: PedigreeError, attempt: number): number | undefined {
     if (failure instanceof AuthError) return undefined;
-    if (failure.code === "NETWORK") return attempt === 0 && !this.circuit.isOpen ? 50 : undefined;
+    if (failure.code === "NETWORK") {
+      if (!this.circuit.isOpen && attempt < this.settings.retries) return 100 * 2 ** attempt;
+      this.circuit.failed(failure.message);
+      return undefined;
+    }
     const { status } = failure;
     if (status === undefined || attempt >= this.settings.retries) return undefined;
     if (failure.retryAfterMs !== undefined) {

@@ -134,8 +134,7 @@ export class Run {
     clearInterval(this.heartbeat);
     forgetRun(this);
     try {
-      const sent = await this.writer.submit({ kind: "updateRun", body: { state } });
-      if (sent.queued && sent.reason.kind === "parked") this.warnParked(`state '${state}'`, sent.reason);
+      await this.writer.submit({ kind: "updateRun", body: { state } });
     } catch (error) {
       if (!(error instanceof AuthError))
         console.warn(`[pedigree] run ${this.id} could not be marked ${state}: ${String(error)}`);

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BlobUploadResponse, isSafeRelativePath, type StoredEntry } from "@pedigree/protocol";
-import { type HttpClient, toPedigreeError } from "./client";
+import type { HttpClient } from "./client";
 import { PedigreeError, ValidationError } from "./errors";
 
 export interface TransferProgress {

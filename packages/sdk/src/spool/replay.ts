@@ -88,7 +88,10 @@ export function failureKind(error: unknown): FailureKind {
 /** The answer kept beside a parked write. */
 export function parkedAnswer(error: unknown) {
   return error instanceof PedigreeError
-    ? { reason: `${error.code}: ${error.message}`, status: error.status }
+    ? {
+        reason: error.message.startsWith("the server answered") ? error.message : `${error.code}: ${error.message}`,
+        status: error.status,
+      }
     : { reason: String(error), status: undefined };
 }
 
