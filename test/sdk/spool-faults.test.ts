@@ -132,7 +132,7 @@ describe("sdk spool: a run live in another process", () => {
     ]);
     expect(await exists(join(clientDir(), "spool", runId, "ops.jsonl"))).toBe(true);
 
-    child.stdin.write("go\n");
+    child.stdin.end("go\n");
     expect(await exited).toBe(0);
     expect(output).toContain('FINISHED {"queued":4,"rejected":0');
     const afterExit = await syncSpool({ pedigreeDir: clientDir(), apiKey });

@@ -72,6 +72,8 @@ async function syncRun(
       ...(options.apiKey ? { apiKey: options.apiKey } : {}),
     }),
   );
+  // A server this process found unreachable before may be back: ask it once instead of waiting for the probe.
+  if (client.circuit.isOpen && !(await client.circuit.probeNow())) return finish(entry, spool, parked);
   /** Sends one write; false when the server cannot take any more now (unreachable, refused key, come back later). */
   const send = async (item: SpoolEntry, stillParked: RejectedEntry[]): Promise<boolean> => {
     const blocker = blockerOf(item.op, stillParked);
