@@ -78,13 +78,14 @@ const exists = (path: string) =>
     () => false,
   );
 
-async function api(method: string, path: string, body?: unknown) {
+/** The admin's JSON call, for what the SDK does not do (keys). */
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${baseUrl()}/api/v1${path}`, {
     method,
     headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return response.json() as Promise<any>;
+  return response.json() as Promise<T>;
 }
 
 describe("sdk spool: a run live in another process", () => {
@@ -234,7 +235,7 @@ describe("sdk: a key the server refuses", () => {
     const seed = await client().init({ jobType: "seed" });
     await seed.logArtifact(await fileArtifact("raw", "dataset", "rows"));
     await seed.finish();
-    const created = await api("POST", "/keys", { name: "script" });
+    const created = await api<{ key: { id: string }; apiKey: string }>("POST", "/keys", { name: "script" });
     const previous = process.env.PEDIGREE_API_KEY;
     process.env.PEDIGREE_API_KEY = created.apiKey;
     const pd = new Pedigree({ baseUrl: baseUrl(), project: "faults", pedigreeDir: clientDir(), maxBlockMs: 10_000 });

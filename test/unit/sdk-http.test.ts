@@ -165,8 +165,7 @@ const versionContents = (artifact: string) => ({
   metadata: {},
   manifest: [{ path: "a.csv", sha256: "b".repeat(64), size: 1 }],
 });
-const serverError = (message: string) =>
-  HttpResponse.json({ error: { code: "INTERNAL", message } }, { status: 500 });
+const serverError = (message: string) => HttpResponse.json({ error: { code: "INTERNAL", message } }, { status: 500 });
 
 /** A server that takes runs and their state, answers `inputs` with `answerInput`, and counts the inputs asked. */
 function runServer(answerInput: (ref: string) => Response | Promise<Response>) {
@@ -231,7 +230,11 @@ describe("sdk http: a write the server answers with 5xx", () => {
     ]);
 
     expect(await syncSpool({ pedigreeDir, apiKey: "pdg_test" })).toEqual([
-      expect.objectContaining({ sent: 0, left: 0, rejected: [expect.stringContaining("answered 500"), expect.anything()] }),
+      expect.objectContaining({
+        sent: 0,
+        left: 0,
+        rejected: [expect.stringContaining("answered 500"), expect.anything()],
+      }),
     ]);
     broken = false;
     expect(await syncSpool({ pedigreeDir, apiKey: "pdg_test", retryRejected: true })).toEqual([

@@ -138,12 +138,15 @@ export class RunWriter {
       if (this.options.offline || this.keyRefused) break;
       if (circuit.isOpen && !(await circuit.probeNow())) break;
       this.pump();
-      await withTimeout(
-        Promise.race([this.pumping ?? Promise.resolve(), circuit.whenOpen()]),
-        Math.max(0, deadline - Date.now()),
+      const before = this.spool.pendingCount;
+      const settled = await withTimeout(
+        Promise.race([this.pumping ?? Promise.resolve(), circuit.whenOpen()]).then(() => true),
+        Math.min(this.options.maxBlockMs, Math.max(0, deadline - Date.now())),
       );
       if (this.spool.pendingCount === 0) return 0;
-      if (!circuit.isOpen) await sleep(Math.min(this.retryDelayMs, Math.max(0, deadline - Date.now())));
+      // No write went through for a whole maxBlockMs: is the server there at all?
+      if (!settled && this.spool.pendingCount === before) circuit.suspect();
+      else if (!circuit.isOpen) await sleep(Math.min(this.retryDelayMs, Math.max(0, deadline - Date.now())));
     }
     return this.spool.pendingCount;
   }
