@@ -99,7 +99,12 @@ export class RunWriter {
       throw this.keyRefused;
     }
     const { circuit } = this.client;
-    if (circuit.isOpen) return this.leftQueued({ kind: "unreachable", message: `${circuit.baseUrl} is unreachable` });
+    if (circuit.isOpen) {
+      return this.leftQueued({
+        kind: "unreachable",
+        message: `${circuit.baseUrl} is unreachable: ${circuit.description}`,
+      });
+    }
     if (options.onProgress) this.progress.set(seq, options.onProgress);
     const answered = new Promise<Submitted<OpResult>>((resolve, reject) => this.waiters.set(seq, { resolve, reject }));
     this.pump();
