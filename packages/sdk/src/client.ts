@@ -10,8 +10,13 @@ export interface RequestOptions {
   searchParams?: Record<string, string | number | boolean | undefined>;
 }
 
-/** How long the circuit's health probe may take before the server counts as unreachable. */
-const PROBE_TIMEOUT_MS = 2_000;
+/**
+ * How long the circuit's health probe may take before the server counts as unreachable: short beside
+ * `maxBlockMs`, since a script that waited that long on a server that accepts connections but does not answer
+ * waits for a probe (and `finish` for one more) before it goes on.
+ */
+const probeTimeoutMs = (settings: Settings) =>
+  Math.min(settings.timeoutMs, 2_000, Math.max(500, Math.round(settings.maxBlockMs / 3)));
 
 /**
  * The one HTTP client: base URL, API key, timeouts, the server's circuit breaker and the retry policy.
@@ -29,7 +34,7 @@ export class HttpClient {
   private keyRefused: AuthError | undefined;
 
   constructor(readonly settings: Settings) {
-    this.circuit = circuitFor(settings.baseUrl, Math.min(settings.timeoutMs, PROBE_TIMEOUT_MS));
+    this.circuit = circuitFor(settings.baseUrl, probeTimeoutMs(settings));
     this.ky = ky.create({
       prefixUrl: `${settings.baseUrl}/api/v1`,
       timeout: settings.timeoutMs,
