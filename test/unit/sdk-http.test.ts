@@ -285,4 +285,27 @@ describe("sdk http: a write the server answers with 5xx", () => {
     });
     expect(attempts).toBe(2);
   });
+
+  it("takes its number of retries from PEDIGREE_RETRIES when no option says", async () => {
+    let attempts = 0;
+    mock.use(
+      http.get(`${faultyApi}/me`, () => {
+        attempts++;
+        return serverError("broken");
+      }),
+    );
+    process.env.PEDIGREE_RETRIES = "1";
+    try {
+      const pd = new Pedigree({ baseUrl: faultyUrl, apiKey: "pdg_test", pedigreeDir });
+      await expect(pd.whoami()).rejects.toMatchObject({
+        status: 500,
+        message: "the server answered 500 to GET /me (INTERNAL): broken",
+      });
+      expect(attempts).toBe(2);
+      process.env.PEDIGREE_RETRIES = "many";
+      expect(() => new Pedigree({ baseUrl: faultyUrl, pedigreeDir })).toThrow(/PEDIGREE_RETRIES/);
+    } finally {
+      delete process.env.PEDIGREE_RETRIES;
+    }
+  });
 });

@@ -59,7 +59,8 @@ export class Run {
   /**
    * Uses a version (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) and records the input edge.
    * When the server cannot be reached the edge stays queued (resolved later as of now), and this throws: the
-   * version's files cannot be had.
+   * version's files cannot be had. A 5xx after every retry parks the edge in rejected.jsonl and throws the
+   * server's answer; a refused key throws an AuthError.
    */
   async useArtifact(ref: string, options: { type?: string; project?: string } = {}): Promise<ArtifactVersion> {
     const usedAt = new Date().toISOString();
@@ -80,7 +81,8 @@ export class Run {
   /**
    * Logs a version: sends the manifest (small files with it), uploads only the files the server lacks, commits.
    * Identical content gives the existing version and records this run as one more producer. When the server
-   * does not answer in time the version is queued and the answer says `queued: true`.
+   * does not answer in time, or keeps failing it with 5xx (parked in rejected.jsonl, with a warning), the
+   * version is queued and the answer says `queued: true`.
    */
   async logArtifact(
     artifact: Artifact,

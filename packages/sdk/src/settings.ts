@@ -21,9 +21,12 @@ export interface PedigreeOptions {
   pedigreeDir?: string;
   /** `offline` only writes to the spool (send it later with `pedigree sync`); PEDIGREE_MODE. Default `online`. */
   mode?: "online" | "offline";
-  /** How long a logging call may wait for the server before it goes on with the write queued (default 10 s). */
+  /**
+   * How long a logging call may wait for the server before it goes on with the write queued (default 10 s). Once
+   * the server is known unreachable, calls do not wait at all until a background probe finds it back.
+   */
   maxBlockMs?: number;
-  /** How long `run.finish()` waits for queued writes to reach the server (default 30 s). */
+  /** How long `run.finish()` waits for queued writes to reach a server that answers (default 30 s). */
   finishTimeoutMs?: number;
 }
 
