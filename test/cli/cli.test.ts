@@ -91,3 +91,26 @@ describe("cli", () => {
     expect(stderr).toContain("nothing");
   });
 });
+
+describe("cli: sync", () => {
+  it("skips the spool of a run live in this process and says so, then sends it once the run is done", async () => {
+    const pd = new Pedigree({
+      baseUrl: server.url,
+      apiKey: server.apiKey,
+      project: "zoo",
+      pedigreeDir: server.dir,
+      mode: "offline",
+    });
+    const live = await pd.init({ jobType: "offline" });
+    const skipped = await pedigree("sync");
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain(`skipped run ${live.id}: the spool`);
+    expect(skipped.stdout).toContain(`in use by process ${process.pid}`);
+
+    expect(await live.finish()).toMatchObject({ queued: 2 });
+    const sent = await pedigree("sync", "--json");
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)).toEqual([expect.objectContaining({ runId: live.id, sent: 2, left: 0 })]);
+    expect((await pd.run(live.id)).state).toBe("finished");
+  });
+});

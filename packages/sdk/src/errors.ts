@@ -2,6 +2,9 @@ import type { ErrorCode } from "@pedigree/protocol";
 
 /** An error the server answered (or the network caused), with the server's code, message and field. */
 export class PedigreeError extends Error {
+  /** How long the server asked to wait before trying again (`Retry-After` of a 429 or 503). */
+  retryAfterMs: number | undefined;
+
   constructor(
     readonly code: ErrorCode | "NETWORK",
     message: string,

@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import {
   ArtifactDetails,
   type CreateRegistryBody,
@@ -68,7 +70,17 @@ export class Pedigree {
       offline: this.client.settings.mode === "offline",
       maxBlockMs: this.client.settings.maxBlockMs,
     });
-    const sent = await writer.submit<RunSummary>({ kind: "createRun", body });
+    const sent = await writer.submit<RunSummary>({ kind: "createRun", body }).catch(async (error: unknown) => {
+      // The server refused the run (a refused key, no role in the project): there is no run to keep writing to.
+      writer.close();
+      await rm(spool.dir, { recursive: true, force: true });
+      throw error;
+    });
+    if (sent.queued && sent.reason.kind === "parked") {
+      console.warn(
+        `[pedigree] the start of run ${runId} is parked in ${join(spool.dir, "rejected.jsonl")} (${sent.reason.entry.reason}); the run's writes wait behind it, \`pedigree sync --retry-rejected\` sends them`,
+      );
+    }
     const summary = sent.queued
       ? { id: runId, project, name: options.name ?? runId, jobType: body.jobType ?? "job" }
       : sent.result;

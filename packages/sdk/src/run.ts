@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import {
   parseRegistryRef,
   type RunState,
@@ -8,11 +9,11 @@ import {
 import type { Artifact } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
-import { PedigreeError } from "./errors";
+import { AuthError, PedigreeError } from "./errors";
 import { fetchLineage, type LineageOptions } from "./lineage";
 import { forgetRun, watchRun } from "./process-exit";
 import { Registry, type VersionInput } from "./registry";
-import type { RunWriter } from "./spool/run-writer";
+import type { QueuedReason, RunWriter } from "./spool/run-writer";
 import type { ProgressCallback } from "./transfer";
 
 const HEARTBEAT_MS = 30_000;
@@ -20,6 +21,8 @@ const HEARTBEAT_MS = 30_000;
 export interface FinishResult {
   /** Writes that did not reach the server in time; they stay in the spool for the background retry or `pedigree sync`. */
   queued: number;
+  /** Writes parked in the spool's rejected.jsonl (5xx after every retry, or refused); `pedigree sync --retry-rejected`. */
+  rejected: number;
   spoolDir: string;
 }
 
@@ -62,16 +65,19 @@ export class Run {
   /**
    * Uses a version (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) and records the input edge.
    * When the server cannot be reached the edge stays queued (resolved later as of now), and this throws: the
-   * version's files cannot be had.
+   * version's files cannot be had. A 5xx after every retry parks the edge in rejected.jsonl and throws the
+   * server's answer; a refused key throws an AuthError.
    */
   async useArtifact(ref: string, options: { type?: string; project?: string } = {}): Promise<ArtifactVersion> {
     const usedAt = new Date().toISOString();
     const sent = await this.writer.submit<VersionContents>({ kind: "useArtifact", body: { ref, ...options, usedAt } });
     if (sent.queued) {
+      const { reason } = sent;
+      const failure = reason.kind === "parked" && reason.error instanceof PedigreeError ? reason.error : undefined;
       throw new PedigreeError(
-        "NETWORK",
-        `the server did not answer: run ${this.id}'s use of '${ref}' is queued and will be recorded when it is back, but the version cannot be fetched now`,
-        undefined,
+        failure?.code ?? "NETWORK",
+        `${this.whyQueued(reason)}: run ${this.id}'s use of '${ref}' is ${reason.kind === "parked" ? "parked" : "queued"} and will be recorded ${reason.kind === "parked" ? "by `pedigree sync --retry-rejected`" : "when the server is back"}, but the version cannot be fetched now`,
+        failure?.status,
         "ref",
       );
     }
@@ -83,7 +89,8 @@ export class Run {
   /**
    * Logs a version: sends the manifest (small files with it), uploads only the files the server lacks, commits.
    * Identical content gives the existing version and records this run as one more producer. When the server
-   * does not answer in time the version is queued and the answer says `queued: true`.
+   * does not answer in time, or keeps failing it with 5xx (parked in rejected.jsonl, with a warning), the
+   * version is queued and the answer says `queued: true`.
    */
   async logArtifact(
     artifact: Artifact,
@@ -108,6 +115,7 @@ export class Run {
       { kind: "logArtifact", body, files },
       { onProgress: options.onProgress },
     );
+    if (sent.queued && sent.reason.kind === "parked") this.warnParked(`version of '${artifact.name}'`, sent.reason);
     return sent.queued
       ? ArtifactVersion.queued(this.client, this.project, artifact)
       : new ArtifactVersion(this.client, sent.result);
@@ -129,22 +137,34 @@ export class Run {
    * Answers what is still queued. Safe to call more than once.
    */
   async finish(state: Exclude<RunState, "running"> = "finished"): Promise<FinishResult> {
-    if (this.finished) return { queued: (await this.writer.spool.unacked()).length, spoolDir: this.writer.spool.dir };
+    const { spool } = this.writer;
+    if (this.finished)
+      return { queued: spool.pendingCount, rejected: (await spool.rejected()).length, spoolDir: spool.dir };
     this.state = state;
     clearInterval(this.heartbeat);
     forgetRun(this);
-    await this.writer.submit({ kind: "updateRun", body: { state } }).catch((error: unknown) => {
-      console.warn(`[pedigree] run ${this.id} could not be marked ${state}: ${String(error)}`);
-    });
+    try {
+      await this.writer.submit({ kind: "updateRun", body: { state } });
+    } catch (error) {
+      if (!(error instanceof AuthError))
+        console.warn(`[pedigree] run ${this.id} could not be marked ${state}: ${String(error)}`);
+    }
     const queued = await this.writer.flush(this.client.settings.finishTimeoutMs);
+    const rejected = (await spool.rejected()).length;
+    if (queued === 0 && rejected === 0) await spool.removeIfDone();
     this.writer.close();
-    if (queued === 0) await this.writer.spool.removeIfDone();
-    else {
+    if (queued > 0) {
       console.warn(
-        `[pedigree] ${queued} write(s) of run ${this.id} are still queued in ${this.writer.spool.dir}; \`pedigree sync\` sends them`,
+        `[pedigree] ${queued} write(s) of run ${this.id} are still queued in ${spool.dir}; \`pedigree sync\` sends them`,
       );
     }
-    return { queued, spoolDir: this.writer.spool.dir };
+    if (rejected > 0) {
+      console.warn(
+        `[pedigree] ${rejected} write(s) of run ${this.id} are parked in ${join(spool.dir, "rejected.jsonl")}; \`pedigree sync --retry-rejected\` sends them again`,
+      );
+    }
+    if (this.writer.refusedKey) throw this.writer.refusedKey;
+    return { queued, rejected, spoolDir: spool.dir };
   }
 
   /**
@@ -157,7 +177,7 @@ export class Run {
     this.state = state;
     clearInterval(this.heartbeat);
     this.writer.spool.append({ kind: "updateRun", body: { state } });
-    const overtakes = this.writer.spool.unackedCount > 1;
+    const overtakes = this.writer.spool.pendingCount > 1;
     this.writer.close();
     if (overtakes) return null;
     return {
@@ -165,6 +185,25 @@ export class Run {
       apiKey: this.client.settings.apiKey,
       body: { state },
     };
+  }
+
+  /** Why a write was left queued, for messages. */
+  private whyQueued(reason: QueuedReason): string {
+    switch (reason.kind) {
+      case "offline":
+        return "offline mode";
+      case "unreachable":
+      case "slow":
+        return reason.message;
+      case "parked":
+        return reason.error instanceof Error ? reason.error.message : reason.entry.reason;
+    }
+  }
+
+  private warnParked(what: string, reason: Extract<QueuedReason, { kind: "parked" }>) {
+    console.warn(
+      `[pedigree] run ${this.id}'s ${what} is parked in ${join(this.writer.spool.dir, "rejected.jsonl")} (${this.whyQueued(reason)}); later writes go on, \`pedigree sync --retry-rejected\` sends it again`,
+    );
   }
 
   private beat() {

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BlobUploadResponse, isSafeRelativePath, type StoredEntry } from "@pedigree/protocol";
-import { type HttpClient, toPedigreeError } from "./client";
+import type { HttpClient } from "./client";
 import { PedigreeError, ValidationError } from "./errors";
 
 export interface TransferProgress {
@@ -41,10 +41,10 @@ export async function uploadBlob(
       BlobUploadResponse.parse(await response.json());
       return;
     } catch (error) {
-      const failure = await toPedigreeError(error, "PUT", `blobs/${sha256}`);
-      const retryable = failure.code === "NETWORK" || (failure.status !== undefined && failure.status >= 500);
-      if (!retryable || attempt >= client.settings.retries) throw failure;
-      await sleep(Math.min(5_000, 300 * 2 ** attempt));
+      const failure = await client.failureOf(error, "PUT", `blobs/${sha256}`);
+      const delay = client.retryDelayMs(failure, attempt);
+      if (delay === undefined) throw failure;
+      await sleep(delay);
     }
   }
 }
