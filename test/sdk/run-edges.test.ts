@@ -64,7 +64,9 @@ describe("sdk: a run that has ended", () => {
     // Only the run's creation goes through: the server refuses the rest for good, and they are parked.
     expect(synced).toMatchObject({ runId: run.id, sent: 1, left: 0 });
     expect(synced?.rejected).toHaveLength(3);
-    expect(synced?.rejected[0]).toMatch(/^useArtifact: CONFLICT: run '[a-z0-9]{8}' is finished since .*: it takes no new/);
+    expect(synced?.rejected[0]).toMatch(
+      /^useArtifact: CONFLICT: run '[a-z0-9]{8}' is finished since .*: it takes no new/,
+    );
     expect(synced?.rejected[1]).toMatch(/^logArtifact: CONFLICT: run '[a-z0-9]{8}' is finished since/);
     expect(synced?.rejected[2]).toMatch(/^updateRun: CONFLICT: run '[a-z0-9]{8}' is finished, which is final/);
     const parked = await readFile(join(pedigreeDir, "spool", run.id, "rejected.jsonl"), "utf8");
