@@ -1,5 +1,5 @@
 import type { RunState, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
-import type { Artifact } from "./artifact";
+import { type Artifact, checkedManifest } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { PedigreeError } from "./errors";
@@ -81,7 +81,7 @@ export class Run {
     artifact: Artifact,
     options: { aliases?: string[]; onProgress?: ProgressCallback } = {},
   ): Promise<ArtifactVersion> {
-    const manifest = artifact.manifest;
+    const manifest = checkedManifest(artifact.manifest);
     const sizes = new Map(
       manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.size] as const] : [])),
     );
