@@ -58,7 +58,11 @@ function manifestProblem(entries: readonly ManifestEntry[]): { path: (string | n
   const paths = new Map<string, number>();
   for (const [index, entry] of entries.entries()) {
     const first = paths.get(entry.path);
-    if (first !== undefined) return { path: [index, "path"], message: `manifest paths must be unique: '${entry.path}' is also entry ${first}` };
+    if (first !== undefined)
+      return {
+        path: [index, "path"],
+        message: `manifest paths must be unique: '${entry.path}' is also entry ${first}`,
+      };
     paths.set(entry.path, index);
   }
   const sizes = new Map<string, number>();

@@ -8,8 +8,8 @@ import { getVersionDetails } from "../artifacts/details";
 import { resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
-import { keepingOnlyRecorded } from "../storage/stored-blobs";
 import { badRequest, notFound, parseInput } from "../errors";
+import { keepingOnlyRecorded } from "../storage/stored-blobs";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
 
 const ResolveQuery = z.object({ ref: Ref });
