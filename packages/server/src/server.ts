@@ -75,13 +75,17 @@ export async function startServer(
   sweeper.unref();
   const uploadSweeper = setInterval(removeDeadUploads, DEAD_UPLOAD_SWEEP_MS);
   uploadSweeper.unref();
+  let sweeping: Promise<unknown> | null = null;
   const pendingSweeper = setInterval(
     () => {
-      sweepPendingVersions(database, blobs, new Date(clock.now().getTime() - config.pendingVersionTtlMs)).catch(
-        (error: unknown) => log(`pending version sweep failed: ${error}`),
-      );
+      // One sweep at a time: a long one is not started again underneath itself.
+      sweeping ??= sweepPendingVersions(database, blobs, new Date(clock.now().getTime() - config.pendingVersionTtlMs))
+        .catch((error: unknown) => log(`pending version sweep failed: ${error}`))
+        .finally(() => {
+          sweeping = null;
+        });
     },
-    Math.min(60 * 60_000, config.pendingVersionTtlMs),
+    Math.max(60_000, Math.min(60 * 60_000, config.pendingVersionTtlMs)),
   );
   pendingSweeper.unref();
 
