@@ -98,6 +98,7 @@ export async function startServer(
       clearInterval(sweeper);
       clearInterval(uploadSweeper);
       clearInterval(pendingSweeper);
+      await sweeping;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
     },
