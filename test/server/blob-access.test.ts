@@ -288,7 +288,52 @@ describe("blobs: refused requests leave nothing on disk", () => {
   });
 });
 
+describe("blobs: refused and accepted requests racing on one file", () => {
+  it("never removes a file a concurrent request committed", async () => {
+    const typed = await server.api("POST", "/projects/d/versions", {
+      name: "race-typed",
+      type: "dataset",
+      manifest: [file("t.txt", "race typed")],
+      inlineBlobs: inline("race typed"),
+    });
+    expect(typed.status).toBe(201);
+    for (let round = 0; round < 5; round++) {
+      const content = `raced in round ${round}`;
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, index) =>
+          server.api("POST", "/projects/d/versions", {
+            // Odd requests are refused (the artifact is a dataset), even ones commit their own artifact.
+            name: index % 2 ? "race-typed" : `race-${round}-${index}`,
+            type: index % 2 ? "model" : "dataset",
+            manifest: [file("r.txt", content)],
+            inlineBlobs: inline(content),
+          }),
+        ),
+      );
+      for (const [index, result] of results.entries()) {
+        expect(result.status, JSON.stringify(result.body)).toBe(index % 2 ? 409 : 201);
+        if (index % 2 === 0) {
+          expect(await download("d", result.body.version.id, "r.txt", server.apiKey)).toEqual({
+            status: 200,
+            text: content,
+          });
+        }
+      }
+    }
+  });
+});
+
 describe("blobs: declared sizes and paths", () => {
+  it("refuses a manifest declaring one sha256 with two sizes, naming the entry", async () => {
+    const refused = await server.api("POST", "/projects/d/versions", {
+      name: "two-sizes",
+      type: "dataset",
+      manifest: [file("a.txt", "same"), { ...file("b.txt", "same"), size: 5 }],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.field).toBe("manifest.1.size");
+  });
+
   it("refuses an inline file whose declared size is not its size, naming the entry", async () => {
     const content = "twelve bytes";
     const refused = await server.api("POST", "/projects/d/versions", {
