@@ -5,12 +5,7 @@ import type { BlobStore } from "../store/blob-store";
 import { lockBlobs } from "./blob-locks";
 import { removeUnrecordedBlobs } from "./stored-blobs";
 
-/**
- * Cleans up what logging left unfinished before `before`: pending versions nobody committed, upload proofs,
- * and the blobs no version references any more (rows first, then their files, each under the blob locks).
- * Committed versions and what they reference are never touched. Works in batches of short transactions, so
- * it can run beside live traffic; the server runs it periodically.
- */
+/** What one sweep removed: pending versions, and blobs (rows and files) nothing referenced any more. */
 export interface SweepResult {
   versions: number;
   blobs: number;
@@ -18,6 +13,13 @@ export interface SweepResult {
 
 const BATCH = 1000;
 
+/**
+ * Cleans up what logging left unfinished before `before`: pending versions nobody committed, upload proofs,
+ * and the blobs no version references any more (rows first, then their files, each under the blob locks).
+ * Committed versions and what they reference are never touched. Works in batches of short transactions, so
+ * it can run beside live traffic; the server runs it periodically. Blob files without a row (left by a crash
+ * between placing a file and committing its row) are not looked for here: that needs a walk of the store.
+ */
 export async function sweepPendingVersions(db: Database, store: BlobStore, before: Date): Promise<SweepResult> {
   const result: SweepResult = { versions: 0, blobs: 0 };
   for (let swept = BATCH; swept === BATCH; ) {
