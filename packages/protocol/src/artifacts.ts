@@ -44,10 +44,50 @@ export type ManifestEntry = z.infer<typeof ManifestEntry>;
 export const Manifest = z
   .array(ManifestEntry)
   .max(Limits.maxManifestEntries, `manifests hold at most ${Limits.maxManifestEntries} entries (maxManifestEntries)`)
-  .refine(
-    (entries) => new Set(entries.map((entry) => entry.path)).size === entries.length,
-    "manifest paths must be unique",
-  );
+  .superRefine((entries, ctx) => {
+    const problem = manifestProblem(entries);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  });
+
+/**
+ * What makes a list of entries no manifest, naming the entry: two entries at one path, a path that is a
+ * directory of another (`a` and `a/b` cannot both be written out), one sha256 declared with two sizes.
+ * Linear in the total length of the paths.
+ */
+function manifestProblem(entries: readonly ManifestEntry[]): { path: (string | number)[]; message: string } | null {
+  const paths = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    const first = paths.get(entry.path);
+    if (first !== undefined)
+      return {
+        path: [index, "path"],
+        message: `manifest paths must be unique: '${entry.path}' is also entry ${first}`,
+      };
+    paths.set(entry.path, index);
+  }
+  const sizes = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    for (let slash = entry.path.indexOf("/"); slash !== -1; slash = entry.path.indexOf("/", slash + 1)) {
+      const file = paths.get(entry.path.slice(0, slash));
+      if (file !== undefined) {
+        return {
+          path: [index, "path"],
+          message: `'${entry.path}' lies inside '${entry.path.slice(0, slash)}', which entry ${file} makes a file`,
+        };
+      }
+    }
+    if (!("sha256" in entry)) continue;
+    const size = sizes.get(entry.sha256);
+    if (size !== undefined && size !== entry.size) {
+      return {
+        path: [index, "size"],
+        message: `'${entry.path}' declares ${entry.size} bytes for sha256 ${entry.sha256}, another entry ${size}`,
+      };
+    }
+    sizes.set(entry.sha256, entry.size);
+  }
+  return null;
+}
 
 export const VersionState = z.enum(["pending", "committed"]);
 
@@ -164,10 +204,10 @@ export const SetAliasBody = z.object({
   version: z.string().min(1).max(64),
 });
 
+/** The same answer whether or not the server held these bytes before: an upload reveals nothing of others' files. */
 export const BlobUploadResponse = z.object({
   sha256: Sha256,
   size: z.number(),
-  created: z.boolean(),
 });
 
 export function isSafeRelativePath(path: string): boolean {

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ArtifactName, ArtifactType, isSafeRelativePath, type ManifestEntry } from "@pedigree/protocol";
+import { ArtifactName, ArtifactType, isSafeRelativePath, Manifest, type ManifestEntry } from "@pedigree/protocol";
 import { ValidationError } from "./errors";
 
 export interface ArtifactInit {
@@ -93,6 +93,18 @@ export class Artifact {
     }
     return path;
   }
+}
+
+/**
+ * The manifest as the server will check it (e.g. no file `a` beside a file `a/b`), refused here with the same
+ * message and field before anything is sent.
+ */
+export function checkedManifest(entries: ManifestEntry[]): ManifestEntry[] {
+  const result = Manifest.safeParse(entries);
+  if (result.success) return entries;
+  const issue = result.error.issues[0];
+  const field = ["manifest", ...(issue?.path ?? []).map(String)].join(".");
+  throw new ValidationError("BAD_REQUEST", `${field}: ${issue?.message ?? "invalid"}`, undefined, field);
 }
 
 export async function sha256File(path: string): Promise<string> {

@@ -6,7 +6,7 @@ import {
   type VersionContents,
   type VersionSummary,
 } from "@pedigree/protocol";
-import type { Artifact } from "./artifact";
+import { type Artifact, checkedManifest } from "./artifact";
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { AuthError, PedigreeError } from "./errors";
@@ -96,7 +96,7 @@ export class Run {
     artifact: Artifact,
     options: { aliases?: string[]; onProgress?: ProgressCallback } = {},
   ): Promise<ArtifactVersion> {
-    const manifest = artifact.manifest;
+    const manifest = checkedManifest(artifact.manifest);
     const sizes = new Map(
       manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.size] as const] : [])),
     );

@@ -17,6 +17,8 @@ export interface ServerConfig {
   adminKey: string | undefined;
   /** Runs without a heartbeat for this long are marked `crashed`. */
   heartbeatTimeoutMs: number;
+  /** Pending versions older than this were abandoned: swept with the uploads nothing else uses. */
+  pendingVersionTtlMs: number;
   maxJsonBodyBytes: number;
   maxBlobBytes: number;
   /** Writes per user (all of its keys together); null turns the limit off. */
@@ -45,6 +47,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     pedigreeDir,
     adminKey: env.PEDIGREE_ADMIN_KEY || undefined,
     heartbeatTimeoutMs: Number(env.PEDIGREE_HEARTBEAT_TIMEOUT_MS ?? 10 * 60_000),
+    pendingVersionTtlMs: Number(env.PEDIGREE_PENDING_TTL_MS ?? 24 * 60 * 60_000),
     maxJsonBodyBytes: Number(env.PEDIGREE_MAX_BODY_BYTES ?? 64 * 1024 * 1024),
     maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
     rateLimit: parseRateLimit(env.PEDIGREE_RATE_LIMIT, { perSecond: 200, burst: 2000 }),

@@ -6,5 +6,6 @@ export { type AppDeps, type Clock, systemClock } from "./context";
 export { type Database, openDatabase, openPglite, openPostgres } from "./db/client";
 export { type RunningServer, startServer } from "./server";
 export { runServerCommand } from "./server-command";
-export type { BlobStore } from "./store/blob-store";
+export { type SweepResult, sweepPendingVersions } from "./storage/pending-sweep";
+export type { BlobStore, StagedBlob } from "./store/blob-store";
 export { createLocalBlobStore } from "./store/local-blob-store";

@@ -13,6 +13,7 @@ Environment:
   PEDIGREE_RATE_LIMIT       writes per second per user (all its keys): 'off', '<n>' (burst 10n) or '<n>:<burst>' (200:2000)
   PEDIGREE_MAX_BODY_BYTES   largest JSON request body, larger ones get a 413 (64 MiB)
   PEDIGREE_MAX_BLOB_BYTES   largest uploaded file (50 GiB)
+  PEDIGREE_PENDING_TTL_MS   pending versions older are swept with the uploads nothing else uses (86400000: 1 day)
 `;
 
 export function configFromArgs(args: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {

@@ -11,10 +11,11 @@ import { type Clock, systemClock } from "./context";
 import { type Database, openDatabase } from "./db/client";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
+import { sweepPendingVersions } from "./storage/pending-sweep";
 import { createLocalBlobStore } from "./store/local-blob-store";
 
-/** A temporary upload file untouched this long belongs to an upload that died with its process. */
-const STALE_UPLOAD_MS = 60 * 60_000;
+/** How often the temporary files of dead uploads are looked for (also once at start). */
+const DEAD_UPLOAD_SWEEP_MS = 60_000;
 
 export interface RunningServer {
   url: string;
@@ -38,11 +39,9 @@ export async function startServer(
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
   const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
-  const removeStaleUploads = () =>
-    blobs
-      .removeStaleUploads(new Date(Date.now() - STALE_UPLOAD_MS))
-      .catch((error) => log(`removing stale uploads failed: ${error}`));
-  await removeStaleUploads();
+  const removeDeadUploads = () =>
+    blobs.removeDeadUploads().catch((error: unknown) => log(`removing dead uploads failed: ${error}`));
+  await removeDeadUploads();
   const app = createApp({
     db: database,
     blobs,
@@ -74,8 +73,21 @@ export async function startServer(
     Math.min(60_000, config.heartbeatTimeoutMs),
   );
   sweeper.unref();
-  const uploadSweeper = setInterval(removeStaleUploads, STALE_UPLOAD_MS);
+  const uploadSweeper = setInterval(removeDeadUploads, DEAD_UPLOAD_SWEEP_MS);
   uploadSweeper.unref();
+  let sweeping: Promise<unknown> | null = null;
+  const pendingSweeper = setInterval(
+    () => {
+      // One sweep at a time: a long one is not started again underneath itself.
+      sweeping ??= sweepPendingVersions(database, blobs, new Date(clock.now().getTime() - config.pendingVersionTtlMs))
+        .catch((error: unknown) => log(`pending version sweep failed: ${error}`))
+        .finally(() => {
+          sweeping = null;
+        });
+    },
+    Math.max(60_000, Math.min(60 * 60_000, config.pendingVersionTtlMs)),
+  );
+  pendingSweeper.unref();
 
   return {
     url,
@@ -85,6 +97,8 @@ export async function startServer(
     async close() {
       clearInterval(sweeper);
       clearInterval(uploadSweeper);
+      clearInterval(pendingSweeper);
+      await sweeping;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
     },

@@ -1,18 +1,24 @@
 import type { CommitVersionBody, CreateVersionBody, CreateVersionResponse, VersionSummary } from "@pedigree/protocol";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { artifacts, blobs, runOutputs, versions } from "../db/schema";
+import { artifacts, runOutputs, versions } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { ensureProject } from "../projects";
 import { lockRunForEdge } from "../runs/service";
+import { lockBlobs } from "../storage/blob-locks";
+import { recordUploads } from "../storage/stored-blobs";
+import type { BlobStore, StagedBlob } from "../store/blob-store";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
+import { assertDeclaredSizes, checkBlobPossession, recordVersionBlobs } from "./possession";
 import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummary, type VersionRow } from "./present";
 
 export interface WriteContext {
   project: string;
   actor: string;
+  /** The actor is a server admin (reads every project); least privilege when unset. */
+  actorIsAdmin?: boolean;
   now: () => Date;
   /** Set by the project gate when this write may create the project (see auth/access.ts). */
   claimsProject?: boolean;
@@ -26,6 +32,12 @@ type CreateInput = Required<
   Pick<CreateVersionBody, "description" | "runId">;
 type CommitInput = Required<Pick<CommitVersionBody, "aliases">> & Pick<CommitVersionBody, "runId">;
 
+/** Small files sent with the manifest, hashed and staged by the route; placed and recorded by the create. */
+export interface InlineFiles {
+  store: BlobStore;
+  staged: readonly StagedBlob[];
+}
+
 /**
  * First phase of logging a version: records the manifest and answers which blobs must be uploaded.
  * Content the artifact already has is the existing version; when nothing is missing, it commits at once.
@@ -34,8 +46,7 @@ export async function createVersion(
   tx: Db,
   ctx: WriteContext,
   input: CreateInput,
-  /** Blobs this transaction recorded itself (sent inline): known stored, not looked up again. */
-  recordedBlobs: ReadonlySet<string> = new Set(),
+  inline?: InlineFiles,
 ): Promise<CreateVersionResponse> {
   await ensureProject(tx, ctx);
   // Refused before any upload is asked for; run before artifact, the lock order of every edge.
@@ -60,12 +71,22 @@ export async function createVersion(
     })
     .onConflictDoNothing({ target: [versions.artifactId, versions.digest] })
     .returning();
+  if (inserted) await recordVersionBlobs(tx, inserted.id);
   const version = inserted ?? (await selectVersion(tx, artifact.id, digest));
-  const unchecked = storedBlobs(input.manifest).filter((sha256) => !recordedBlobs.has(sha256));
-  const missingBlobs = version.state === "committed" ? [] : await missingBlobsOf(tx, unchecked);
-  if (missingBlobs.length > 0) {
-    const [summary] = await loadVersionSummaries(tx, [version.id]);
-    return { version: summary as VersionSummary, missingBlobs };
+  if (version.state === "pending") {
+    const stored = storedBlobs(input.manifest);
+    await lockBlobs(tx, stored, "shared");
+    if (inline) await recordUploads(tx, inline.store, inline.staged, ctx.actor);
+    // Files all sent inline were just hashed and measured: nothing is left to check.
+    const sent = new Set(inline?.staged.map((blob) => blob.sha256));
+    if (!stored.every((sha256) => sent.has(sha256))) {
+      const { missing, wrongSize } = await checkBlobPossession(tx, writerOf(ctx), version.id);
+      assertDeclaredSizes(input.manifest, wrongSize);
+      if (missing.length > 0) {
+        const [summary] = await loadVersionSummaries(tx, [version.id]);
+        return { version: summary as VersionSummary, missingBlobs: missing };
+      }
+    }
   }
   const committed = await commitLocked(
     tx,
@@ -96,7 +117,8 @@ export async function commitVersion(
   const artifact = await lockArtifact(tx, found.artifactId);
   // Read again under the lock: a concurrent commit of the same version may have numbered it meanwhile.
   const [version] = await tx.select().from(versions).where(eq(versions.id, versionId));
-  if (!version) throw new Error("artifact or version vanished inside its transaction");
+  // Gone only when the pending sweep removed it meanwhile: as if it had never been made.
+  if (!version) throw notFound(`version '${versionId}' in project '${ctx.project}'`, "versionId");
   return commitLocked(tx, ctx, { artifact, version, blobsChecked: false, madeHere: false }, input);
 }
 
@@ -104,7 +126,7 @@ interface LockedVersion {
   /** Read while this transaction holds the artifact row lock. */
   artifact: ArtifactRow;
   version: VersionRow;
-  /** Every blob of the manifest is known to be stored. */
+  /** This writer was found to hold every blob of the manifest, under the shared blob locks. */
   blobsChecked: boolean;
   /** Inserted by this transaction: no alias can point at it yet. */
   madeHere: boolean;
@@ -120,9 +142,13 @@ async function commitLocked(
   let committed = version;
   let counted = artifact;
   if (version.state === "pending") {
-    const missing = blobsChecked ? [] : await missingBlobsOf(tx, storedBlobs(version.manifest));
-    if (missing.length > 0) {
-      throw conflict(`${missing.length} blob(s) are not uploaded yet: ${missing.slice(0, 5).join(", ")}`, "blobs");
+    if (!blobsChecked) {
+      await lockBlobs(tx, storedBlobs(version.manifest), "shared");
+      const { missing, wrongSize } = await checkBlobPossession(tx, writerOf(ctx), version.id);
+      assertDeclaredSizes(version.manifest, wrongSize);
+      if (missing.length > 0) {
+        throw conflict(`${missing.length} blob(s) are not uploaded yet: ${missing.slice(0, 5).join(", ")}`, "blobs");
+      }
     }
     // Both rows in one statement (one round trip); column names as in db/schema/artifacts.ts.
     await tx.execute(sql`
@@ -182,13 +208,4 @@ async function selectVersion(tx: Db, artifactId: number, digest: string): Promis
   return version;
 }
 
-async function missingBlobsOf(db: Db, sha256s: string[]): Promise<string[]> {
-  if (sha256s.length === 0) return [];
-  const present = new Set<string>();
-  for (let start = 0; start < sha256s.length; start += 5000) {
-    const chunk = sha256s.slice(start, start + 5000);
-    const rows = await db.select({ sha256: blobs.sha256 }).from(blobs).where(inArray(blobs.sha256, chunk));
-    for (const row of rows) present.add(row.sha256);
-  }
-  return sha256s.filter((sha256) => !present.has(sha256));
-}
+const writerOf = (ctx: WriteContext) => ({ userId: ctx.actor, isAdmin: ctx.actorIsAdmin ?? false });

@@ -1,5 +1,5 @@
 import { RegistryName, type Role } from "@pedigree/protocol";
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
@@ -112,6 +112,15 @@ export async function claimProject(
   }
   if (!access.claimsProject) return;
   await authorizeProject(tx, { userId: actor, isAdmin: false }, project, "write");
+}
+
+/**
+ * Which projects a user reads, as a condition on a project column: every project for a server admin, those the
+ * user holds any role in otherwise. The one rule for reads that cross projects (e.g. blobs named by sha256).
+ */
+export function projectReadableBy(actor: Pick<Actor, "userId" | "isAdmin">, project: AnyColumn | SQL): SQL {
+  if (actor.isAdmin) return sql`true`;
+  return sql`${project} in (select ${projectMembers.project} from ${projectMembers} where ${projectMembers.userId} = ${actor.userId})`;
 }
 
 /** /api/v1/users is for server admins; the route is no secret, so others get a 403. */

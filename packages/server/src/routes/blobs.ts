@@ -1,33 +1,39 @@
 import { Readable } from "node:stream";
 import { Sha256 } from "@pedigree/protocol";
 import { Hono } from "hono";
-import { recordBlobs, storeBlob } from "../artifacts/blobs";
+import { stageUpload } from "../artifacts/blobs";
 import { authorizeBlobUpload } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, parseInput } from "../errors";
+import { keepingOnlyRecorded, recordUploads } from "../storage/stored-blobs";
+import type { StagedBlob } from "../store/blob-store";
 
 /**
- * /api/v1/blobs/:sha256: content-addressed uploads. The body streams to disk while it is hashed; bytes
- * whose sha256 is not the one named are refused and nothing is kept. Downloads go through a version
- * (project-scoped), never through a bare sha256.
+ * /api/v1/blobs/:sha256: content-addressed uploads, and the uploader's proof of possession. The body streams to
+ * disk while it is hashed, whether or not the server holds the blob already, and the answer is the same either
+ * way (201): an upload neither skips the bytes nor tells whether anyone else stored them. Bytes whose sha256 is
+ * not the one named are refused and nothing is kept. Downloads go through a version (project-scoped), never
+ * through a bare sha256.
  */
 export function blobRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().put("/:sha256", async (c) => {
     const sha256 = parseInput(Sha256, c.req.param("sha256"), "sha256");
-    await deps.db.read((db) => authorizeBlobUpload(db, c.get("actor")));
+    const actor = c.get("actor");
+    await deps.db.read((db) => authorizeBlobUpload(db, actor));
     const body = c.req.raw.body;
     if (!body) throw badRequest("body", "send the file's bytes as the request body");
-    let stored: { size: number; created: boolean };
+    let staged: StagedBlob;
     try {
-      stored = await storeBlob(deps.blobs, sha256, Readable.fromWeb(body as never), deps.config.maxBlobBytes);
+      staged = await stageUpload(deps.blobs, sha256, Readable.fromWeb(body as never), deps.config.maxBlobBytes);
     } catch (error) {
       // The client went away mid-upload: the store kept nothing, and nobody is left to answer.
       if (c.req.raw.signal.aborted || (error instanceof Error && error.message === "aborted"))
         throw badRequest("body", "the upload was cut before its end; nothing was kept");
       throw error;
     }
-    // Recorded even when the bytes were already stored: an earlier request may have stored them and then failed.
-    await deps.db.transaction((tx) => recordBlobs(tx, [{ sha256, size: stored.size }]));
-    return c.json({ sha256, size: stored.size, created: stored.created }, stored.created ? 201 : 200);
+    await keepingOnlyRecorded(deps.db, deps.blobs, [staged], () =>
+      deps.db.transaction((tx) => recordUploads(tx, deps.blobs, [staged], actor.userId)),
+    );
+    return c.json({ sha256, size: staged.size }, 201);
   });
 }

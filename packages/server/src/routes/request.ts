@@ -67,6 +67,7 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
   return {
     project: projectOf(c),
     actor: c.get("actor").userId,
+    actorIsAdmin: c.get("actor").isAdmin,
     now: () => deps.clock.now(),
     claimsProject: c.get("projectAccess")?.claimsProject ?? false,
     projectExists: c.get("projectAccess")?.projectExists ?? false,

@@ -3,13 +3,14 @@ import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, 
 import { type Context, Hono } from "hono";
 import { stream } from "hono/streaming";
 import { z } from "zod";
-import { recordBlobs, storeInlineBlobs } from "../artifacts/blobs";
+import { stageInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
 import { type ResolvedVersion, resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, notFound, parseInput } from "../errors";
 import { projectVisibility } from "../lineage/visibility";
+import { keepingOnlyRecorded } from "../storage/stored-blobs";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
 
 const ResolveQuery = z.object({ ref: Ref });
@@ -33,11 +34,11 @@ export function versionRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .post("/", async (c) => {
       const { inlineBlobs, ...body } = await jsonBody(c, CreateVersionBody);
-      const inlined = inlineBlobs ? await storeInlineBlobs(deps.blobs, body.manifest, inlineBlobs) : [];
-      const created = await deps.db.transaction(async (tx) => {
-        await recordBlobs(tx, inlined);
-        return createVersion(tx, writeContext(c, deps), body, new Set(inlined.map((blob) => blob.sha256)));
-      });
+      const staged = inlineBlobs ? await stageInlineBlobs(deps.blobs, body.manifest, inlineBlobs) : [];
+      const inline = { store: deps.blobs, staged };
+      const created = await keepingOnlyRecorded(deps.db, deps.blobs, staged, () =>
+        deps.db.transaction((tx) => createVersion(tx, writeContext(c, deps), body, inline)),
+      );
       return c.json(created, created.missingBlobs.length > 0 ? 202 : 201);
     })
     .post("/:versionId/commit", async (c) => {

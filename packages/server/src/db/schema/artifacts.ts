@@ -140,8 +140,49 @@ export const runOutputs = pgTable(
   ],
 );
 
+/**
+ * A blob whose bytes are in the store. The row is written only after the file is in place, and removed only
+ * before the file is (storage/blob-locks.ts orders the two), so a row always has its bytes.
+ */
 export const blobs = pgTable("blobs", {
   sha256: text("sha256").primaryKey(),
   size: bigint("size", { mode: "number" }).notNull(),
   createdAt,
 });
+
+/**
+ * The stored files of each version's manifest, one row per distinct sha256 with the size the manifest declares:
+ * which versions reference a blob (proof of possession, sweeps), without reading manifests.
+ */
+export const versionBlobs = pgTable(
+  "version_blobs",
+  {
+    versionId: text("version_id")
+      .notNull()
+      .references(() => versions.id, { onDelete: "cascade" }),
+    sha256: text("sha256").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.versionId, table.sha256] }),
+    index("version_blobs_sha256_idx").on(table.sha256),
+  ],
+);
+
+/**
+ * Proof of possession: `userId` sent these bytes (an upload or an inline file, hashed by the server). It lets
+ * that user's versions name the blob; a blob nobody proved and no readable version holds must be uploaded.
+ */
+export const blobUploads = pgTable(
+  "blob_uploads",
+  {
+    sha256: text("sha256")
+      .notNull()
+      .references(() => blobs.sha256, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    uploadedAt: timestamp("uploaded_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.sha256, table.userId] })],
+);
