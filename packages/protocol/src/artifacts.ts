@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ByteSize, hasStorableVersionNumber, MAX_SAFE_SIZE, Timestamp, versionNumberLimit } from "./bounds";
 import {
   AliasName,
   ArtifactName,
@@ -7,8 +8,9 @@ import {
   Limits,
   LoggedJsonObject,
   ProjectName,
+  Ref,
+  RunId,
   Sha256,
-  Timestamp,
   VersionId,
 } from "./common";
 
@@ -24,7 +26,7 @@ const ManifestPath = z
 export const StoredEntry = z.object({
   path: ManifestPath,
   sha256: Sha256,
-  size: z.number().int().min(0),
+  size: ByteSize,
 });
 /** A file left in outside storage; Pedigree keeps the address, not the bytes. */
 export const ReferenceEntry = z.object({
@@ -34,7 +36,7 @@ export const ReferenceEntry = z.object({
     .max(2048)
     .regex(/^(s3|gs|https?|file):\/\/.+/, "references are s3://, gs://, http(s):// or file:// URIs"),
   checksum: z.string().max(256).optional(),
-  size: z.number().int().min(0).optional(),
+  size: ByteSize.optional(),
 });
 export const ManifestEntry = z.union([StoredEntry, ReferenceEntry]);
 export type StoredEntry = z.infer<typeof StoredEntry>;
@@ -47,6 +49,11 @@ export const Manifest = z
   .refine(
     (entries) => new Set(entries.map((entry) => entry.path)).size === entries.length,
     "manifest paths must be unique",
+  )
+  // A version's size is the sum: it must fit its column and stay exact as a JavaScript number.
+  .refine(
+    (entries) => entries.reduce((total, entry) => total + (entry.size ?? 0), 0) <= MAX_SAFE_SIZE,
+    `the sizes of a manifest add up to at most ${MAX_SAFE_SIZE} bytes`,
   );
 
 export const VersionState = z.enum(["pending", "committed"]);
@@ -59,7 +66,7 @@ export const CreateVersionBody = z.object({
   description: z.string().max(10_000).optional(),
   generated: z.boolean().default(false),
   /** The producing run; its output edge is recorded on commit. */
-  runId: z.string().optional(),
+  runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
   /**
    * Contents of small files (base64, by sha256), sent with the manifest so a small version is logged in one
@@ -73,7 +80,7 @@ export const CreateVersionBody = z.object({
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
 
 export const CommitVersionBody = z.object({
-  runId: z.string().optional(),
+  runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
 });
 export type CommitVersionBody = z.input<typeof CommitVersionBody>;
@@ -161,8 +168,15 @@ export const ArtifactList = z.object({ artifacts: z.array(ArtifactSummary) });
 
 export const SetAliasBody = z.object({
   /** `vN` or a version id of this artifact. */
-  version: z.string().min(1).max(64),
+  version: z.string().min(1).max(64).refine(hasStorableVersionNumber, versionNumberLimit),
 });
+
+/** `GET …/artifacts?type=`. */
+export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
+/** `GET …/versions?ref=`: the version a ref names. */
+export const ResolveVersionQuery = z.object({ ref: Ref });
+/** `GET …/versions/:versionId/files?path=`. */
+export const VersionFileQuery = z.object({ path: ManifestPath });
 
 export const BlobUploadResponse = z.object({
   sha256: Sha256,

@@ -1,5 +1,6 @@
 export * from "./artifacts";
 export * from "./auth";
+export * from "./bounds";
 export * from "./common";
 export * from "./errors";
 export * from "./lineage";

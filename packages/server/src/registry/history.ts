@@ -1,9 +1,16 @@
 import { createHash } from "node:crypto";
-import type { HistoryAction, HistoryEvent, HistoryPage, HistoryQuery, HistoryVerification } from "@pedigree/protocol";
+import {
+  encodeHistoryCursor,
+  type HistoryAction,
+  type HistoryEvent,
+  type HistoryPage,
+  type HistoryQuery,
+  type HistoryVerification,
+  versionNumberOf,
+} from "@pedigree/protocol";
 import { and, asc, desc, eq, gte, inArray, lte, or, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { collections, GENESIS_HASH, historyEvents } from "../db/schema";
-import { badRequest } from "../errors";
 import type { RegistryContext } from "./context";
 
 /**
@@ -86,8 +93,8 @@ export async function listHistory(
   names: ChainNames & { collectionId: number },
   query: HistoryQuery,
 ): Promise<HistoryPage> {
-  const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-  const version = query.version ? Number(query.version.slice(1)) : undefined;
+  const { cursor } = query;
+  const version = query.version ? versionNumberOf(query.version) : undefined;
   const rows = await db
     .select()
     .from(historyEvents)
@@ -110,7 +117,7 @@ export async function listHistory(
   const last = page[page.length - 1];
   return {
     events: page.map((row) => toHistoryEvent(row, names)),
-    nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    nextCursor: rows.length > query.limit && last ? encodeHistoryCursor(last) : null,
   };
 }
 
@@ -221,16 +228,5 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
-function encodeCursor(row: Pick<EventRow, "at" | "id">): string {
-  return Buffer.from(`${row.at.toISOString()}|${row.id}`).toString("base64url");
-}
-
 /** The cursor that continues a listing after the event (at, id): for tools that seek deep into a history. */
-export const historyCursorAfter = (event: { at: Date; id: number }) => encodeCursor(event);
-
-function decodeCursor(cursor: string): { at: Date; id: number } {
-  const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const date = new Date(at ?? "");
-  if (Number.isNaN(date.getTime()) || !/^\d+$/.test(id ?? "")) throw badRequest("cursor", "the cursor is not valid");
-  return { at: date, id: Number(id) };
-}
+export const historyCursorAfter = (event: { at: Date; id: number }) => encodeHistoryCursor(event);

@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { ResolvedVersion } from "../artifacts/refs";
+import { versionIndexOf } from "../artifacts/version-number";
 import type { Db } from "../db/client";
 import { artifacts, collectionAliases, collectionMemberships, collections, registries, versions } from "../db/schema";
 import { badRequest, notFound } from "../errors";
@@ -21,6 +22,7 @@ export async function resolveRegistryRef(
   const match = REGISTRY_REF.exec(ref);
   if (!match) throw badRequest(field, `'${ref}' is not a registry ref like 'model/zoo-classifier:production'`);
   const [, registryName, collectionName, selector = "latest"] = match;
+  const index = versionIndexOf(selector, field);
   const [collection] = await db
     .select({ id: collections.id })
     .from(collections)
@@ -38,13 +40,12 @@ export async function resolveRegistryRef(
         )
       : isNull(collectionMemberships.unlinkedAt),
   );
-  const index = /^v(\d+)$/.exec(selector);
   let versionId: string | undefined;
-  if (index) {
+  if (index !== undefined) {
     const [row] = await db
       .select({ versionId: collectionMemberships.versionId })
       .from(collectionMemberships)
-      .where(and(linked, eq(collectionMemberships.index, Number(index[1]))));
+      .where(and(linked, eq(collectionMemberships.index, index)));
     versionId = row?.versionId;
   } else if (selector === "latest") {
     const [row] = await db

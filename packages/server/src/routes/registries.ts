@@ -2,6 +2,7 @@ import {
   AliasName,
   CollectionListQuery,
   CollectionName,
+  CollectionVersionSelector,
   CreateCollectionBody,
   CreateRegistryBody,
   HistoryQuery,
@@ -38,6 +39,10 @@ export function registryRoutes(deps: AppDeps) {
   const collectionPath = (c: Context<AppEnv>) => ({
     registry: registryOf(c),
     collection: parseInput(CollectionName, c.req.param("collection"), "collection"),
+  });
+  const versionPath = (c: Context<AppEnv>) => ({
+    ...collectionPath(c),
+    version: parseInput(CollectionVersionSelector, c.req.param("version"), "version"),
   });
   const contextOf = (c: Context<AppEnv>): RegistryContext => {
     const actor = c.get("actor");
@@ -99,13 +104,13 @@ export function registryRoutes(deps: AppDeps) {
       return c.json(result, result.linked ? 201 : 200);
     })
     .delete("/:registry/collections/:collection/versions/:version", async (c) => {
-      const path = { ...collectionPath(c), version: c.req.param("version") };
+      const path = versionPath(c);
       const ctx = contextOf(c);
       await deps.db.transaction((tx) => unlinkVersion(tx, ctx, path));
       return c.body(null, 204);
     })
     .put("/:registry/collections/:collection/versions/:version/aliases", async (c) => {
-      const path = { ...collectionPath(c), version: c.req.param("version") };
+      const path = versionPath(c);
       const body = await jsonBody(c, SetVersionAliasesBody);
       const ctx = contextOf(c);
       return c.json(await deps.db.transaction((tx) => setVersionAliases(tx, ctx, path, body)));

@@ -1,8 +1,13 @@
 import type { Readable } from "node:stream";
-import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, VersionId } from "@pedigree/protocol";
+import {
+  CommitVersionBody,
+  CreateVersionBody,
+  ResolveVersionQuery,
+  VersionFileQuery,
+  VersionId,
+} from "@pedigree/protocol";
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
-import { z } from "zod";
 import { recordBlobs, storeInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
 import { resolveRef } from "../artifacts/refs";
@@ -10,15 +15,6 @@ import { commitVersion, createVersion } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, notFound, parseInput } from "../errors";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const ResolveQuery = z.object({ ref: Ref });
-const FileQuery = z.object({
-  path: z
-    .string()
-    .min(1)
-    .max(Limits.maxPathLength)
-    .refine(isSafeRelativePath, "paths are relative, '/'-separated, without '..', '.', empty segments or NUL"),
-});
 
 /** /api/v1/projects/:project/versions: two-phase logging, resolution of refs, details and file downloads. */
 export function versionRoutes(deps: AppDeps) {
@@ -41,11 +37,11 @@ export function versionRoutes(deps: AppDeps) {
       const body = await jsonBody(c, CommitVersionBody);
       return c.json(await deps.db.transaction((tx) => commitVersion(tx, writeContext(c, deps), versionId, body)));
     })
-    .get("/", async (c) => c.json(await details(projectOf(c), queryOf(c, ResolveQuery).ref)))
+    .get("/", async (c) => c.json(await details(projectOf(c), queryOf(c, ResolveVersionQuery).ref)))
     .get("/:versionId", async (c) => c.json(await details(projectOf(c), versionIdOf(c.req.param("versionId")))))
     .get("/:versionId/files", async (c) => {
       const version = await details(projectOf(c), versionIdOf(c.req.param("versionId")));
-      const { path } = queryOf(c, FileQuery);
+      const { path } = queryOf(c, VersionFileQuery);
       const entry = version.manifest.find((item) => item.path === path);
       if (!entry) throw notFound(`file '${path}' in version ${version.artifact}:${version.version}`, "path");
       if (!("sha256" in entry))
