@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { ByteSize, hasStorableVersionNumber, MAX_SAFE_SIZE, Timestamp, versionNumberLimit } from "./bounds";
+import {
+  ByteSize,
+  hasStorableVersionNumber,
+  MAX_SAFE_SIZE,
+  PG_INT4_MAX,
+  Timestamp,
+  versionNumberLimit,
+} from "./bounds";
 import {
   AliasName,
   ArtifactName,
@@ -168,7 +175,12 @@ export const ArtifactList = z.object({ artifacts: z.array(ArtifactSummary) });
 
 export const SetAliasBody = z.object({
   /** `vN` or a version id of this artifact. */
-  version: z.string().min(1).max(64).refine(hasStorableVersionNumber, versionNumberLimit),
+  version: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine(hasStorableVersionNumber, versionNumberLimit)
+    .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "best"] }),
 });
 
 /** `GET …/artifacts?type=`. */

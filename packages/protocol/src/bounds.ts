@@ -34,7 +34,8 @@ export function isStorableTime(date: Date): boolean {
 export const Timestamp = z
   .string()
   .datetime({ offset: true })
-  .refine((text) => isStorableTime(new Date(text)), `dates are between ${MIN_TIMESTAMP} and ${MAX_TIMESTAMP} (UTC)`);
+  .refine((text) => isStorableTime(new Date(text)), `dates are between ${MIN_TIMESTAMP} and ${MAX_TIMESTAMP} (UTC)`)
+  .meta({ examples: [MIN_TIMESTAMP, MAX_TIMESTAMP] });
 
 /** A count in bytes: a file's size, or the sum of a manifest's sizes. */
 export const ByteSize = z.number().int().min(0).max(MAX_SAFE_SIZE, `sizes are at most ${MAX_SAFE_SIZE} bytes`);
@@ -66,4 +67,5 @@ export function hasStorableVersionNumber(selector: string): boolean {
 export const VersionNumber = z
   .string()
   .regex(VERSION_NUMBER, "versions are vN")
-  .refine(hasStorableVersionNumber, versionNumberLimit);
+  .refine(hasStorableVersionNumber, versionNumberLimit)
+  .meta({ examples: ["v0", `v${PG_INT4_MAX}`] });

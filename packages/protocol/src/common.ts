@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hasStorableVersionNumber, versionNumberLimit } from "./bounds";
+import { hasStorableVersionNumber, PG_INT4_MAX, versionNumberLimit } from "./bounds";
 
 /** Names and ids as shared/SPEC.md defines them. */
 export const ProjectName = z
@@ -34,7 +34,8 @@ export const Ref = z
   .string()
   .min(1)
   .max(300)
-  .refine((ref) => hasStorableVersionNumber(ref.slice(ref.lastIndexOf(":") + 1)), versionNumberLimit);
+  .refine((ref) => hasStorableVersionNumber(ref.slice(ref.lastIndexOf(":") + 1)), versionNumberLimit)
+  .meta({ examples: ["ds", "ds:best", "ds:v0", `ds:v${PG_INT4_MAX}`, "model/zoo-classifier:production"] });
 
 export const Limits = {
   /** Of one logged JSON value (config, summary, metadata), serialised. */

@@ -3,6 +3,7 @@ export * from "./auth";
 export * from "./bounds";
 export * from "./common";
 export * from "./errors";
+export * from "./json-schema";
 export * from "./lineage";
 export * from "./registry";
 export * from "./runs";

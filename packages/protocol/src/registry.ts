@@ -4,6 +4,7 @@ import {
   hasStorableVersionNumber,
   isStorableTime,
   MAX_SAFE_SIZE,
+  PG_INT4_MAX,
   Timestamp,
   VersionNumber,
   versionNumberLimit,
@@ -115,7 +116,8 @@ export const CollectionVersionSelector = z
     (selector) => versionNumberOf(selector) !== undefined || VersionId.safeParse(selector).success,
     "versions are the collection's vN or a version id",
   )
-  .refine(hasStorableVersionNumber, versionNumberLimit);
+  .refine(hasStorableVersionNumber, versionNumberLimit)
+  .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "av_0123456789abcdef"] });
 
 export const SetCollectionAliasBody = z.object({
   /** The collection's `vN` or a linked artifact version id. */

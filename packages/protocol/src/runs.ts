@@ -73,6 +73,7 @@ export const RunListQuery = Page.extend({
   cursor: z
     .string()
     .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
+    .meta({ examples: ["999999999"] })
     .optional(),
 });
 
