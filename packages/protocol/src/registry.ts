@@ -201,7 +201,8 @@ export function decodeHistoryCursor(cursor: string): HistoryPosition | undefined
   return isStorableTime(at) && id <= MAX_SAFE_SIZE ? { at, id } : undefined;
 }
 
-const HistoryCursor = z
+/** `cursor=` of a history listing, decoded to the position it names (a 400 naming `cursor` otherwise). */
+export const HistoryCursor = z
   .string()
   .max(512)
   .transform((cursor, ctx) => {
