@@ -1,5 +1,13 @@
 import { z } from "zod";
 import {
+  ByteSize,
+  hasStorableVersionNumber,
+  MAX_SAFE_SIZE,
+  PG_INT4_MAX,
+  Timestamp,
+  versionNumberLimit,
+} from "./bounds";
+import {
   AliasName,
   ArtifactName,
   ArtifactType,
@@ -7,8 +15,9 @@ import {
   Limits,
   LoggedJsonObject,
   ProjectName,
+  Ref,
+  RunId,
   Sha256,
-  Timestamp,
   VersionId,
 } from "./common";
 
@@ -24,7 +33,7 @@ const ManifestPath = z
 export const StoredEntry = z.object({
   path: ManifestPath,
   sha256: Sha256,
-  size: z.number().int().min(0),
+  size: ByteSize,
 });
 /** A file left in outside storage; Pedigree keeps the address, not the bytes. */
 export const ReferenceEntry = z.object({
@@ -34,7 +43,7 @@ export const ReferenceEntry = z.object({
     .max(2048)
     .regex(/^(s3|gs|https?|file):\/\/.+/, "references are s3://, gs://, http(s):// or file:// URIs"),
   checksum: z.string().max(256).optional(),
-  size: z.number().int().min(0).optional(),
+  size: ByteSize.optional(),
 });
 export const ManifestEntry = z.union([StoredEntry, ReferenceEntry]);
 export type StoredEntry = z.infer<typeof StoredEntry>;
@@ -47,7 +56,12 @@ export const Manifest = z
   .superRefine((entries, ctx) => {
     const problem = manifestProblem(entries);
     if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
-  });
+  })
+  // A version's size is the sum: it must fit its column and stay exact as a JavaScript number.
+  .refine(
+    (entries) => entries.reduce((total, entry) => total + (entry.size ?? 0), 0) <= MAX_SAFE_SIZE,
+    `the sizes of a manifest add up to at most ${MAX_SAFE_SIZE} bytes`,
+  );
 
 /**
  * What makes a list of entries no manifest, naming the entry: two entries at one path, a path that is a
@@ -99,7 +113,7 @@ export const CreateVersionBody = z.object({
   description: z.string().max(10_000).optional(),
   generated: z.boolean().default(false),
   /** The producing run; its output edge is recorded on commit. */
-  runId: z.string().optional(),
+  runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
   /**
    * Contents of small files (base64, by sha256), sent with the manifest so a small version is logged in one
@@ -113,7 +127,7 @@ export const CreateVersionBody = z.object({
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
 
 export const CommitVersionBody = z.object({
-  runId: z.string().optional(),
+  runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
 });
 export type CommitVersionBody = z.input<typeof CommitVersionBody>;
@@ -201,8 +215,20 @@ export const ArtifactList = z.object({ artifacts: z.array(ArtifactSummary) });
 
 export const SetAliasBody = z.object({
   /** `vN` or a version id of this artifact. */
-  version: z.string().min(1).max(64),
+  version: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine(hasStorableVersionNumber, versionNumberLimit)
+    .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "best"] }),
 });
+
+/** `GET …/artifacts?type=`. */
+export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
+/** `GET …/versions?ref=`: the version a ref names. */
+export const ResolveVersionQuery = z.object({ ref: Ref });
+/** `GET …/versions/:versionId/files?path=`. */
+export const VersionFileQuery = z.object({ path: ManifestPath });
 
 /** The same answer whether or not the server held these bytes before: an upload reveals nothing of others' files. */
 export const BlobUploadResponse = z.object({

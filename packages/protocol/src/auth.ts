@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Timestamp } from "./common";
+import { Timestamp } from "./bounds";
 
 export const WhoAmI = z.object({
   user: z.object({ id: z.string(), name: z.string(), isAdmin: z.boolean() }),
@@ -55,6 +55,7 @@ export type UserSummary = z.infer<typeof UserSummary>;
 export const UserList = z.object({ users: z.array(UserSummary) });
 
 const KeyName = z.string().min(1).max(128);
+export const KeyId = z.string().regex(/^k_[a-z0-9]{12}$/, "key ids look like k_ and 12 letters or digits");
 
 export const CreateKeyBody = z.object({
   name: KeyName.default("default"),

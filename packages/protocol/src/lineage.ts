@@ -1,18 +1,26 @@
 import { z } from "zod";
-import { Limits, Timestamp } from "./common";
+import { QueryInt4, Timestamp } from "./bounds";
+import { Limits, Ref } from "./common";
 
 const booleanFlag = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
   .transform((value) => value === true || value === "true" || value === "1");
+/** `a,b,c` or a repeated parameter: at most `Limits.maxListItems` items of at most 300 characters. */
 const commaList = z
   .union([z.array(z.string()), z.string()])
-  .transform((value) => (Array.isArray(value) ? value : value.split(",")).map((item) => item.trim()).filter(Boolean));
+  .transform((value) => (Array.isArray(value) ? value : value.split(",")).map((item) => item.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().max(300))
+      .max(Limits.maxListItems, `lists hold at most ${Limits.maxListItems} items (maxListItems)`),
+  );
 
 const hopsLimit = `at most ${Limits.maxHops} hops (maxHops)`;
 
 /** Query options of a lineage request, as shared/SPEC.md "Lineage graph" defines them. */
 export const LineageQuery = z.object({
-  node: z.string().min(1).max(300),
+  /** A ref, a version id or a run id. */
+  node: Ref,
   upstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   downstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   artifactTypes: commaList.optional(),
@@ -94,7 +102,7 @@ export const ClusterId = z.string().regex(/^cl_[a-f0-9]{16}$/, "cluster ids look
 export const ClusterMembersQuery = LineageQuery.extend({
   q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: QueryInt4.default(0),
 });
 export const ClusterMembers = z.object({
   cluster: z.string(),
@@ -105,7 +113,7 @@ export type ClusterMembers = z.infer<typeof ClusterMembers>;
 
 /** `GET …/impact?node=`: everything downstream of a node. */
 export const ImpactQuery = z.object({
-  node: z.string().min(1).max(300),
+  node: Ref,
   asOf: Timestamp.optional(),
 });
 export type ImpactQueryInput = z.input<typeof ImpactQuery>;
@@ -134,8 +142,8 @@ export const impactGroupLimit = ImpactGroupLimit;
 
 /** `GET …/lineage/path?from=&to=`: the shortest chain between two nodes, in time order. */
 export const LineagePathQuery = z.object({
-  from: z.string().min(1).max(300),
-  to: z.string().min(1).max(300),
+  from: Ref,
+  to: Ref,
   asOf: Timestamp.optional(),
 });
 export type LineagePathQueryInput = z.input<typeof LineagePathQuery>;

@@ -1,6 +1,16 @@
 import { z } from "zod";
 import { AliasName, ArtifactName, ArtifactType, VersionSummary } from "./artifacts";
-import { Limits, Page, ProjectName, Ref, Sha256, Tags, Timestamp } from "./common";
+import {
+  hasStorableVersionNumber,
+  isStorableTime,
+  MAX_SAFE_SIZE,
+  PG_INT4_MAX,
+  Timestamp,
+  VersionNumber,
+  versionNumberLimit,
+  versionNumberOf,
+} from "./bounds";
+import { Page, ProjectName, Ref, Sha256, Tags, VersionId } from "./common";
 
 /** Registries, collections, links and the action history, as shared/SPEC.md "registry" … "Action history" define them. */
 
@@ -134,9 +144,20 @@ export const LinkResponse = z.object({
 });
 export type LinkResponse = z.infer<typeof LinkResponse>;
 
+/** A version of a collection: its `vN`, or the id of the artifact version linked there. */
+export const CollectionVersionSelector = z
+  .string()
+  .max(64)
+  .refine(
+    (selector) => versionNumberOf(selector) !== undefined || VersionId.safeParse(selector).success,
+    "versions are the collection's vN or a version id",
+  )
+  .refine(hasStorableVersionNumber, versionNumberLimit)
+  .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "av_0123456789abcdef"] });
+
 export const SetCollectionAliasBody = z.object({
   /** The collection's `vN` or a linked artifact version id. */
-  version: z.string().min(1).max(64),
+  version: CollectionVersionSelector,
   move: z.boolean().default(true),
 });
 export type SetCollectionAliasBody = z.input<typeof SetCollectionAliasBody>;
@@ -189,15 +210,51 @@ const commaActions = z
   .transform((value) => (Array.isArray(value) ? value : value.split(",").filter(Boolean)))
   .pipe(z.array(HistoryAction).min(1));
 
+/** Where a history listing goes on: after the event at (`at`, `id`), newest first. */
+export interface HistoryPosition {
+  at: Date;
+  id: number;
+}
+
+/** The opaque `nextCursor` of a history page: base64url of `<ISO time>|<event id>`. */
+export function encodeHistoryCursor(position: HistoryPosition): string {
+  return btoa(`${position.at.toISOString()}|${position.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The position a cursor names, or undefined when it is not one `encodeHistoryCursor` could have made. */
+export function decodeHistoryCursor(cursor: string): HistoryPosition | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) return undefined;
+  let text: string;
+  try {
+    text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+  } catch {
+    return undefined;
+  }
+  const match = /^(.+)\|(\d{1,16})$/.exec(text);
+  if (!match || !Timestamp.safeParse(match[1]).success) return undefined;
+  const at = new Date(match[1] as string);
+  const id = Number(match[2]);
+  return isStorableTime(at) && id <= MAX_SAFE_SIZE ? { at, id } : undefined;
+}
+
+/** `cursor=` of a history listing, decoded to the position it names (a 400 naming `cursor` otherwise). */
+export const HistoryCursor = z
+  .string()
+  .max(512)
+  .transform((cursor, ctx) => {
+    const position = decodeHistoryCursor(cursor);
+    if (position) return position;
+    ctx.issues.push({ code: "custom", input: cursor, message: "cursor is the nextCursor of the previous page" });
+    return z.NEVER;
+  });
+
 export const HistoryQuery = Page.extend({
+  cursor: HistoryCursor.optional(),
   action: commaActions.optional(),
   /** User name or id. */
   actor: z.string().min(1).max(128).optional(),
   /** The collection's `vN`. */
-  version: z
-    .string()
-    .regex(/^v\d+$/, "versions are the collection's vN")
-    .optional(),
+  version: VersionNumber.optional(),
   from: Timestamp.optional(),
   to: Timestamp.optional(),
 });

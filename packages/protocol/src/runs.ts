@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
-import { JobType, JsonObject, LoggedJsonObject, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
+import { Timestamp } from "./bounds";
+import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags } from "./common";
 
 export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
 export type RunState = z.infer<typeof RunState>;
@@ -65,6 +66,16 @@ export const UseArtifactBody = z.object({
   usedAt: Timestamp.optional(),
 });
 export type UseArtifactBody = z.input<typeof UseArtifactBody>;
+
+/** `GET …/runs`: newest first; the cursor is the last run's ordinal (an int4, so at most 9 digits). */
+export const RunListQuery = Page.extend({
+  jobType: JobType.optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
+    .meta({ examples: ["999999999"] })
+    .optional(),
+});
 
 export const RunList = z.object({
   runs: z.array(RunSummary),

@@ -5,6 +5,7 @@ import { aliases, artifacts, versions } from "../db/schema";
 import { badRequest, notFound } from "../errors";
 import { resolveRegistryRef } from "../registry/refs";
 import type { ArtifactRow, VersionRow } from "./present";
+import { versionIndexOf } from "./version-number";
 
 export interface ResolvedVersion {
   version: VersionRow;
@@ -43,7 +44,7 @@ export async function resolveRef(db: Db, project: string, ref: string, options: 
   if (VersionId.safeParse(ref).success) return resolveVersionId(db, project, ref, field);
   if (ref.includes("/")) return resolveRegistryRef(db, ref, { ...options, field });
   const { name, selector } = parseArtifactRef(ref, field);
-  const found = await selectVersion(db, project, name, selector, options.asOf);
+  const found = await selectVersion(db, project, name, selector, versionIndexOf(selector, field), options.asOf);
   if (found) return found;
   // Only a miss asks which part is missing, for the message.
   const [artifact] = await db
@@ -70,6 +71,7 @@ async function selectVersion(
   project: string,
   name: string,
   selector: string,
+  index: number | undefined,
   asOf: Date | undefined,
 ): Promise<ResolvedVersion | undefined> {
   const committed = and(
@@ -78,13 +80,12 @@ async function selectVersion(
     eq(versions.state, "committed"),
     asOf ? lte(versions.committedAt, asOf) : undefined,
   );
-  const indexMatch = /^v(\d+)$/.exec(selector);
-  if (indexMatch) {
+  if (index !== undefined) {
     const [row] = await db
       .select({ version: versions, artifact: artifacts })
       .from(artifacts)
       .innerJoin(versions, eq(versions.artifactId, artifacts.id))
-      .where(and(committed, eq(versions.index, Number(indexMatch[1]))));
+      .where(and(committed, eq(versions.index, index)));
     return row;
   }
   if (selector === "latest") {

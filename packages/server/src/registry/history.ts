@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
-import type {
-  HistoryAction,
-  HistoryCheckpoint,
-  HistoryEvent,
-  HistoryPage,
-  HistoryQuery,
-  HistoryStateDifference,
-  HistoryVerification,
+import {
+  encodeHistoryCursor,
+  type HistoryAction,
+  type HistoryCheckpoint,
+  type HistoryEvent,
+  type HistoryPage,
+  type HistoryQuery,
+  type HistoryStateDifference,
+  type HistoryVerification,
+  versionNumberOf,
 } from "@pedigree/protocol";
 import { and, asc, desc, eq, gte, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
@@ -95,8 +97,8 @@ export async function listHistory(
   names: ChainNames & { collectionId: number },
   query: HistoryQuery,
 ): Promise<HistoryPage> {
-  const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-  const version = query.version ? Number(query.version.slice(1)) : undefined;
+  const { cursor } = query;
+  const version = query.version ? versionNumberOf(query.version) : undefined;
   const rows = await db
     .select()
     .from(historyEvents)
@@ -124,7 +126,7 @@ export async function listHistory(
   const last = page[page.length - 1];
   return {
     events: page.map((row) => toHistoryEvent(row, names)),
-    nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    nextCursor: rows.length > query.limit && last ? encodeHistoryCursor(last) : null,
   };
 }
 
@@ -411,16 +413,5 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
-function encodeCursor(row: Pick<EventRow, "at" | "id">): string {
-  return Buffer.from(`${row.at.toISOString()}|${row.id}`).toString("base64url");
-}
-
 /** The cursor that continues a listing after the event (at, id): for tools that seek deep into a history. */
-export const historyCursorAfter = (event: { at: Date; id: number }) => encodeCursor(event);
-
-function decodeCursor(cursor: string): { at: Date; id: number } {
-  const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const date = new Date(at ?? "");
-  if (Number.isNaN(date.getTime()) || !/^\d+$/.test(id ?? "")) throw badRequest("cursor", "the cursor is not valid");
-  return { at: date, id: Number(id) };
-}
+export const historyCursorAfter = (event: { at: Date; id: number }) => encodeHistoryCursor(event);

@@ -1,6 +1,7 @@
 import { parseRegistryRef, VersionId } from "@pedigree/protocol";
 import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { ResolvedVersion } from "../artifacts/refs";
+import { versionIndexOf } from "../artifacts/version-number";
 import { registryReadableBy } from "../auth/access";
 import type { Db } from "../db/client";
 import { artifacts, collectionAliases, collectionMemberships, collections, registries, versions } from "../db/schema";
@@ -21,6 +22,7 @@ export async function resolveRegistryRef(
   const parsed = parseRegistryRef(ref);
   if (!parsed) throw badRequest(field, `'${ref}' is not a registry ref like 'model/zoo-classifier:production'`);
   const { registry: registryName, collection: collectionName, selector } = parsed;
+  const index = versionIndexOf(selector, field);
   const [collection] = await db
     .select({ id: collections.id })
     .from(collections)
@@ -40,13 +42,12 @@ export async function resolveRegistryRef(
         )
       : isNull(collectionMemberships.unlinkedAt),
   );
-  const index = /^v(\d+)$/.exec(selector);
   let versionId: string | undefined;
-  if (index) {
+  if (index !== undefined) {
     const [row] = await db
       .select({ versionId: collectionMemberships.versionId })
       .from(collectionMemberships)
-      .where(and(linked, eq(collectionMemberships.index, Number(index[1]))));
+      .where(and(linked, eq(collectionMemberships.index, index)));
     versionId = row?.versionId;
   } else if (selector === "latest") {
     const [row] = await db

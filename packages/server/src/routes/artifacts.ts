@@ -1,14 +1,11 @@
-import { AliasName, ArtifactName, ArtifactType, SetAliasBody } from "@pedigree/protocol";
+import { AliasName, ArtifactListQuery, ArtifactName, SetAliasBody } from "@pedigree/protocol";
 import { Hono } from "hono";
-import { z } from "zod";
 import { removeAlias, setAlias } from "../artifacts/aliases";
 import { getArtifactDetails, listArtifacts } from "../artifacts/details";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const ListQuery = z.object({ type: ArtifactType.optional() });
 
 /** /api/v1/projects/:project/artifacts: artifacts, their versions and their aliases. */
 export function artifactRoutes(deps: AppDeps) {
@@ -18,7 +15,7 @@ export function artifactRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get("/", async (c) => {
       const project = projectOf(c);
-      const { type } = queryOf(c, ListQuery);
+      const { type } = queryOf(c, ArtifactListQuery);
       const artifacts = await deps.db.read(async (db) => {
         await requireProject(db, project);
         return listArtifacts(db, project, type);

@@ -1,12 +1,9 @@
-import { CreateKeyBody } from "@pedigree/protocol";
+import { CreateKeyBody, KeyId } from "@pedigree/protocol";
 import { Hono } from "hono";
-import { z } from "zod";
 import { createApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { jsonBody } from "./request";
-
-const KeyId = z.string().regex(/^k_[a-z0-9]{12}$/, "key ids look like k_ and 12 letters or digits");
 
 /** /api/v1/keys: the caller's own API keys. A new key is shown once; a revoked key stops working at once. */
 export function keyRoutes(deps: AppDeps) {

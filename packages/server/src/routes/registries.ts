@@ -2,16 +2,20 @@ import {
   AliasName,
   CollectionListQuery,
   CollectionName,
+  CollectionVersionSelector,
   CreateCollectionBody,
   CreateRegistryBody,
   HistoryQuery,
   HistoryVerifyQuery,
+  hasStorableVersionNumber,
   LinkBody,
   RegistryName,
   SetCollectionAliasBody,
   SetVersionAliasesBody,
   UpdateCollectionBody,
   UpdateRegistryBody,
+  VersionFileQuery,
+  versionNumberLimit,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -37,12 +41,13 @@ import { namesOf } from "../registry/present";
 import { resolveLinkedVersion } from "../registry/refs";
 import { createRegistry, listRegistries, requireRegistry, toRegistry, updateRegistry } from "../registry/registries";
 import { jsonBody, queryOf } from "./request";
-import { FileQuery, streamVersionFile } from "./versions";
+import { streamVersionFile } from "./versions";
 
 /** A linked version as a path names it: the collection's `vN`, an alias, `latest`, or an artifact version id. */
 const LinkedVersionSelector = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "give a vN, an alias or a version id");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "give a vN, an alias or a version id")
+  .refine(hasStorableVersionNumber, versionNumberLimit);
 
 /** /api/v1/registries: registries, their collections, links, collection aliases and the action history. */
 export function registryRoutes(deps: AppDeps) {
@@ -54,6 +59,10 @@ export function registryRoutes(deps: AppDeps) {
   const linkedPath = (c: Context<AppEnv>) => ({
     ...collectionPath(c),
     version: parseInput(LinkedVersionSelector, c.req.param("version"), "version"),
+  });
+  const versionPath = (c: Context<AppEnv>) => ({
+    ...collectionPath(c),
+    version: parseInput(CollectionVersionSelector, c.req.param("version"), "version"),
   });
   const contextOf = (c: Context<AppEnv>): RegistryContext => {
     const actor = c.get("actor");
@@ -123,7 +132,7 @@ export function registryRoutes(deps: AppDeps) {
     })
     .get("/:registry/collections/:collection/versions/:version/files", async (c) => {
       const path = linkedPath(c);
-      const { path: file } = queryOf(c, FileQuery);
+      const { path: file } = queryOf(c, VersionFileQuery);
       const resolved = await deps.db.read((db) => resolveLinkedVersion(db, path, c.get("actor").userId));
       return streamVersionFile(c, deps, resolved, file);
     })
@@ -137,13 +146,13 @@ export function registryRoutes(deps: AppDeps) {
       return c.json(result, result.linked ? 201 : 200);
     })
     .delete("/:registry/collections/:collection/versions/:version", async (c) => {
-      const path = { ...collectionPath(c), version: c.req.param("version") };
+      const path = versionPath(c);
       const ctx = contextOf(c);
       await deps.db.transaction((tx) => unlinkVersion(tx, ctx, path));
       return c.body(null, 204);
     })
     .put("/:registry/collections/:collection/versions/:version/aliases", async (c) => {
-      const path = { ...collectionPath(c), version: c.req.param("version") };
+      const path = versionPath(c);
       const body = await jsonBody(c, SetVersionAliasesBody);
       const ctx = contextOf(c);
       return c.json(await deps.db.transaction((tx) => setVersionAliases(tx, ctx, path, body)));

@@ -1,20 +1,11 @@
-import { CreateRunBody, JobType, Page, RunId, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
+import { CreateRunBody, RunId, RunListQuery, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
 import { Hono } from "hono";
-import { z } from "zod";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
 import { createRun, getRunDetails, listRuns, recordInput, updateRun } from "../runs/service";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const RunListQuery = Page.extend({
-  jobType: JobType.optional(),
-  cursor: z
-    .string()
-    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
-    .optional(),
-});
 
 /** /api/v1/projects/:project/runs */
 export function runRoutes(deps: AppDeps) {

@@ -1,8 +1,13 @@
 import type { Readable } from "node:stream";
-import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, VersionId } from "@pedigree/protocol";
+import {
+  CommitVersionBody,
+  CreateVersionBody,
+  ResolveVersionQuery,
+  VersionFileQuery,
+  VersionId,
+} from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
 import { stream } from "hono/streaming";
-import { z } from "zod";
 import { stageInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
 import { type ResolvedVersion, resolveRef } from "../artifacts/refs";
@@ -12,15 +17,6 @@ import { badRequest, notFound, parseInput } from "../errors";
 import { projectVisibility } from "../lineage/visibility";
 import { keepingOnlyRecorded } from "../storage/stored-blobs";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
-
-const ResolveQuery = z.object({ ref: Ref });
-export const FileQuery = z.object({
-  path: z
-    .string()
-    .min(1)
-    .max(Limits.maxPathLength)
-    .refine(isSafeRelativePath, "paths are relative, '/'-separated, without '..', '.', empty segments or NUL"),
-});
 
 /** /api/v1/projects/:project/versions: two-phase logging, resolution of refs, details and file downloads. */
 export function versionRoutes(deps: AppDeps) {
@@ -46,11 +42,11 @@ export function versionRoutes(deps: AppDeps) {
       const body = await jsonBody(c, CommitVersionBody);
       return c.json(await deps.db.transaction((tx) => commitVersion(tx, writeContext(c, deps), versionId, body)));
     })
-    .get("/", async (c) => c.json(await details(c, queryOf(c, ResolveQuery).ref)))
+    .get("/", async (c) => c.json(await details(c, queryOf(c, ResolveVersionQuery).ref)))
     .get("/:versionId", async (c) => c.json(await details(c, versionIdOf(c.req.param("versionId")))))
     .get("/:versionId/files", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
-      const { path } = queryOf(c, FileQuery);
+      const { path } = queryOf(c, VersionFileQuery);
       const reader = c.get("actor").userId;
       const resolved = await deps.db.read((db) => resolveRef(db, projectOf(c), versionId, { reader }));
       return streamVersionFile(c, deps, resolved, path);
