@@ -1,14 +1,14 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, VersionId } from "@pedigree/protocol";
 import { Hono } from "hono";
-import { stream } from "hono/streaming";
 import { z } from "zod";
 import { recordBlobs, storeInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
+import { findVersionFile } from "../artifacts/files";
 import { resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
-import { badRequest, notFound, parseInput } from "../errors";
+import { notFound, parseInput } from "../errors";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
 
 const ResolveQuery = z.object({ ref: Ref });
@@ -44,19 +44,16 @@ export function versionRoutes(deps: AppDeps) {
     .get("/", async (c) => c.json(await details(projectOf(c), queryOf(c, ResolveQuery).ref)))
     .get("/:versionId", async (c) => c.json(await details(projectOf(c), versionIdOf(c.req.param("versionId")))))
     .get("/:versionId/files", async (c) => {
-      const version = await details(projectOf(c), versionIdOf(c.req.param("versionId")));
+      const versionId = versionIdOf(c.req.param("versionId"));
       const { path } = queryOf(c, FileQuery);
-      const entry = version.manifest.find((item) => item.path === path);
-      if (!entry) throw notFound(`file '${path}' in version ${version.artifact}:${version.version}`, "path");
-      if (!("sha256" in entry))
-        throw badRequest("path", `'${path}' is a reference to ${entry.uri}; its bytes are not stored here`);
-      const content = await deps.blobs.open(entry.sha256);
-      if (!content) throw notFound(`blob ${entry.sha256}`, "path");
-      c.header("content-type", "application/octet-stream");
-      c.header("content-length", String(entry.size));
-      c.header("x-content-sha256", entry.sha256);
-      return stream(c, async (out) => {
-        for await (const chunk of content as Readable) await out.write(chunk as Uint8Array);
+      const file = await deps.db.read((db) => findVersionFile(db, projectOf(c), versionId, path));
+      const content = await deps.blobs.open(file.sha256);
+      if (!content) throw notFound(`blob ${file.sha256}`, "path");
+      // The file streams as the client reads it; a client that goes away cancels the read (and closes the file).
+      return c.body(Readable.toWeb(content) as ReadableStream, 200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(file.size),
+        "x-content-sha256": file.sha256,
       });
     });
 }
