@@ -5,6 +5,9 @@ import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
 import { downloadFile, type ProgressCallback } from "./transfer";
 
+/** Files downloaded at once by `download()`. */
+const DOWNLOAD_CONCURRENCY = 8;
+
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
 export class ArtifactVersion {
   readonly id: string;
@@ -100,16 +103,22 @@ export class ArtifactVersion {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
-    for (const entry of stored) {
-      await downloadFile(
-        this.client,
-        this.project,
-        this.id,
-        entry,
-        join(target, ...entry.path.split("/")),
-        options.onProgress,
-      );
-    }
+    // The manifest is read once; the files come a few at a time (many small files are bound by round trips).
+    let next = 0;
+    const worker = async () => {
+      for (let entry = stored[next++]; entry; entry = stored[next++]) {
+        const file = join(target, ...entry.path.split("/"));
+        await downloadFile(this.client, this.project, this.id, entry, file, options.onProgress).catch((error) => {
+          next = stored.length; // the other workers stop after their current file
+          throw error;
+        });
+      }
+    };
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(DOWNLOAD_CONCURRENCY, stored.length) }, worker),
+    );
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+    if (failed) throw failed.reason;
     return target;
   }
 }

@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { BlobUploadResponse, isSafeRelativePath, type StoredEntry } from "@pedigree/protocol";
-import { type HttpClient, toPedigreeError } from "./client";
-import { PedigreeError, ValidationError } from "./errors";
+import { BlobUploadResponse, ErrorBody, isSafeRelativePath, type StoredEntry } from "@pedigree/protocol";
+import type { HttpClient } from "./client";
+import { errorFor, PedigreeError, ValidationError } from "./errors";
 
 export interface TransferProgress {
   phase: "upload" | "download";
@@ -17,8 +19,8 @@ export interface TransferProgress {
 export type ProgressCallback = (progress: TransferProgress) => void;
 
 /**
- * Streams a local file to the blob store. A stream cannot be replayed, so the retries are here (a new stream
- * per attempt) rather than in the HTTP client.
+ * Streams a local file to the blob store. A stream cannot be replayed, so the retries are here (the file is
+ * opened again for each attempt) rather than in the HTTP client.
  */
 export async function uploadBlob(
   client: HttpClient,
@@ -27,26 +29,104 @@ export async function uploadBlob(
   options: { path: string; onProgress?: ProgressCallback | undefined },
 ): Promise<void> {
   const { size } = await stat(localPath);
+  const path = `blobs/${sha256}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      const body = Readable.toWeb(
-        createReadStream(localPath).pipe(progressCounter(options.path, size, "upload", options.onProgress)),
+      const answer = await putFile(client, path, localPath, size, (bytes) =>
+        options.onProgress?.({ phase: "upload", path: options.path, bytes, totalBytes: size }),
       );
-      const response = await client.ky.put(`blobs/${sha256}`, {
-        body: body as ReadableStream,
-        retry: 0,
-        timeout: false,
-        headers: { "content-type": "application/octet-stream", "content-length": String(size) },
-      });
-      BlobUploadResponse.parse(await response.json());
+      BlobUploadResponse.parse(answer);
       return;
     } catch (error) {
-      const failure = await toPedigreeError(error, "PUT", `blobs/${sha256}`);
+      const failure = error instanceof PedigreeError ? error : networkError("PUT", path, error);
       const retryable = failure.code === "NETWORK" || (failure.status !== undefined && failure.status >= 500);
       if (!retryable || attempt >= client.settings.retries) throw failure;
       await sleep(Math.min(5_000, 300 * 2 ** attempt));
     }
   }
+}
+
+/**
+ * One PUT of a file's bytes, written to the socket chunk by chunk: a chunk is read from the file only once the
+ * socket took the one before (never more than one chunk in memory), and `onSent` counts what the socket took.
+ * Not through ky: ky tees every request body to replay it, and the unread branch would hold the whole file.
+ */
+function putFile(
+  client: HttpClient,
+  path: string,
+  localPath: string,
+  size: number,
+  onSent: (bytes: number) => void,
+): Promise<unknown> {
+  const url = new URL(`${client.settings.baseUrl}/api/v1/${path}`);
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const file = createReadStream(localPath, { highWaterMark: UPLOAD_CHUNK_BYTES });
+    const request = send(url, {
+      method: "PUT",
+      headers: {
+        ...(client.settings.apiKey ? { authorization: `Bearer ${client.settings.apiKey}` } : {}),
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+      },
+    });
+    const fail = (error: unknown) => {
+      file.destroy();
+      request.destroy();
+      reject(error);
+    };
+    // An idle socket (nothing taken, nothing answered) for a whole timeout is a dead server.
+    request.setTimeout(client.settings.timeoutMs, () =>
+      fail(new PedigreeError("NETWORK", `PUT ${path} timed out`, undefined)),
+    );
+    request.on("error", (error) => fail(networkError("PUT", path, error)));
+    request.on("response", (response) => {
+      // The server may answer before the body's end (a refusal): stop sending.
+      file.destroy();
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", (error) => fail(networkError("PUT", path, error)));
+      response.on("end", () => {
+        if (sent < size) request.destroy();
+        const text = Buffer.concat(chunks).toString("utf8");
+        const status = response.statusCode ?? 0;
+        let body: unknown = null;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {}
+        if (status >= 200 && status < 300) return resolve(body);
+        const parsed = ErrorBody.safeParse(body);
+        reject(
+          parsed.success
+            ? errorFor(parsed.data.error.code, parsed.data.error.message, status, parsed.data.error.field)
+            : errorFor("INTERNAL", `PUT ${path}: the server answered ${status}`, status),
+        );
+      });
+    });
+    let sent = 0;
+    file.on("error", fail);
+    file.on("data", (chunk: Buffer | string) => {
+      file.pause();
+      request.write(chunk, (error) => {
+        if (error) return;
+        sent += chunk.length;
+        onSent(sent);
+        file.resume();
+      });
+    });
+    file.on("end", () => {
+      // The server hashes and syncs the blob to disk before it answers: allow for that after the last byte.
+      request.setTimeout(client.settings.timeoutMs + Math.ceil(size / 2 ** 20) * 100);
+      request.end();
+    });
+  });
+}
+
+const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+
+function networkError(method: string, path: string, error: unknown): PedigreeError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PedigreeError("NETWORK", `${method} ${path} failed: ${reason}`, undefined);
 }
 
 /** Downloads one stored file to `target`, verifying its sha256 before it takes its final name. */
