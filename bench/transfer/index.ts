@@ -3,7 +3,7 @@
  * the server's, MB/s against `cp` of the same file), then an artifact of many small files (files/s).
  *   pnpm bench:transfer [--size 2GiB] [--files 10000]
  * The server runs in its own process on PostgreSQL (a database made and dropped here); each SDK transfer runs
- * in a process of its own (bench/transfer/sdk-process.ts).
+ * in a process of its own (test/fixtures/sdk-transfer-process.ts).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { runSdkTransfer, type SdkTransferJob } from "../../test/fixtures/sdk-transfer";
 import { createBenchDatabase, startServerProcess } from "../../test/fixtures/server-process";
 
 const run = promisify(execFile);
@@ -50,31 +51,14 @@ async function writeLargeFile(path: string, bytes: number) {
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }
 
-interface SdkResult {
-  seconds: number;
-  baselineMb: number;
-  peakMb: number;
-  progressMax: number;
-}
-
 const work = await mkdtemp(join(tmpdir(), "pedigree-bench-transfer-"));
 const database = await createBenchDatabase("pedigree_bench_transfer");
 const apiKey = "pdg_bench_transfer_key";
 const server = await startServerProcess({ dir: join(work, "server"), databaseUrl: database.url, apiKey });
 
-async function sdk(pid: number, job: Record<string, unknown>): Promise<SdkResult & { serverPeakMb: number }> {
+async function sdk(pid: number, job: Omit<SdkTransferJob, "baseUrl" | "apiKey" | "pedigreeDir">) {
   await resetPeak(pid);
-  const { stdout } = await run(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "bench/transfer/sdk-process.ts",
-      JSON.stringify({ baseUrl: server.url, apiKey, pedigreeDir: join(work, "sdk"), ...job }),
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  const result = JSON.parse(stdout.trim().split("\n").at(-1) as string) as SdkResult;
+  const result = await runSdkTransfer({ baseUrl: server.url, apiKey, pedigreeDir: join(work, "sdk"), ...job });
   return { ...result, serverPeakMb: await peakRssMb(pid) };
 }
 

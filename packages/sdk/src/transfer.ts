@@ -146,56 +146,82 @@ export async function downloadFile(
       "path",
     );
   }
-  const response = await client.send("GET", `projects/${project}/versions/${versionId}/files`, {
-    searchParams: { path: entry.path },
-    timeout: false,
-  });
-  if (!response.body) throw new PedigreeError("INTERNAL", `empty body for ${entry.path}`, response.status);
+  const path = `projects/${project}/versions/${versionId}/files`;
   await mkdir(dirname(target), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await downloadOnce(client, path, entry, target, onProgress);
+      return;
+    } catch (error) {
+      // A body cut short is fetched again from its start (the HTTP client already retried the request itself);
+      // a wrong sha256 or an answer with an error code is not.
+      if (!(error instanceof DownloadCut) || attempt >= client.settings.retries) throw error;
+      await sleep(Math.min(5_000, 300 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * Streams one file to `<target>.partial-<pid>` while hashing it, and gives it its name only when its sha256 is
+ * the manifest's; whatever happens, no partial file is left. A body that stalls for a whole timeout is cut.
+ */
+async function downloadOnce(
+  client: HttpClient,
+  path: string,
+  entry: StoredEntry,
+  target: string,
+  onProgress: ProgressCallback | undefined,
+): Promise<void> {
+  const response = await client.send("GET", path, { searchParams: { path: entry.path }, timeout: false });
+  if (!response.body) throw new PedigreeError("INTERNAL", `empty body for ${entry.path}`, response.status);
   const partial = `${target}.partial-${process.pid}`;
   const hash = createHash("sha256");
-  const hashing = new Transform({
+  let bytes = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(idle);
+    const stalled = () => verify.destroy(new Error(`no byte came for ${client.settings.timeoutMs} ms`));
+    idle = setTimeout(stalled, client.settings.timeoutMs).unref();
+  };
+  const verify = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      watch();
       hash.update(chunk);
+      bytes += chunk.length;
+      onProgress?.({ phase: "download", path: entry.path, bytes, totalBytes: entry.size });
       done(null, chunk);
     },
   });
   try {
-    await pipeline(
-      Readable.fromWeb(response.body as never),
-      progressCounter(entry.path, entry.size, "download", onProgress),
-      hashing,
-      createWriteStream(partial),
-    );
+    watch();
+    const out = createWriteStream(partial);
+    let diskFailed = false;
+    out.once("error", () => (diskFailed = true));
+    await pipeline(Readable.fromWeb(response.body as never), verify, out).catch((error: unknown) => {
+      if (diskFailed) throw error; // the local disk (ENOSPC, EACCES, …), not the network
+      throw new DownloadCut(
+        "NETWORK",
+        `${entry.path}: the download was cut after ${bytes} bytes (${error})`,
+        undefined,
+      );
+    });
     const actual = hash.digest("hex");
     if (actual !== entry.sha256) {
       throw new PedigreeError(
         "INTERNAL",
-        `${entry.path}: downloaded sha256 ${actual}, expected ${entry.sha256}`,
+        `${entry.path}: downloaded sha256 ${actual}, expected ${entry.sha256}; the file was not kept`,
         undefined,
         "path",
       );
     }
     await rename(partial, target);
   } finally {
+    clearTimeout(idle);
     await rm(partial, { force: true });
   }
 }
 
-function progressCounter(
-  path: string,
-  totalBytes: number,
-  phase: TransferProgress["phase"],
-  onProgress?: ProgressCallback,
-) {
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      onProgress?.({ phase, path, bytes, totalBytes });
-      done(null, chunk);
-    },
-  });
-}
+/** The body of a download ended or stalled before its last byte. */
+class DownloadCut extends PedigreeError {}
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

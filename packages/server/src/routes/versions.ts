@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import { pipeline, Readable, Transform } from "node:stream";
 import { CommitVersionBody, CreateVersionBody, isSafeRelativePath, Limits, Ref, VersionId } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -50,10 +50,29 @@ export function versionRoutes(deps: AppDeps) {
       const content = await deps.blobs.open(file.sha256);
       if (!content) throw notFound(`blob ${file.sha256}`, "path");
       // The file streams as the client reads it; a client that goes away cancels the read (and closes the file).
-      return c.body(Readable.toWeb(content) as ReadableStream, 200, {
+      return c.body(Readable.toWeb(exactly(file.size, content)) as ReadableStream, 200, {
         "content-type": "application/octet-stream",
         "content-length": String(file.size),
         "x-content-sha256": file.sha256,
       });
     });
+}
+
+/**
+ * `content`, failing (so the connection is cut, not left waiting) when it is not `size` bytes long: the answer
+ * promised that many in its content-length.
+ */
+function exactly(size: number, content: Readable): Readable {
+  let sent = 0;
+  const wrong = () => new Error(`the stored blob is not ${size} bytes long`);
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      done(sent > size ? wrong() : null, chunk);
+    },
+    flush(done) {
+      done(sent === size ? null : wrong());
+    },
+  });
+  return pipeline(content, counted, () => {});
 }
