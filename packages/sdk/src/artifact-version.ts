@@ -3,10 +3,7 @@ import { type StoredEntry, type VersionContents, VersionDetails, type VersionSum
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
-import { downloadFile, type ProgressCallback } from "./transfer";
-
-/** Files downloaded at once by `download()`. */
-const DOWNLOAD_CONCURRENCY = 8;
+import { downloadFile, forEachAtMost, type ProgressCallback, TRANSFER_CONCURRENCY } from "./transfer";
 
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
 export class ArtifactVersion {
@@ -103,22 +100,17 @@ export class ArtifactVersion {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
-    // The manifest is read once; the files come a few at a time (many small files are bound by round trips).
-    let next = 0;
-    const worker = async () => {
-      for (let entry = stored[next++]; entry; entry = stored[next++]) {
-        const file = join(target, ...entry.path.split("/"));
-        await downloadFile(this.client, this.project, this.id, entry, file, options.onProgress).catch((error) => {
-          next = stored.length; // the other workers stop after their current file
-          throw error;
-        });
-      }
-    };
-    const settled = await Promise.allSettled(
-      Array.from({ length: Math.min(DOWNLOAD_CONCURRENCY, stored.length) }, worker),
+    // The manifest is read once, then the files come a few at a time.
+    await forEachAtMost(TRANSFER_CONCURRENCY, stored, (entry) =>
+      downloadFile(
+        this.client,
+        this.project,
+        this.id,
+        entry,
+        join(target, ...entry.path.split("/")),
+        options.onProgress,
+      ),
     );
-    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
-    if (failed) throw failed.reason;
     return target;
   }
 }

@@ -18,6 +18,41 @@ export interface TransferProgress {
 }
 export type ProgressCallback = (progress: TransferProgress) => void;
 
+/** Files sent or fetched at once: many small files are bound by round trips, a few large ones by the link. */
+export const TRANSFER_CONCURRENCY = 8;
+
+/**
+ * Runs `task` over `items`, at most `limit` at a time. On the first failure no new item starts; the ones under
+ * way finish, and the first failure is thrown.
+ */
+export async function forEachAtMost<T>(limit: number, items: readonly T[], task: (item: T) => Promise<void>) {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      await task(item).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+  if (failure) throw failure.reason;
+}
+
+/** Uploads the blobs a version is missing, a few at a time. */
+export async function uploadBlobs(
+  client: HttpClient,
+  blobs: readonly { sha256: string; localPath: string; path: string }[],
+  onProgress?: ProgressCallback,
+): Promise<void> {
+  await forEachAtMost(TRANSFER_CONCURRENCY, blobs, (blob) =>
+    uploadBlob(client, blob.sha256, blob.localPath, { path: blob.path, onProgress }),
+  );
+}
+
 /**
  * Streams a local file to the blob store. A stream cannot be replayed, so the retries are here (the file is
  * opened again for each attempt) rather than in the HTTP client.
