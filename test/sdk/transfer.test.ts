@@ -198,4 +198,46 @@ describe("sdk: downloads", () => {
     await expect(version.download(target)).rejects.toThrow("big.txt: the download was cut after");
     expect(await readdir(target, { recursive: true }).catch(() => [])).toEqual([]);
   });
+
+  it("answers a path that is a reference with 400 and a path not in the version with 404, naming it", async () => {
+    const bytes = Buffer.from("stored\n");
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const created = await fetch(`${server.url}/api/v1/projects/transfer/versions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "mixed",
+        type: "dataset",
+        manifest: [
+          { path: "stored.txt", sha256, size: bytes.length },
+          { path: "remote.csv", uri: "s3://bucket/remote.csv" },
+        ],
+        inlineBlobs: { [sha256]: bytes.toString("base64") },
+      }),
+    });
+    const { version } = (await created.json()) as { version: { id: string } };
+    const file = (path: string) =>
+      fetch(`${server.url}/api/v1/projects/transfer/versions/${version.id}/files?path=${encodeURIComponent(path)}`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
+    const stored = await file("stored.txt");
+    expect(stored.status).toBe(200);
+    expect(stored.headers.get("content-length")).toBe(String(bytes.length));
+    expect(Buffer.from(await stored.arrayBuffer())).toEqual(bytes);
+    const reference = await file("remote.csv");
+    expect(reference.status).toBe(400);
+    expect(await reference.json()).toEqual({
+      error: {
+        code: "BAD_REQUEST",
+        message: "'remote.csv' is a reference to s3://bucket/remote.csv; its bytes are not stored here",
+        field: "path",
+      },
+    });
+    const missing = await file("absent.txt");
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { message: string; field: string } }).error).toMatchObject({
+      field: "path",
+      message: expect.stringContaining("'absent.txt' in version mixed:v0"),
+    });
+  });
 });
