@@ -12,7 +12,12 @@ import { errorFor, PedigreeError, ValidationError } from "./errors";
 
 export interface TransferProgress {
   phase: "upload" | "download";
+  /** The file's path in the artifact. */
   path: string;
+  /**
+   * Upload: bytes the socket took (the operating system may still hold a few MB of them on their way); download:
+   * bytes received and hashed. Starts again from 0 when an attempt is retried.
+   */
   bytes: number;
   totalBytes: number;
 }
