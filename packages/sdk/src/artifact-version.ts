@@ -3,7 +3,7 @@ import { type StoredEntry, type VersionContents, VersionDetails, type VersionSum
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
-import { downloadFile, type ProgressCallback } from "./transfer";
+import { downloadFile, forEachAtMost, type ProgressCallback, TRANSFER_CONCURRENCY } from "./transfer";
 
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
 export class ArtifactVersion {
@@ -114,15 +114,16 @@ export class ArtifactVersion {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
-    for (const entry of stored) {
-      await downloadFile(
+    // The manifest is read once, then the files come a few at a time.
+    await forEachAtMost(TRANSFER_CONCURRENCY, stored, (entry) =>
+      downloadFile(
         this.client,
         `${this.path}/files`,
         entry,
         join(target, ...entry.path.split("/")),
         options.onProgress,
-      );
-    }
+      ),
+    );
     return target;
   }
 }

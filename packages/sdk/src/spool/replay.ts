@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { CreateVersionResponse, Limits, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
 import type { HttpClient } from "../client";
 import { PedigreeError } from "../errors";
-import { type ProgressCallback, uploadBlob } from "../transfer";
+import { type ProgressCallback, uploadBlobs } from "../transfer";
 import type { RejectedEntry, RunSpoolMeta, SpooledOp } from "./spool-log";
 
 export type OpResult = RunSummary | VersionContents | VersionSummary | null;
@@ -41,11 +41,12 @@ async function sendVersion(
   const pathOf = new Map(
     op.body.manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.path] as const] : [])),
   );
-  for (const sha256 of created.missingBlobs) {
+  const uploads = created.missingBlobs.map((sha256) => {
     const localPath = op.files[sha256];
     if (!localPath) throw new Error(`the server asks for ${sha256}, which the spooled artifact has no file for`);
-    await uploadBlob(client, sha256, localPath, { path: pathOf.get(sha256) ?? sha256, onProgress });
-  }
+    return { sha256, localPath, path: pathOf.get(sha256) ?? sha256 };
+  });
+  await uploadBlobs(client, uploads, onProgress);
   return client.request("POST", `projects/${meta.project}/versions/${created.version.id}/commit`, VersionSummary, {
     json: { runId: op.body.runId, aliases: op.body.aliases ?? [] },
   });

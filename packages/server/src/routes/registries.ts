@@ -20,6 +20,7 @@ import {
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { getVersionDetails } from "../artifacts/details";
+import { findVersionFile } from "../artifacts/files";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { type Db, sql } from "../db/client";
@@ -41,7 +42,7 @@ import { namesOf } from "../registry/present";
 import { resolveLinkedVersion } from "../registry/refs";
 import { createRegistry, listRegistries, requireRegistry, toRegistry, updateRegistry } from "../registry/registries";
 import { jsonBody, queryOf } from "./request";
-import { streamVersionFile } from "./versions";
+import { streamStoredFile } from "./versions";
 
 /** A linked version as a path names it: the collection's `vN`, an alias, `latest`, or an artifact version id. */
 const LinkedVersionSelector = z
@@ -133,8 +134,11 @@ export function registryRoutes(deps: AppDeps) {
     .get("/:registry/collections/:collection/versions/:version/files", async (c) => {
       const path = linkedPath(c);
       const { path: file } = queryOf(c, VersionFileQuery);
-      const resolved = await deps.db.read((db) => resolveLinkedVersion(db, path, c.get("actor").userId));
-      return streamVersionFile(c, deps, resolved, file);
+      const stored = await deps.db.read(async (db) => {
+        const { version } = await resolveLinkedVersion(db, path, c.get("actor").userId);
+        return findVersionFile(db, version.project, version.id, file);
+      });
+      return streamStoredFile(c, deps, stored);
     })
     .post("/:registry/collections/:collection/versions", async (c) => {
       const path = collectionPath(c);

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { pipeline, Readable, Transform } from "node:stream";
 import {
   CommitVersionBody,
   CreateVersionBody,
@@ -7,13 +7,13 @@ import {
   VersionId,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
-import { stream } from "hono/streaming";
 import { stageInlineBlobs } from "../artifacts/blobs";
 import { getVersionDetails } from "../artifacts/details";
-import { type ResolvedVersion, resolveRef } from "../artifacts/refs";
+import { findVersionFile, type StoredFile } from "../artifacts/files";
+import { resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
-import { badRequest, notFound, parseInput } from "../errors";
+import { notFound, parseInput } from "../errors";
 import { projectVisibility } from "../lineage/visibility";
 import { keepingOnlyRecorded } from "../storage/stored-blobs";
 import { jsonBody, projectOf, queryOf, writeContext } from "./request";
@@ -47,29 +47,38 @@ export function versionRoutes(deps: AppDeps) {
     .get("/:versionId/files", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
       const { path } = queryOf(c, VersionFileQuery);
-      const reader = c.get("actor").userId;
-      const resolved = await deps.db.read((db) => resolveRef(db, projectOf(c), versionId, { reader }));
-      return streamVersionFile(c, deps, resolved, path);
+      const file = await deps.db.read((db) => findVersionFile(db, projectOf(c), versionId, path));
+      return streamStoredFile(c, deps, file);
     });
 }
 
-/** Answers the bytes of the stored file at `path` of a version the caller may read. */
-export async function streamVersionFile(
-  c: Context<AppEnv>,
-  deps: AppDeps,
-  { version, artifact }: ResolvedVersion,
-  path: string,
-) {
-  const entry = version.manifest.find((item) => item.path === path);
-  if (!entry) throw notFound(`file '${path}' in version ${artifact.name}:v${version.index}`, "path");
-  if (!("sha256" in entry))
-    throw badRequest("path", `'${path}' is a reference to ${entry.uri}; its bytes are not stored here`);
-  const content = await deps.blobs.open(entry.sha256);
-  if (!content) throw notFound(`blob ${entry.sha256}`, "path");
-  c.header("content-type", "application/octet-stream");
-  c.header("content-length", String(entry.size));
-  c.header("x-content-sha256", entry.sha256);
-  return stream(c, async (out) => {
-    for await (const chunk of content as Readable) await out.write(chunk as Uint8Array);
+/** Answers the bytes of a stored file, streamed as the client reads them. */
+export async function streamStoredFile(c: Context<AppEnv>, deps: AppDeps, file: StoredFile) {
+  const content = await deps.blobs.open(file.sha256);
+  if (!content) throw notFound(`blob ${file.sha256}`, "path");
+  // A client that goes away cancels the read (and closes the file).
+  return c.body(Readable.toWeb(exactly(file.size, content)) as ReadableStream, 200, {
+    "content-type": "application/octet-stream",
+    "content-length": String(file.size),
+    "x-content-sha256": file.sha256,
   });
+}
+
+/**
+ * `content`, failing (so the connection is cut, not left waiting) when it is not `size` bytes long: the answer
+ * promised that many in its content-length.
+ */
+function exactly(size: number, content: Readable): Readable {
+  let sent = 0;
+  const wrong = () => new Error(`the stored blob is not ${size} bytes long`);
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      done(sent > size ? wrong() : null, chunk);
+    },
+    flush(done) {
+      done(sent === size ? null : wrong());
+    },
+  });
+  return pipeline(content, counted, () => {});
 }

@@ -75,6 +75,24 @@ export const versions = pgTable(
 );
 
 /**
+ * The stored files of each version by path, so one file is found without reading the manifest (a download of
+ * N files would otherwise read it N times). Derived from `versions.manifest` by a trigger in the same statement
+ * (custom migration `version_files`), so every insert of a version keeps it, and nothing writes it by hand.
+ */
+export const versionFiles = pgTable(
+  "version_files",
+  {
+    versionId: text("version_id")
+      .notNull()
+      .references(() => versions.id, { onDelete: "cascade" }),
+    path: text("path").notNull(),
+    sha256: text("sha256").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.versionId, table.path] })],
+);
+
+/**
  * Aliases with their history: an alias is held while `removedAt` is null, so `asOf` can tell what it
  * pointed at in the past. `latest` is not stored: it is always the newest committed version.
  */
