@@ -3,7 +3,7 @@ import { type StoredEntry, type VersionContents, VersionDetails, type VersionSum
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
-import { downloadFile, type ProgressCallback } from "./transfer";
+import type { ProgressCallback } from "./transfer";
 
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
 export class ArtifactVersion {
@@ -100,6 +100,7 @@ export class ArtifactVersion {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
+    const { downloadFile } = await import("./transfer");
     for (const entry of stored) {
       await downloadFile(
         this.client,
