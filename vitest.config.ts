@@ -44,7 +44,8 @@ export default defineConfig({
         test: {
           name: "package",
           include: ["test/package/**/*.test.ts"],
-          // After every other project: it rebuilds packages/web/dist, which the browser tests serve.
+          // A group of its own, so no other test runs beside it: it rebuilds packages/web/dist, which the
+          // browser tests serve (vitest runs groupOrder 0, then 1, then files without file parallelism).
           sequence: { groupOrder: 1 },
           testTimeout: 120_000,
         },
