@@ -35,7 +35,7 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!/^(npm_|pnpm_|PNPM_|PEDIGREE_|VITEST|NODE_OPTIONS$|DATABASE_URL$)/.test(key)) env[key] = value;
   }
-  return { ...env, NO_UPDATE_NOTIFIER: "1", ...extra };
+  return { ...env, npm_config_update_notifier: "false", ...extra };
 }
 
 const run = (command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) =>
@@ -119,7 +119,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (server?.child.pid) {
+  if (server?.child.pid && server.child.exitCode === null) {
     const exited = new Promise((resolve) => server.child.once("exit", resolve));
     process.kill(-server.child.pid, "SIGTERM");
     await exited;
