@@ -3,7 +3,7 @@ import { type StoredEntry, type VersionContents, VersionDetails, type VersionSum
 import type { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
-import { downloadFile, forEachAtMost, type ProgressCallback, TRANSFER_CONCURRENCY } from "./transfer";
+import type { ProgressCallback } from "./transfer";
 
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
 export class ArtifactVersion {
@@ -114,7 +114,8 @@ export class ArtifactVersion {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
-    // The manifest is read once, then the files come a few at a time.
+    // The manifest is read once, then the files come a few at a time; the transfer code loads on first use.
+    const { downloadFile, forEachAtMost, TRANSFER_CONCURRENCY } = await import("./transfer");
     await forEachAtMost(TRANSFER_CONCURRENCY, stored, (entry) =>
       downloadFile(
         this.client,

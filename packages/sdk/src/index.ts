@@ -32,5 +32,5 @@ export {
 } from "./registry";
 export { type FinishResult, Run } from "./run";
 export type { PedigreeOptions } from "./settings";
-export { type SyncedRun, syncSpool } from "./spool/sync";
+export { type SyncedRun, syncSpool } from "./sync";
 export type { ProgressCallback, TransferProgress } from "./transfer";

@@ -27,8 +27,6 @@ import {
 import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
-import { RunWriter } from "./spool/run-writer";
-import { RunSpool } from "./spool/spool-log";
 
 export interface InitOptions {
   project?: string;
@@ -61,6 +59,11 @@ export class Pedigree {
       ...(options.name ? { name: options.name } : {}),
     };
     const runId = body.id as string;
+    // The spool (disk, background retries) loads with the first run, not with the SDK.
+    const [{ RunSpool }, { RunWriter }] = await Promise.all([
+      import("./spool/spool-log"),
+      import("./spool/run-writer"),
+    ]);
     const spool = await RunSpool.create(this.client.settings.pedigreeDir, {
       baseUrl: this.client.settings.baseUrl,
       project,

@@ -27,10 +27,14 @@ export interface ServerConfig {
   webRoot: string | undefined;
 }
 
-/** The web app built in this checkout (`pnpm --filter @pedigree/web build`), when it has been built. */
+/**
+ * The built web app: the copy inside the installed package (dist/web, put there by the package's build) or,
+ * running from source in this checkout, packages/web/dist (`pnpm build:web`), when it has been built.
+ */
 export function bundledWebRoot(): string | undefined {
-  const dist = fileURLToPath(new URL("../../web/dist", import.meta.url));
-  return existsSync(join(dist, "index.html")) ? dist : undefined;
+  return [new URL("./web", import.meta.url), new URL("../../web/dist", import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((dir) => existsSync(join(dir, "index.html")));
 }
 
 export function pedigreeDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
