@@ -37,6 +37,17 @@ export class Artifact {
     this.generated = init.generated ?? false;
   }
 
+  /**
+   * A draft holding `manifest` by reference (see `ArtifactVersion.newDraft`): its stored files name content the
+   * server has, so they have no local file and are not uploaded.
+   */
+  static fromVersion(init: ArtifactInit & { manifest: readonly ManifestEntry[] }): Artifact {
+    const { manifest, ...rest } = init;
+    const draft = new Artifact(rest);
+    for (const entry of manifest) draft.entries.set(entry.path, { ...entry });
+    return draft;
+  }
+
   /** Adds one file, stored in the artifact as `name` (default: its base name). */
   async addFile(localPath: string, options: { name?: string } = {}): Promise<ManifestEntry> {
     const info = await stat(localPath);
@@ -71,6 +82,20 @@ export class Artifact {
     };
     this.entries.set(path, entry);
     return entry;
+  }
+
+  /**
+   * Removes the file or reference at `path`, or every entry below `path/`; answers the entries removed (none
+   * when nothing is there).
+   */
+  remove(path: string): ManifestEntry[] {
+    const prefix = `${path.replace(/\/+$/, "")}/`;
+    const removed = [...this.entries.values()].filter((entry) => entry.path === path || entry.path.startsWith(prefix));
+    for (const entry of removed) this.entries.delete(entry.path);
+    // A local file stays for upload while another entry still holds its content.
+    const held = new Set(this.manifest.flatMap((entry) => ("sha256" in entry ? [entry.sha256] : [])));
+    for (const sha256 of this.localFilesBySha.keys()) if (!held.has(sha256)) this.localFilesBySha.delete(sha256);
+    return removed;
   }
 
   get manifest(): ManifestEntry[] {
