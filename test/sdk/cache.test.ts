@@ -224,4 +224,33 @@ describe("sdk: version.newDraft()", () => {
     expect(v2.version).toBe("v2");
     expect(await (await pd.artifact("corpus:v2")).metadata()).toEqual({ note: "no test split" });
   });
+
+  it("fetches and uploads the kept files for a writer who read the version only through a registry", async () => {
+    const { pd: admin } = await client("draft", { project: "drafts" });
+    await admin.createRegistry({ name: "corpora", visibility: "organization" });
+    await admin.registry("corpora").link("corpus:v0", "corpus");
+    const created = await server.api("POST", "/users", { name: "registry-reader" });
+    expect(created.status).toBe(201);
+    // No role in project drafts: the registry is this user's only way to the version.
+    const { pd } = await client("registry-reader", { project: "readers", apiKey: created.body.apiKey });
+    const source = await pd.artifact("corpora/corpus:latest");
+    const draft = await source.newDraft();
+    await randomFiles(join(work, "reader-new"), { "notes.bin": 80_000 });
+    await draft.addFile(join(work, "reader-new", "notes.bin"));
+    proxy.reset();
+    const run = await pd.init({ jobType: "derive" });
+    const derived = await run.logArtifact(draft);
+    await run.finish();
+    expect(derived.queued).toBe(false);
+    expect(derived.project).toBe("readers");
+    // The server may not take possession from a version this writer cannot read in its project: every file goes up.
+    expect(
+      proxy
+        .matching("PUT", /^\/api\/v1\/blobs\//)
+        .map((r) => r.bytes)
+        .sort((a, b) => a - b),
+    ).toEqual([80_000, 150_000, 200_000, 300_000]);
+    const dir = await (await pd.artifact(derived.ref)).download(join(work, "reader-out"));
+    expect(readdirSync(dir).sort()).toEqual(["notes.bin", "old.bin", "test.bin", "train.bin"]);
+  });
 });

@@ -130,6 +130,7 @@ export class ArtifactVersion {
       metadata: structuredClone(contents.metadata),
       generated: contents.generated,
       manifest: contents.manifest,
+      filesPath: `${this.path}/files`,
     });
   }
 
@@ -158,7 +159,7 @@ export class ArtifactVersion {
         options,
       ),
     );
-    await cache.evictTo(cache.maxBytes);
+    await cache.trim();
     // --- end of the cache hook
     return target;
   }

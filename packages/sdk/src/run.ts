@@ -132,8 +132,9 @@ export class Run {
       runId: this.id,
       aliases: options.aliases ?? [],
     };
+    const sources = artifact.contentSources();
     const sent = await this.writer.submit<VersionSummary>(
-      { kind: "logArtifact", body, files },
+      { kind: "logArtifact", body, files, ...(Object.keys(sources).length > 0 ? { sources } : {}) },
       { onProgress: options.onProgress },
     );
     if (sent.queued && sent.reason.kind === "parked") this.warnParked(`version of '${artifact.name}'`, sent.reason);

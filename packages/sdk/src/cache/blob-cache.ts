@@ -55,6 +55,8 @@ export type FetchBlob = (path: string) => Promise<void>;
 export class BlobCache {
   /** Fetches of this process under way, by sha256: two entries with one content download it once. */
   private readonly fetching = new Map<string, Promise<string>>();
+  /** Blobs this process added since its last eviction: a download that added none has nothing to evict. */
+  private addedSinceEviction = 0;
 
   constructor(
     readonly dir: string,
@@ -72,6 +74,11 @@ export class BlobCache {
     if (!info || !(await this.intact(path, info, entry))) return undefined;
     await markUsed(path).catch(() => {});
     return path;
+  }
+
+  /** The path of the cached blob of `entry`, fetched into the cache first when it is not there. */
+  async obtain(entry: StoredEntry, fetch: FetchBlob): Promise<string> {
+    return (await this.lookup(entry)) ?? this.fetchOnce(entry, fetch);
   }
 
   /**
@@ -99,6 +106,13 @@ export class BlobCache {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 2 || !fetch) throw error;
       }
     }
+  }
+
+  /** Evicts down to the bound after this process added blobs (each process trims after its own additions). */
+  async trim(): Promise<void> {
+    if (this.addedSinceEviction === 0) return;
+    this.addedSinceEviction = 0;
+    await this.evictTo(this.maxBytes);
   }
 
   /** Removes blobs, least recently used first, until the cache holds at most `maxBytes`; and stale tmp files. */
@@ -154,6 +168,7 @@ export class BlobCache {
       }
       await seal(tmp);
       await rename(tmp, path);
+      this.addedSinceEviction++;
       return path;
     } finally {
       await rm(tmp, { force: true });
