@@ -142,4 +142,17 @@ describe("sdk: useArtifact offline, from the cache", () => {
     expect(refused.error.name).toBe("NotFoundError");
     expect(refused.error.message).not.toContain("cache");
   });
+
+  it("answers from the cache in offline mode too, without asking the server", async () => {
+    const pd = new Pedigree({ baseUrl, apiKey, project: "offline", pedigreeDir: machine, mode: "offline" });
+    const run = await pd.init({ jobType: "offline-mode" });
+    const version = await run.useArtifact("dataset:prod");
+    expect(version).toMatchObject({ ref: "dataset:v0", offline: true });
+    const out = await version.download(join(dir, "offline-mode"));
+    expect((await readFile(join(out, "labels.txt"), "utf8")).startsWith("cat\ndog\n")).toBe(true);
+    await expect(run.useArtifact("dataset:prod", { type: "model" })).rejects.toThrow(
+      "'dataset:prod' was last resolved to dataset:v0 of type 'dataset', not 'model'",
+    );
+    expect(await run.finish()).toMatchObject({ queued: 4 });
+  });
 });
