@@ -160,11 +160,20 @@ describe("sdk cache: downloads go through a content-addressed cache", () => {
       project: "transfer",
       pedigreeDir: server.dir,
     });
-    const sizes = { "x.bin": 6_000_000, "y.bin": 5_000_000, "z.bin": 4_000_000 };
+    const sizes = { "x.bin": 24_000_000, "y.bin": 20_000_000, "z.bin": 16_000_000 };
     const contents = await randomFiles(join(work, "both-src"), sizes);
     await logDir(pd, "both", join(work, "both-src"));
     const pedigreeDir = join(work, "shared-cache");
-    const job = { action: "download" as const, baseUrl: server.url, apiKey: server.apiKey, pedigreeDir, name: "both" };
+    // Both processes warm up (modules, a first request), then start their downloads at the same moment.
+    const startAt = Date.now() + 8_000;
+    const job = {
+      action: "download" as const,
+      baseUrl: server.url,
+      apiKey: server.apiKey,
+      pedigreeDir,
+      name: "both",
+      startAt,
+    };
     await Promise.all([
       runSdkTransfer({ ...job, path: join(work, "both-1") }),
       runSdkTransfer({ ...job, path: join(work, "both-2") }),
