@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,5 +88,26 @@ describe("cli: pedigree cache", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("--max-size takes a size such as 10GB, 512MiB or 0, not 'lots'");
     expect((await pedigree("cache", "shrink")).code).toBe(2);
+  });
+
+  it("download places read-only hard links to the cache, or editable copies with --copy", async () => {
+    const linked = await pedigree("download", "new:v0", join(pedigreeDir, "cli-linked"), "--project", "cli-cache");
+    expect(linked.code, linked.stderr).toBe(0);
+    const copied = await pedigree(
+      "download",
+      "new:v0",
+      join(pedigreeDir, "cli-copied"),
+      "--project",
+      "cli-cache",
+      "--copy",
+    );
+    expect(copied.code, copied.stderr).toBe(0);
+    const link = statSync(join(pedigreeDir, "cli-linked", "new.bin"));
+    const copy = statSync(join(pedigreeDir, "cli-copied", "new.bin"));
+    expect(link.nlink).toBeGreaterThanOrEqual(2);
+    expect(link.mode & 0o777).toBe(0o444);
+    expect(copy.ino).not.toBe(link.ino);
+    expect(copy.mode & 0o200).toBe(0o200);
+    expect(copy.size).toBe(200_000);
   });
 });
