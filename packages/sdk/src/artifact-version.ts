@@ -26,8 +26,8 @@ export class ArtifactVersion {
    */
   readonly via: { registry: string; collection: string } | undefined;
   /**
-   * True when `useArtifact` answered this version from the local cache because the server was unreachable: it
-   * is what the ref resolved to on this machine at `resolvedAt`, and its files come from the cache.
+   * True when `useArtifact` answered this version from the local cache because the server was unreachable (or
+   * in offline mode): it is what the ref resolved to on this machine at `resolvedAt`; its files come from the cache.
    */
   readonly offline: boolean;
   /** When an offline answer's ref was resolved by the server (ISO 8601); undefined for an answer of the server. */
