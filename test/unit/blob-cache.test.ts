@@ -50,6 +50,37 @@ describe("sdk cache: what enters the blob cache", () => {
     expect(readFileSync(join(target, "b", "c.txt"), "utf8")).toBe("same bytes");
   });
 
+  it("fetches a blob again when another process evicts it between the lookup and the link", async () => {
+    /** A cache whose blob another process removes right after each of the next `evictions` lookups. */
+    class RacedCache extends BlobCache {
+      evictions = 0;
+      override async lookup(entry: Parameters<BlobCache["lookup"]>[0]) {
+        const path = await super.lookup(entry);
+        if (path && this.evictions > 0) {
+          this.evictions--;
+          await rm(path, { force: true });
+        }
+        return path;
+      }
+    }
+    const cache = new RacedCache(join(dir, "raced"), 1e9);
+    const entry = entryOf("w.bin", "weights");
+    let fetches = 0;
+    const fetch = async (into: string) => {
+      fetches++;
+      await writeFile(into, "weights");
+    };
+    await cache.placeInto(join(dir, "out-raced-1"), entry, fetch);
+    cache.evictions = 1;
+    await cache.placeInto(join(dir, "out-raced-2"), entry, fetch);
+    expect(fetches).toBe(2);
+    expect(readFileSync(join(dir, "out-raced-2", "w.bin"), "utf8")).toBe("weights");
+    // Offline (nothing to fetch with) the race leaves the file missing, and says so; never a partial file.
+    cache.evictions = 1;
+    await expect(cache.placeInto(join(dir, "out-raced-3"), entry, undefined)).rejects.toThrow(/ENOENT/);
+    expect(readdirSync(join(dir, "out-raced-3"))).toEqual([]);
+  });
+
   it("refuses to place a file outside the target directory", async () => {
     const cache = new BlobCache(join(dir, "unsafe"), 1e9);
     await expect(cache.placeInto(join(dir, "out"), entryOf("../escape", "x"), undefined)).rejects.toThrow(
