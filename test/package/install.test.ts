@@ -201,14 +201,23 @@ describe("packages: the SDK installed alone", () => {
     expect(report.home).toEqual([]);
   });
 
-  it("loads the spool and the file transfers only when a run or a download needs them", () => {
+  it("loads the spool, the file transfers and the cache only when a run or a download needs them", () => {
     const dist = join(sdkOnly, "node_modules/@pedigree/sdk/dist");
     const loadedOnImport = staticImports(join(dist, "index.js")).map((file) => file.slice(dist.length + 1));
     expect(loadedOnImport).toContain("pedigree.js");
-    expect(loadedOnImport.filter((file) => file.startsWith("spool/") || file === "transfer.js")).toEqual([]);
+    expect(
+      loadedOnImport.filter((file) => file.startsWith("spool/") || file.startsWith("cache/") || file === "transfer.js"),
+    ).toEqual([]);
     const lazy = loadedOnImport.flatMap((file) => dynamicImports(join(dist, file)));
     expect(lazy).toEqual(
-      expect.arrayContaining(["./spool/spool-log.js", "./spool/run-writer.js", "./spool/sync.js", "./transfer.js"]),
+      expect.arrayContaining([
+        "./spool/spool-log.js",
+        "./spool/run-writer.js",
+        "./spool/sync.js",
+        "./transfer.js",
+        "./cache/blob-cache.js",
+        "./cache/offline-use.js",
+      ]),
     );
   });
 

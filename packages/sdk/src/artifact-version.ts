@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { type StoredEntry, type VersionContents, VersionDetails, type VersionSummary } from "@pedigree/protocol";
-import type { Artifact } from "./artifact";
+import { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
 import type { ProgressCallback } from "./transfer";
@@ -25,6 +25,13 @@ export class ArtifactVersion {
    * project read them.
    */
   readonly via: { registry: string; collection: string } | undefined;
+  /**
+   * True when `useArtifact` answered this version from the local cache because the server was unreachable (or
+   * in offline mode): it is what the ref resolved to on this machine at `resolvedAt`; its files come from the cache.
+   */
+  readonly offline: boolean;
+  /** When an offline answer's ref was resolved by the server (ISO 8601); undefined for an answer of the server. */
+  readonly resolvedAt: string | undefined;
   private details: VersionDetails | undefined;
   private contents: VersionContents | undefined;
 
@@ -32,8 +39,11 @@ export class ArtifactVersion {
     private readonly client: HttpClient,
     summary: VersionSummary | VersionContents | VersionDetails,
     via?: { registry: string; collection: string },
+    cached?: { resolvedAt: string },
   ) {
     this.via = via;
+    this.offline = cached !== undefined;
+    this.resolvedAt = cached?.resolvedAt;
     this.id = summary.id;
     this.project = summary.project;
     this.name = summary.artifact;
@@ -107,24 +117,50 @@ export class ArtifactVersion {
   }
 
   /**
-   * Downloads the stored files into `dir` (default `./artifacts/<name>:<vN>`), each verified by sha256.
+   * A new version of this artifact to log, holding this version's files, description and metadata: add or remove
+   * files, then `run.logArtifact(draft)`. The files it holds are references to their content (sha256 and size),
+   * not downloaded; only the files added are uploaded, the server already has the others.
+   */
+  async newDraft(): Promise<Artifact> {
+    const contents = this.contents ?? (await this.fetchDetails());
+    return Artifact.fromVersion({
+      name: this.name,
+      type: this.type,
+      ...(contents.description ? { description: contents.description } : {}),
+      metadata: structuredClone(contents.metadata),
+      generated: contents.generated,
+      manifest: contents.manifest,
+      filesPath: `${this.path}/files`,
+    });
+  }
+
+  /**
+   * Downloads the stored files into `dir` (default `./artifacts/<name>:<vN>`), each verified by sha256, through
+   * the cache (`$PEDIGREE_DIR/cache`): a file is fetched only when the cache lacks it, and placed as a hard link
+   * to the cached blob (read-only) or, across filesystems or with `copy: true`, as a copy you may edit.
    * References to outside storage are listed in the manifest but not fetched. Returns the directory.
    */
-  async download(dir?: string, options: { onProgress?: ProgressCallback } = {}): Promise<string> {
+  async download(dir?: string, options: { onProgress?: ProgressCallback; copy?: boolean } = {}): Promise<string> {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
     // The manifest is read once, then the files come a few at a time; the transfer code loads on first use.
-    const { downloadFile, forEachAtMost, TRANSFER_CONCURRENCY } = await import("./transfer");
+    const [{ downloadFile, forEachAtMost, TRANSFER_CONCURRENCY }, { blobCacheOf }] = await Promise.all([
+      import("./transfer"),
+      import("./cache/blob-cache"),
+    ]);
+    // --- cache hook: the cache decides whether a file is fetched; a fetch is the plain verified download.
+    const cache = blobCacheOf(this.client.settings);
     await forEachAtMost(TRANSFER_CONCURRENCY, stored, (entry) =>
-      downloadFile(
-        this.client,
-        `${this.path}/files`,
+      cache.placeInto(
+        target,
         entry,
-        join(target, ...entry.path.split("/")),
-        options.onProgress,
+        (into) => downloadFile(this.client, `${this.path}/files`, entry, into, options.onProgress),
+        options,
       ),
     );
+    await cache.trim();
+    // --- end of the cache hook
     return target;
   }
 }

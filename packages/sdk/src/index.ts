@@ -21,6 +21,7 @@ export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
 export type { ClusterMembersOptions, LineageOptions } from "./lineage";
+export { type CacheUsage, cacheInfo, cleanupCache, type EvictionResult } from "./local-cache";
 export { type InitOptions, Pedigree } from "./pedigree";
 export {
   type HistoryFilters,
@@ -31,6 +32,6 @@ export {
   type VersionInput,
 } from "./registry";
 export { type FinishResult, Run } from "./run";
-export type { PedigreeOptions } from "./settings";
+export { type PedigreeOptions, parseByteSize } from "./settings";
 export { type SyncedRun, syncSpool } from "./sync";
 export type { ProgressCallback, TransferProgress } from "./transfer";

@@ -64,25 +64,46 @@ export class Run {
 
   /**
    * Uses a version (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) and records the input edge.
-   * When the server cannot be reached the edge stays queued (resolved later as of now), and this throws: the
-   * version's files cannot be had. A 5xx after every retry parks the edge in rejected.jsonl and throws the
-   * server's answer; a refused key throws an AuthError.
+   * When the server cannot be reached (or in offline mode) the edge stays queued (resolved later as of now),
+   * and the ref is answered from the local cache when it was resolved on this machine before and all its files
+   * are cached: that version, with `offline: true` and `resolvedAt`. Otherwise this throws: the version's files
+   * cannot be had. A 5xx after every retry parks the edge in rejected.jsonl and throws the server's answer; a
+   * refused key throws an AuthError (never answered from the cache).
    */
   async useArtifact(ref: string, options: { type?: string; project?: string } = {}): Promise<ArtifactVersion> {
     const usedAt = new Date().toISOString();
     const sent = await this.writer.submit<VersionContents>({ kind: "useArtifact", body: { ref, ...options, usedAt } });
+    const key = { ref, project: options.project ?? this.project };
     if (sent.queued) {
       const { reason } = sent;
+      let notCached = "";
+      if (reason.kind === "unreachable" || reason.kind === "offline") {
+        const { answerFromCache } = await import("./cache/offline-use");
+        const answer = await answerFromCache(this.client.settings, key, options.type);
+        if (answer.found) {
+          const { version, via, resolvedAt } = answer.record;
+          console.warn(
+            `[pedigree] ${this.whyQueued(reason)}: run ${this.id} uses '${ref}' as ${version.artifact}:${version.version}, resolved on this machine at ${resolvedAt}, from the cache; the use is queued`,
+          );
+          return new ArtifactVersion(this.client, version, via, { resolvedAt });
+        }
+        notCached = `; not answered from the cache: ${answer.why}`;
+      }
       const failure = reason.kind === "parked" && reason.error instanceof PedigreeError ? reason.error : undefined;
       throw new PedigreeError(
         failure?.code ?? "NETWORK",
-        `${this.whyQueued(reason)}: run ${this.id}'s use of '${ref}' is ${reason.kind === "parked" ? "parked" : "queued"} and will be recorded ${reason.kind === "parked" ? "by `pedigree sync --retry-rejected`" : "when the server is back"}, but the version cannot be fetched now`,
+        `${this.whyQueued(reason)}: run ${this.id}'s use of '${ref}' is ${reason.kind === "parked" ? "parked" : "queued"} and will be recorded ${reason.kind === "parked" ? "by `pedigree sync --retry-rejected`" : "when the server is back"}, but the version cannot be fetched now${notCached}`,
         failure?.status,
         "ref",
       );
     }
     const linked = parseRegistryRef(ref);
     const via = linked ? { registry: linked.registry, collection: linked.collection } : undefined;
+    // Remembered for a later use while the server is unreachable; a cache that cannot be written costs only that.
+    const { rememberResolution } = await import("./cache/offline-use");
+    await rememberResolution(this.client.settings, key, sent.result, via).catch((error: unknown) =>
+      console.warn(`[pedigree] could not record the resolution of '${ref}' in the cache: ${String(error)}`),
+    );
     return new ArtifactVersion(this.client, sent.result, via);
   }
 
@@ -111,8 +132,9 @@ export class Run {
       runId: this.id,
       aliases: options.aliases ?? [],
     };
+    const sources = artifact.contentSources();
     const sent = await this.writer.submit<VersionSummary>(
-      { kind: "logArtifact", body, files },
+      { kind: "logArtifact", body, files, ...(Object.keys(sources).length > 0 ? { sources } : {}) },
       { onProgress: options.onProgress },
     );
     if (sent.queued && sent.reason.kind === "parked") this.warnParked(`version of '${artifact.name}'`, sent.reason);

@@ -28,6 +28,11 @@ export interface PedigreeOptions {
   maxBlockMs?: number;
   /** How long `run.finish()` waits for queued writes to reach a server that answers (default 30 s). */
   finishTimeoutMs?: number;
+  /**
+   * The download cache's bound (`$PEDIGREE_DIR/cache`), in bytes; least recently used blobs are evicted beyond it.
+   * PEDIGREE_CACHE_MAX_BYTES (bytes, or a size such as `10GB`, `512MiB`); default 10 GB.
+   */
+  cacheMaxBytes?: number;
 }
 
 export interface Settings {
@@ -42,6 +47,7 @@ export interface Settings {
   mode: "online" | "offline";
   maxBlockMs: number;
   finishTimeoutMs: number;
+  cacheMaxBytes: number;
 }
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:4000";
@@ -60,6 +66,7 @@ export function resolveSettings(options: PedigreeOptions, env: NodeJS.ProcessEnv
     mode: options.mode ?? (env.PEDIGREE_MODE === "offline" ? "offline" : "online"),
     maxBlockMs: options.maxBlockMs ?? 10_000,
     finishTimeoutMs: options.finishTimeoutMs ?? 30_000,
+    cacheMaxBytes: options.cacheMaxBytes ?? cacheMaxBytesOf(env.PEDIGREE_CACHE_MAX_BYTES),
   };
 }
 
@@ -82,6 +89,38 @@ function retriesOf(value: string | undefined): number {
   if (!Number.isInteger(retries) || retries < 0)
     throw new Error(`PEDIGREE_RETRIES must be a whole number >= 0, not '${value}'`);
   return retries;
+}
+
+const DEFAULT_CACHE_MAX_BYTES = 10 * 1000 ** 3;
+
+function cacheMaxBytesOf(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_CACHE_MAX_BYTES;
+  const bytes = parseByteSize(value);
+  if (bytes === undefined)
+    throw new Error(`PEDIGREE_CACHE_MAX_BYTES must be bytes or a size such as 10GB, not '${value}'`);
+  return bytes;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  tb: 1000 ** 4,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** `10GB` (10^10 bytes), `512MiB` (2^29), `1.5 TB`, `123` (bytes); undefined when it is none of these. */
+export function parseByteSize(value: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? UNITS[(match[2] ?? "").toLowerCase()] : undefined;
+  if (!match || unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 function savedApiKey(pedigreeDir: string, baseUrl: string): string | undefined {

@@ -1,5 +1,6 @@
 import { artifactCommand, downloadCommand } from "./artifacts";
 import { projectsCommand, registriesCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
+import { cacheCommand } from "./cache";
 import type { Command } from "./command";
 import { historyCommand } from "./history";
 import { lineageCommand } from "./lineage";
@@ -9,6 +10,7 @@ import { syncCommand } from "./sync";
 export const commands: Record<string, Command> = {
   server: serverCommand,
   sync: syncCommand,
+  cache: cacheCommand,
   whoami: whoamiCommand,
   projects: projectsCommand,
   registries: registriesCommand,

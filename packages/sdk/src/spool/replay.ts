@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { CreateVersionResponse, Limits, RunSummary, VersionContents, VersionSummary } from "@pedigree/protocol";
+import type { ContentSource } from "../artifact";
 import type { HttpClient } from "../client";
 import { PedigreeError } from "../errors";
-import { type ProgressCallback, uploadBlobs } from "../transfer";
+import { downloadFile, type ProgressCallback, uploadBlobs } from "../transfer";
 import type { RejectedEntry, RunSpoolMeta, SpooledOp } from "./spool-log";
 
 export type OpResult = RunSummary | VersionContents | VersionSummary | null;
@@ -41,15 +42,28 @@ async function sendVersion(
   const pathOf = new Map(
     op.body.manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.path] as const] : [])),
   );
-  const uploads = created.missingBlobs.map((sha256) => {
-    const localPath = op.files[sha256];
+  const uploads = [];
+  for (const sha256 of created.missingBlobs) {
+    const localPath = op.files[sha256] ?? (await fetchedFromSource(client, op.sources?.[sha256]));
     if (!localPath) throw new Error(`the server asks for ${sha256}, which the spooled artifact has no file for`);
-    return { sha256, localPath, path: pathOf.get(sha256) ?? sha256 };
-  });
+    uploads.push({ sha256, localPath, path: pathOf.get(sha256) ?? sha256 });
+  }
   await uploadBlobs(client, uploads, onProgress);
   return client.request("POST", `projects/${meta.project}/versions/${created.version.id}/commit`, VersionSummary, {
     json: { runId: op.body.runId, aliases: op.body.aliases ?? [] },
   });
+}
+
+/**
+ * A draft's file held by reference, which the server asks for because the writer cannot read the version it came
+ * from in its project (it read it through a registry): fetched into the cache, verified, and uploaded from there.
+ */
+async function fetchedFromSource(client: HttpClient, source: ContentSource | undefined): Promise<string | undefined> {
+  if (!source) return undefined;
+  const { blobCacheOf } = await import("../cache/blob-cache");
+  return blobCacheOf(client.settings).obtain(source.entry, (into) =>
+    downloadFile(client, source.filesPath, source.entry, into),
+  );
 }
 
 /** Small files travel with the manifest (one request); the server verifies each by its sha256. */

@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CreateRunBody, CreateVersionBody, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
+import type { ContentSource } from "../artifact";
 import { lockSpool } from "./spool-lock";
 
 /** One write of a run, as it will be replayed against the server. */
@@ -13,6 +14,8 @@ export type SpooledOp =
       body: Omit<CreateVersionBody, "inlineBlobs">;
       /** sha256 → where the bytes are: a copy in the spool (small files) or the file the user added. */
       files: Record<string, string>;
+      /** sha256 → the version a draft's file held by reference came from (no local file). */
+      sources?: Record<string, ContentSource>;
     }
   | { kind: "updateRun"; body: UpdateRunBody };
 
