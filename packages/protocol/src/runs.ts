@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
 import { JobType, JsonObject, LoggedJsonObject, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
+import { RunOpenLineage } from "./openlineage";
 
-export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
+/** `aborted`: an OpenLineage ABORT, the run's own terminal state (neither finished nor failed). */
+export const RunState = z.enum(["running", "finished", "failed", "crashed", "aborted"]);
 export type RunState = z.infer<typeof RunState>;
 
 export const CreateRunBody = z.object({
@@ -49,6 +51,8 @@ export const RunDetails = RunSummary.extend({
   summary: JsonObject,
   inputs: z.array(RunInput),
   outputs: z.array(VersionSummary),
+  /** Set on runs that came from OpenLineage events. */
+  openlineage: RunOpenLineage.optional(),
 });
 export type RunDetails = z.infer<typeof RunDetails>;
 

@@ -1,13 +1,14 @@
 import type { CreateRunBody, RunDetails, RunSummary, UpdateRunBody, VersionContents } from "@pedigree/protocol";
-import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, notExists, sql } from "drizzle-orm";
 import { getVersionContents } from "../artifacts/details";
 import { loadVersionSummaries } from "../artifacts/present";
 import { resolveRef } from "../artifacts/refs";
 import type { WriteContext } from "../artifacts/versions";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { projects, runInputs, runOutputs, runs } from "../db/schema";
+import { openlineageRuns, projects, runInputs, runOutputs, runs } from "../db/schema";
 import { conflict, notFound } from "../errors";
+import { runOpenLineageOf } from "../openlineage/details";
 import { ensureProject } from "../projects";
 import { generateRunName } from "./names";
 
@@ -160,6 +161,7 @@ export async function getRunDetails(db: Db, project: string, runId: string): Pro
       return version ? [{ version, requestedRef: row.requestedRef, usedAt: row.usedAt.toISOString() }] : [];
     }),
     outputs,
+    ...(await runOpenLineageOf(db, runId)),
   };
 }
 
@@ -193,7 +195,14 @@ export async function markSilentRunsCrashed(db: Db, silentSince: Date): Promise<
   const crashed = await db
     .update(runs)
     .set({ state: "crashed", finishedAt: sql`${runs.heartbeatAt}` })
-    .where(and(eq(runs.state, "running"), lt(runs.heartbeatAt, silentSince)))
+    .where(
+      and(
+        eq(runs.state, "running"),
+        lt(runs.heartbeatAt, silentSince),
+        // An OpenLineage run has no heartbeat: its producer says when it ends.
+        notExists(db.select({ one: sql`1` }).from(openlineageRuns).where(eq(openlineageRuns.runId, runs.id))),
+      ),
+    )
     .returning({ id: runs.id });
   return crashed.length;
 }
