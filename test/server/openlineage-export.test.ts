@@ -58,7 +58,7 @@ describe("openlineage export", () => {
     const dataset = (item: { namespace: string; name: string; facets?: Record<string, unknown> | undefined }) => ({
       namespace: item.namespace,
       name: item.name,
-      datasetVersion: item.facets?.version?.datasetVersion,
+      datasetVersion: (item.facets?.version as { datasetVersion?: string } | undefined)?.datasetVersion,
     });
     expect(start.inputs?.map(dataset)).toEqual([
       { namespace: "pedigree://export", name: "raw-data", datasetVersion: raw.digest },
