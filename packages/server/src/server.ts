@@ -9,6 +9,7 @@ import { bootstrapAdmin } from "./auth/users";
 import type { ServerConfig } from "./config";
 import { type Clock, systemClock } from "./context";
 import { type Database, openDatabase } from "./db/client";
+import { startOutboxDelivery } from "./openlineage/outbox";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { createLocalBlobStore } from "./store/local-blob-store";
@@ -68,7 +69,9 @@ export async function startServer(
     () => {
       const silentSince = new Date(clock.now().getTime() - config.heartbeatTimeoutMs);
       database
-        .transaction((tx) => markSilentRunsCrashed(tx, silentSince))
+        .transaction((tx) =>
+          markSilentRunsCrashed(tx, silentSince, { emitsOpenLineage: Boolean(config.openlineageUrl) }),
+        )
         .catch((error) => log(`crash sweep failed: ${error}`));
     },
     Math.min(60_000, config.heartbeatTimeoutMs),
@@ -76,6 +79,9 @@ export async function startServer(
   sweeper.unref();
   const uploadSweeper = setInterval(removeStaleUploads, STALE_UPLOAD_MS);
   uploadSweeper.unref();
+  const outbox = config.openlineageUrl
+    ? startOutboxDelivery(database, { url: config.openlineageUrl, apiKey: config.openlineageApiKey, log })
+    : undefined;
 
   return {
     url,
@@ -85,6 +91,7 @@ export async function startServer(
     async close() {
       clearInterval(sweeper);
       clearInterval(uploadSweeper);
+      await outbox?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
     },

@@ -75,5 +75,6 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
     now: () => deps.clock.now(),
     claimsProject: c.get("projectAccess")?.claimsProject ?? false,
     projectExists: c.get("projectAccess")?.projectExists ?? false,
+    emitsOpenLineage: Boolean(deps.config.openlineageUrl),
   };
 }

@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import { openlineageRuns, projects, runInputs, runOutputs, runs } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { runOpenLineageOf } from "../openlineage/details";
+import { enqueueRunEvent } from "../openlineage/outbox";
 import { ensureProject } from "../projects";
 import { generateRunName } from "./names";
 
@@ -46,7 +47,10 @@ export async function createRun(
     })
     .onConflictDoNothing({ target: runs.id })
     .returning();
-  if (created) return toRunSummary(created);
+  if (created) {
+    if (ctx.emitsOpenLineage) await enqueueRunEvent(tx, created.id, "start", at);
+    return toRunSummary(created);
+  }
   // Another request created the same id between our look-up and insert.
   const raced = await findRun(tx, input.id ?? "");
   if (!raced) throw new Error("run insert conflicted but no run exists");
@@ -81,6 +85,7 @@ export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input:
     .where(and(eq(runs.id, runId), eq(runs.project, ctx.project)))
     .returning();
   if (!updated) throw notFound(`run '${runId}' in project '${ctx.project}'`, "runId");
+  if (ctx.emitsOpenLineage && ending) await enqueueRunEvent(tx, runId, updated.state, at);
   return toRunSummary(updated);
 }
 
@@ -191,7 +196,11 @@ export async function listRuns(
 }
 
 /** Marks runs whose heartbeat stopped (the process died without saying so) as `crashed`. */
-export async function markSilentRunsCrashed(db: Db, silentSince: Date): Promise<number> {
+export async function markSilentRunsCrashed(
+  db: Db,
+  silentSince: Date,
+  options: { emitsOpenLineage?: boolean } = {},
+): Promise<number> {
   const crashed = await db
     .update(runs)
     .set({ state: "crashed", finishedAt: sql`${runs.heartbeatAt}` })
@@ -203,7 +212,10 @@ export async function markSilentRunsCrashed(db: Db, silentSince: Date): Promise<
         notExists(db.select({ one: sql`1` }).from(openlineageRuns).where(eq(openlineageRuns.runId, runs.id))),
       ),
     )
-    .returning({ id: runs.id });
+    .returning({ id: runs.id, finishedAt: runs.finishedAt });
+  if (options.emitsOpenLineage) {
+    for (const run of crashed) await enqueueRunEvent(db, run.id, "crashed", run.finishedAt ?? silentSince);
+  }
   return crashed.length;
 }
 
