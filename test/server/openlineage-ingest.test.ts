@@ -213,6 +213,30 @@ describe("openlineage ingest: idempotence and order", () => {
   });
 });
 
+describe("openlineage ingest: concurrent batches", () => {
+  it("takes batches that share runs and datasets at once, in any order, without a conflict", async () => {
+    const tables = Array.from({ length: 12 }, (_, index) => ({ namespace: "pg", name: `db.t${index}` }));
+    const batches = Array.from({ length: 8 }, (_, batch) =>
+      Array.from({ length: 10 }, (_, index) => {
+        const run = (batch * 3 + index) % 16;
+        const order = batch % 2 === 0 ? tables : [...tables].reverse();
+        return runEvent({
+          eventType: index % 2 === 0 ? "START" : "COMPLETE",
+          eventTime: new Date(Date.UTC(2026, 0, 1, 0, run)).toISOString(),
+          runId: `b0000000-0000-4000-8000-${String(run).padStart(12, "0")}`,
+          job: { namespace: "conc", name: `job-${run}` },
+          inputs: order.slice(index % 5, (index % 5) + 3),
+          outputs: [order[(index + 6) % 12] as { namespace: string; name: string }],
+        });
+      }),
+    );
+    const answers = await Promise.all(batches.map((events) => ingest("concurrent", events)));
+    expect(answers.map((answer) => answer.status)).toEqual(batches.map(() => 201));
+    const { body } = await server.api("GET", "/projects/concurrent/runs?limit=100");
+    expect(body.runs).toHaveLength(16);
+  });
+});
+
 describe("openlineage ingest: datasets and versions", () => {
   it("keeps a dataset's identity exactly and makes it one node, whatever job namespace uses it", async () => {
     await ingest("identity", [

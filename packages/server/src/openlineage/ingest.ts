@@ -17,10 +17,10 @@ import type {
   RunEvent,
   RunState,
 } from "@pedigree/protocol";
-import { and, desc, eq, isNull, lte, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { WriteContext } from "../artifacts/versions";
 import { randomId } from "../auth/keys";
-import type { Db } from "../db/client";
+import type { Database, Db } from "../db/client";
 import {
   artifacts,
   openlineageDatasets,
@@ -34,6 +34,7 @@ import {
 } from "../db/schema";
 import { conflict } from "../errors";
 import { ensureProject } from "../projects";
+import type { RunOrdinals } from "../runs/ordinals";
 import { datasetArtifactName, datasetVersionDigest, derivedUuid, jobTypeOf, pedigreeRunIdOf } from "./identity";
 import { isTerminalRank, runStateOfRank, type StateKey, stateKeyOf, supersedes } from "./run-state";
 
@@ -42,18 +43,93 @@ export interface IngestedRun {
   runId: string;
 }
 
+/**
+ * What one batch has locked and made, so each row is locked once, in one order: runs by id, then datasets by
+ * artifact name. Concurrent batches that share runs or datasets then wait for each other, never deadlock.
+ */
+interface Batch {
+  runs: Map<string, OpenLineageRunRow>;
+  datasets: Map<string, DatasetArtifact>;
+  /** Ordinals reserved before the transaction for the runs it makes (see `reserveRunOrdinals`). */
+  ordinals: number[];
+}
+
+const runEventOf = (item: OpenLineageEvent): RunEvent | null =>
+  item.kind === "run" ? item.event : item.kind === "job" ? asRunEvent(item.event) : null;
+
+const datasetKey = (dataset: { namespace: string; name: string }) => `${dataset.namespace}\n${dataset.name}`;
+
+/**
+ * Reserves run ordinals for the runs `events` will make (those the project does not have yet), outside the
+ * ingest transaction, as run creation does: the project row is never held locked by a batch.
+ */
+export async function reserveRunOrdinals(
+  database: Database,
+  ordinals: RunOrdinals,
+  project: string,
+  events: OpenLineageEvent[],
+): Promise<number[]> {
+  const runIds = [...new Set(events.flatMap((item) => runEventOf(item)?.run.runId ?? []))];
+  if (runIds.length === 0) return [];
+  const known = await database.read((db) =>
+    db
+      .select({ runId: openlineageRuns.openlineageRunId })
+      .from(openlineageRuns)
+      .where(and(eq(openlineageRuns.project, project), inArray(openlineageRuns.openlineageRunId, runIds))),
+  );
+  const reserved: number[] = [];
+  for (let count = runIds.length - known.length; count > 0; count--) {
+    const ordinal = await ordinals.next(database, project);
+    if (ordinal === null) break;
+    reserved.push(ordinal);
+  }
+  return reserved;
+}
+
 /** Applies `events` in order, in the caller's transaction; answers the runs they landed in. */
-export async function ingestEvents(tx: Db, ctx: WriteContext, events: OpenLineageEvent[]): Promise<IngestedRun[]> {
+export async function ingestEvents(
+  tx: Db,
+  ctx: WriteContext,
+  events: OpenLineageEvent[],
+  reservedOrdinals: number[] = [],
+): Promise<IngestedRun[]> {
   await ensureProject(tx, ctx);
+  const batch: Batch = { runs: new Map(), datasets: new Map(), ordinals: [...reservedOrdinals] };
+  const runEvents = events.flatMap((item) => runEventOf(item) ?? []);
+  // Each run is made from its earliest event here, so its first name and start do not depend on order.
+  const firstEvents = new Map<string, RunEvent>();
+  for (const event of runEvents) {
+    const first = firstEvents.get(event.run.runId);
+    if (!first || eventTimeOf(event.eventTime) < eventTimeOf(first.eventTime)) firstEvents.set(event.run.runId, event);
+  }
+  const runOrder = [...firstEvents.values()].sort((a, b) =>
+    pedigreeRunIdOf(ctx.project, a.run.runId).localeCompare(pedigreeRunIdOf(ctx.project, b.run.runId)),
+  );
+  await topUpOrdinals(tx, ctx.project, batch, runOrder);
+  for (const event of runOrder) {
+    batch.runs.set(event.run.runId, await lockRun(tx, ctx, batch, event, eventTimeOf(event.eventTime)));
+  }
+  const datasets = new Map<string, DatasetRef>();
+  for (const item of events) {
+    const listed =
+      item.kind === "dataset" ? [item.event.dataset] : [...(item.event.inputs ?? []), ...(item.event.outputs ?? [])];
+    for (const dataset of listed) datasets.set(datasetKey(dataset), dataset);
+  }
+  const datasetOrder = [...datasets.values()]
+    .map((dataset) => ({ dataset, name: datasetArtifactName(dataset.namespace, dataset.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  for (const { dataset, name } of datasetOrder) {
+    batch.datasets.set(datasetKey(dataset), await lockDataset(tx, ctx, dataset, name));
+  }
+
   const landed = new Map<string, string>();
   for (const item of events) {
     if (item.kind === "dataset") {
-      await ingestDatasetEvent(tx, ctx, item.event);
+      await ingestDatasetEvent(tx, ctx, batch, item.event);
       continue;
     }
-    const event = item.kind === "run" ? item.event : asRunEvent(item.event);
-    const runId = await ingestRunEvent(tx, ctx, event);
-    landed.set(event.run.runId, runId);
+    const event = runEventOf(item) as RunEvent;
+    landed.set(event.run.runId, await ingestRunEvent(tx, ctx, batch, event));
   }
   return [...landed].map(([openLineageRunId, runId]) => ({ openLineageRunId, runId }));
 }
@@ -69,23 +145,23 @@ function asRunEvent(event: JobEvent): RunEvent {
 
 const eventTimeOf = (text: string) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
 
-async function ingestRunEvent(tx: Db, ctx: WriteContext, event: RunEvent): Promise<string> {
+async function ingestRunEvent(tx: Db, ctx: WriteContext, batch: Batch, event: RunEvent): Promise<string> {
   const at = eventTimeOf(event.eventTime);
-  const run = await lockRun(tx, ctx, event, at);
-  await applyRunEvent(tx, run, event, at);
-  for (const input of event.inputs ?? []) await recordDatasetInput(tx, ctx, run, input, at);
-  for (const output of event.outputs ?? []) await recordDatasetOutput(tx, ctx, run, output, at);
+  const run = batch.runs.get(event.run.runId) as OpenLineageRunRow;
+  batch.runs.set(event.run.runId, await applyRunEvent(tx, run, event, at));
+  for (const input of event.inputs ?? []) await recordDatasetInput(tx, ctx, batch, run, input, at);
+  for (const output of event.outputs ?? []) await recordDatasetOutput(tx, ctx, batch, run, output, at);
   return run.runId;
 }
 
 type OpenLineageRunRow = typeof openlineageRuns.$inferSelect;
 
 /** The run of this event, made on its first event, locked until the transaction ends. */
-async function lockRun(tx: Db, ctx: WriteContext, event: RunEvent, at: Date): Promise<OpenLineageRunRow> {
+async function lockRun(tx: Db, ctx: WriteContext, batch: Batch, event: RunEvent, at: Date): Promise<OpenLineageRunRow> {
   const runId = pedigreeRunIdOf(ctx.project, event.run.runId);
   const [existing] = await tx.select().from(openlineageRuns).where(eq(openlineageRuns.runId, runId)).for("update");
   if (existing) return sameRun(existing, ctx.project, event.run.runId);
-  const ordinal = await nextOrdinal(tx, ctx.project);
+  const ordinal = batch.ordinals.shift() ?? (await lateOrdinal(tx, ctx.project));
   const created = await tx
     .insert(runs)
     .values({
@@ -101,7 +177,10 @@ async function lockRun(tx: Db, ctx: WriteContext, event: RunEvent, at: Date): Pr
     .onConflictDoNothing({ target: runs.id })
     .returning({ id: runs.id });
   if (created.length === 0) {
-    // A run of the SDK holds the id this runId maps to (a hash collision, or a run made to squat on it).
+    // Another batch made this run meanwhile (its insert held ours until it committed)…
+    const [raced] = await tx.select().from(openlineageRuns).where(eq(openlineageRuns.runId, runId)).for("update");
+    if (raced) return sameRun(raced, ctx.project, event.run.runId);
+    // …or a run of the SDK holds the id this runId maps to (a hash collision, or a run made to squat on it).
     throw conflict(`OpenLineage run '${event.run.runId}' cannot be recorded in project '${ctx.project}'`, "run.runId");
   }
   const [row] = await tx
@@ -126,13 +205,39 @@ function sameRun(row: OpenLineageRunRow, project: string, openlineageRunId: stri
   return row;
 }
 
-async function nextOrdinal(tx: Db, project: string): Promise<number> {
+/**
+ * Ordinals for the runs this batch makes that none were reserved for (a project made by this batch): taken
+ * from the project row before any run is locked, so the project row is always locked first.
+ */
+async function topUpOrdinals(tx: Db, project: string, batch: Batch, runOrder: RunEvent[]) {
+  if (runOrder.length === 0) return;
+  const known = await tx
+    .select({ runId: openlineageRuns.openlineageRunId })
+    .from(openlineageRuns)
+    .where(
+      and(
+        eq(openlineageRuns.project, project),
+        inArray(
+          openlineageRuns.openlineageRunId,
+          runOrder.map((event) => event.run.runId),
+        ),
+      ),
+    );
+  const missing = runOrder.length - known.length - batch.ordinals.length;
+  if (missing <= 0) return;
   const [counter] = await tx
     .update(projects)
-    .set({ runCount: sql`${projects.runCount} + 1` })
+    .set({ runCount: sql`${projects.runCount} + ${missing}` })
     .where(eq(projects.name, project))
-    .returning({ ordinal: projects.runCount });
-  return counter?.ordinal ?? 1;
+    .returning({ end: projects.runCount });
+  const end = counter?.end ?? missing;
+  for (let ordinal = end - missing + 1; ordinal <= end; ordinal++) batch.ordinals.push(ordinal);
+}
+
+/** A run made in a race with another batch past the top-up: numbered without taking the project row. */
+async function lateOrdinal(tx: Db, project: string): Promise<number> {
+  const [row] = await tx.select({ count: projects.runCount }).from(projects).where(eq(projects.name, project));
+  return row?.count ?? 0;
 }
 
 /** Merges one facet map into another: a facet of a newer event replaces the same facet of an older one. */
@@ -146,8 +251,8 @@ function mergeFacets(
   return at.getTime() >= storedTime.getTime() ? { ...stored, ...incoming } : { ...incoming, ...stored };
 }
 
-/** State, times, job type, facets and parent, each merged by event time. */
-async function applyRunEvent(tx: Db, row: OpenLineageRunRow, event: RunEvent, at: Date) {
+/** State, times, job type, facets and parent, each merged by event time; answers the row as it now is. */
+async function applyRunEvent(tx: Db, row: OpenLineageRunRow, event: RunEvent, at: Date): Promise<OpenLineageRunRow> {
   const runFacets = mergeFacets(row.runFacets, row.facetsEventTime, event.run.facets, at);
   const jobFacets = mergeFacets(row.jobFacets, row.facetsEventTime, event.job.facets, at);
   const parent = (runFacets.parent ?? null) as {
@@ -158,18 +263,18 @@ async function applyRunEvent(tx: Db, row: OpenLineageRunRow, event: RunEvent, at
   const next = stateKeyOf(event.eventType, at);
   const moves = next !== null && supersedes(next, current);
   const facetsEventTime = at > row.facetsEventTime ? at : row.facetsEventTime;
-  await tx
-    .update(openlineageRuns)
-    .set({
-      runFacets,
-      jobFacets,
-      parentRunId: parent?.run.runId ?? null,
-      parentJobNamespace: parent?.job.namespace ?? null,
-      parentJobName: parent?.job.name ?? null,
-      facetsEventTime,
-      ...(moves && next ? { stateEventTime: next.time, stateRank: next.rank } : {}),
-    })
-    .where(eq(openlineageRuns.runId, row.runId));
+  const updated: OpenLineageRunRow = {
+    ...row,
+    runFacets,
+    jobFacets,
+    parentRunId: parent?.run.runId ?? null,
+    parentJobNamespace: parent?.job.namespace ?? null,
+    parentJobName: parent?.job.name ?? null,
+    facetsEventTime,
+    ...(moves && next ? { stateEventTime: next.time, stateRank: next.rank } : {}),
+  };
+  const { runId: _runId, ...columns } = updated;
+  await tx.update(openlineageRuns).set(columns).where(eq(openlineageRuns.runId, row.runId));
   const state: RunState | undefined = moves && next ? runStateOfRank(next.rank) : undefined;
   const iso = at.toISOString();
   await tx
@@ -181,6 +286,7 @@ async function applyRunEvent(tx: Db, row: OpenLineageRunRow, event: RunEvent, at
       ...(state ? { state, finishedAt: next && isTerminalRank(next.rank) ? at : null } : {}),
     })
     .where(eq(runs.id, row.runId));
+  return updated;
 }
 
 type DatasetRef = Pick<InputDataset, "namespace" | "name" | "facets"> & {
@@ -195,20 +301,25 @@ interface DatasetArtifact {
 }
 
 /** The artifact of a dataset, made on first sight; its row is locked, so versions number without gaps. */
-async function lockDataset(tx: Db, ctx: WriteContext, dataset: DatasetRef): Promise<DatasetArtifact> {
-  const name = datasetArtifactName(dataset.namespace, dataset.name);
+async function lockDataset(tx: Db, ctx: WriteContext, dataset: DatasetRef, name: string): Promise<DatasetArtifact> {
   const [artifact] = await tx
     .insert(artifacts)
     .values({ project: ctx.project, name, type: "dataset" })
     .onConflictDoUpdate({ target: [artifacts.project, artifacts.name], set: { type: sql`${artifacts.type}` } })
-    .returning({ id: artifacts.id });
+    .returning({ id: artifacts.id, type: artifacts.type });
   if (!artifact) throw new Error("artifact upsert returned no row");
+  if (artifact.type !== "dataset") {
+    throw conflict(`artifact '${name}' of dataset '${dataset.name}' is of type '${artifact.type}'`, "dataset");
+  }
   await tx
     .insert(openlineageDatasets)
     .values({ artifactId: artifact.id, project: ctx.project, namespace: dataset.namespace, name: dataset.name })
     .onConflictDoNothing();
   return { artifactId: artifact.id, namespace: dataset.namespace, name: dataset.name };
 }
+
+const datasetOf = (batch: Batch, dataset: { namespace: string; name: string }) =>
+  batch.datasets.get(datasetKey(dataset)) as DatasetArtifact;
 
 const datasetVersionOf = (dataset: DatasetRef): string | undefined =>
   (dataset.facets?.version as { datasetVersion?: string } | undefined)?.datasetVersion;
@@ -342,8 +453,15 @@ async function readVersion(
   return ensureVersion(tx, ctx, dataset, { key: "observed", datasetVersion: null, writerRunId: null, at }, facets);
 }
 
-async function recordDatasetInput(tx: Db, ctx: WriteContext, run: OpenLineageRunRow, input: InputDataset, at: Date) {
-  const dataset = await lockDataset(tx, ctx, input);
+async function recordDatasetInput(
+  tx: Db,
+  ctx: WriteContext,
+  batch: Batch,
+  run: OpenLineageRunRow,
+  input: InputDataset,
+  at: Date,
+) {
+  const dataset = datasetOf(batch, input);
   const versionId = await readVersion(tx, ctx, run, dataset, input, at);
   await tx
     .insert(runInputs)
@@ -356,8 +474,15 @@ async function recordDatasetInput(tx: Db, ctx: WriteContext, run: OpenLineageRun
     .onConflictDoNothing();
 }
 
-async function recordDatasetOutput(tx: Db, ctx: WriteContext, run: OpenLineageRunRow, output: OutputDataset, at: Date) {
-  const dataset = await lockDataset(tx, ctx, output);
+async function recordDatasetOutput(
+  tx: Db,
+  ctx: WriteContext,
+  batch: Batch,
+  run: OpenLineageRunRow,
+  output: OutputDataset,
+  at: Date,
+) {
+  const dataset = datasetOf(batch, output);
   const named = datasetVersionOf(output);
   const versionId = await ensureVersion(
     tx,
@@ -372,9 +497,9 @@ async function recordDatasetOutput(tx: Db, ctx: WriteContext, run: OpenLineageRu
 }
 
 /** A dataset event describes a dataset: its facets go to the version named, or the newest as of the event. */
-async function ingestDatasetEvent(tx: Db, ctx: WriteContext, event: DatasetEvent) {
+async function ingestDatasetEvent(tx: Db, ctx: WriteContext, batch: Batch, event: DatasetEvent) {
   const at = eventTimeOf(event.eventTime);
-  const dataset = await lockDataset(tx, ctx, event.dataset);
+  const dataset = datasetOf(batch, event.dataset);
   const facets = event.dataset.facets ?? {};
   const named = datasetVersionOf(event.dataset);
   if (named) {

@@ -15,7 +15,7 @@ import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { ApiError, badRequest, parseInput } from "../errors";
 import { exportRunEvents } from "../openlineage/export";
-import { ingestEvents } from "../openlineage/ingest";
+import { ingestEvents, reserveRunOrdinals } from "../openlineage/ingest";
 import { parseJsonValue, projectOf } from "./request";
 
 const gunzipAsync = promisify(gunzip);
@@ -33,7 +33,8 @@ export function openLineageIngestRoutes(deps: AppDeps) {
     const actor = c.get("actor");
     const access = await deps.db.read((db) => authorizeProject(db, actor, project, "write"));
     const ctx = { project, actor: actor.userId, now: () => deps.clock.now(), ...access };
-    const runs = await deps.db.transaction((tx) => ingestEvents(tx, ctx, events));
+    const ordinals = await reserveRunOrdinals(deps.db, deps.runOrdinals, project, events);
+    const runs = await deps.db.transaction((tx) => ingestEvents(tx, ctx, events, ordinals));
     return c.json<LineageIngestResponse>({ project, accepted: events.length, runs }, 201);
   };
   return new Hono<AppEnv>()
