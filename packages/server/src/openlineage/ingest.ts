@@ -50,6 +50,17 @@ export interface IngestedRun {
 interface Batch {
   runs: Map<string, OpenLineageRunRow>;
   datasets: Map<string, DatasetArtifact>;
+  /** What the batch's events did to each run's `runs` row, written once at the end. */
+  runChanges: Map<string, RunChange>;
+  /** Versions by `artifactId\ndigest`, and the facet rows of versions touched, written once at the end. */
+  versionIds: Map<string, string>;
+  versionRows: Map<string, VersionRow>;
+  /** The version each run reads of each dataset (`runId\nartifactId`), and the edges to write. */
+  reads: Map<string, string>;
+  inputs: Map<string, { runId: string; versionId: string; requestedRef: string }>;
+  outputs: Map<string, { runId: string; versionId: string }>;
+  /** Runs made by this batch: they have no edges in the database yet. */
+  madeRuns: Set<string>;
   /** Ordinals reserved before the transaction for the runs it makes (see `reserveRunOrdinals`). */
   ordinals: number[];
 }
@@ -94,7 +105,18 @@ export async function ingestEvents(
   reservedOrdinals: number[] = [],
 ): Promise<IngestedRun[]> {
   await ensureProject(tx, ctx);
-  const batch: Batch = { runs: new Map(), datasets: new Map(), ordinals: [...reservedOrdinals] };
+  const batch: Batch = {
+    runs: new Map(),
+    datasets: new Map(),
+    runChanges: new Map(),
+    versionIds: new Map(),
+    versionRows: new Map(),
+    reads: new Map(),
+    inputs: new Map(),
+    outputs: new Map(),
+    madeRuns: new Set(),
+    ordinals: [...reservedOrdinals],
+  };
   const runEvents = events.flatMap((item) => runEventOf(item) ?? []);
   // Each run is made from its earliest event here, so its first name and start do not depend on order.
   const firstEvents = new Map<string, RunEvent>();
@@ -131,6 +153,7 @@ export async function ingestEvents(
     const event = runEventOf(item) as RunEvent;
     landed.set(event.run.runId, await ingestRunEvent(tx, ctx, batch, event));
   }
+  await writeBatch(tx, ctx, batch);
   return [...landed].map(([openLineageRunId, runId]) => ({ openLineageRunId, runId }));
 }
 
@@ -148,7 +171,7 @@ const eventTimeOf = (text: string) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text)
 async function ingestRunEvent(tx: Db, ctx: WriteContext, batch: Batch, event: RunEvent): Promise<string> {
   const at = eventTimeOf(event.eventTime);
   const run = batch.runs.get(event.run.runId) as OpenLineageRunRow;
-  batch.runs.set(event.run.runId, await applyRunEvent(tx, run, event, at));
+  batch.runs.set(event.run.runId, applyRunEvent(batch, run, event, at));
   for (const input of event.inputs ?? []) await recordDatasetInput(tx, ctx, batch, run, input, at);
   for (const output of event.outputs ?? []) await recordDatasetOutput(tx, ctx, batch, run, output, at);
   return run.runId;
@@ -183,6 +206,7 @@ async function lockRun(tx: Db, ctx: WriteContext, batch: Batch, event: RunEvent,
     // …or a run of the SDK holds the id this runId maps to (a hash collision, or a run made to squat on it).
     throw conflict(`OpenLineage run '${event.run.runId}' cannot be recorded in project '${ctx.project}'`, "run.runId");
   }
+  batch.madeRuns.add(runId);
   const [row] = await tx
     .insert(openlineageRuns)
     .values({
@@ -251,8 +275,15 @@ function mergeFacets(
   return at.getTime() >= storedTime.getTime() ? { ...stored, ...incoming } : { ...incoming, ...stored };
 }
 
+interface RunChange {
+  earliest: Date;
+  latest: Date;
+  /** Set when an event of the batch moved the state. */
+  state?: { state: RunState; finishedAt: Date | null };
+}
+
 /** State, times, job type, facets and parent, each merged by event time; answers the row as it now is. */
-async function applyRunEvent(tx: Db, row: OpenLineageRunRow, event: RunEvent, at: Date): Promise<OpenLineageRunRow> {
+function applyRunEvent(batch: Batch, row: OpenLineageRunRow, event: RunEvent, at: Date): OpenLineageRunRow {
   const runFacets = mergeFacets(row.runFacets, row.facetsEventTime, event.run.facets, at);
   const jobFacets = mergeFacets(row.jobFacets, row.facetsEventTime, event.job.facets, at);
   const parent = (runFacets.parent ?? null) as {
@@ -262,31 +293,63 @@ async function applyRunEvent(tx: Db, row: OpenLineageRunRow, event: RunEvent, at
   const current: StateKey | null = row.stateEventTime ? { time: row.stateEventTime, rank: row.stateRank } : null;
   const next = stateKeyOf(event.eventType, at);
   const moves = next !== null && supersedes(next, current);
-  const facetsEventTime = at > row.facetsEventTime ? at : row.facetsEventTime;
-  const updated: OpenLineageRunRow = {
+  const change = batch.runChanges.get(row.runId) ?? { earliest: at, latest: at };
+  batch.runChanges.set(row.runId, {
+    earliest: at < change.earliest ? at : change.earliest,
+    latest: at > change.latest ? at : change.latest,
+    ...(moves && next
+      ? { state: { state: runStateOfRank(next.rank), finishedAt: isTerminalRank(next.rank) ? at : null } }
+      : change.state
+        ? { state: change.state }
+        : {}),
+  });
+  return {
     ...row,
     runFacets,
     jobFacets,
     parentRunId: parent?.run.runId ?? null,
     parentJobNamespace: parent?.job.namespace ?? null,
     parentJobName: parent?.job.name ?? null,
-    facetsEventTime,
+    facetsEventTime: at > row.facetsEventTime ? at : row.facetsEventTime,
     ...(moves && next ? { stateEventTime: next.time, stateRank: next.rank } : {}),
   };
-  const { runId: _runId, ...columns } = updated;
-  await tx.update(openlineageRuns).set(columns).where(eq(openlineageRuns.runId, row.runId));
-  const state: RunState | undefined = moves && next ? runStateOfRank(next.rank) : undefined;
-  const iso = at.toISOString();
-  await tx
-    .update(runs)
-    .set({
-      jobType: jobTypeOf(jobFacets.jobType as { jobType?: string; integration?: string } | undefined),
-      startedAt: sql`least(${runs.startedAt}, ${iso}::timestamptz)`,
-      heartbeatAt: sql`greatest(${runs.heartbeatAt}, ${iso}::timestamptz)`,
-      ...(state ? { state, finishedAt: next && isTerminalRank(next.rank) ? at : null } : {}),
-    })
-    .where(eq(runs.id, row.runId));
-  return updated;
+}
+
+/** Writes what the batch changed: each run once, each touched version's facets once, the edges in bulk. */
+async function writeBatch(tx: Db, ctx: WriteContext, batch: Batch) {
+  for (const row of batch.runs.values()) {
+    const { runId, ...columns } = row;
+    const change = batch.runChanges.get(runId);
+    if (!change) continue;
+    await tx.update(openlineageRuns).set(columns).where(eq(openlineageRuns.runId, runId));
+    await tx
+      .update(runs)
+      .set({
+        jobType: jobTypeOf(row.jobFacets.jobType as { jobType?: string; integration?: string } | undefined),
+        startedAt: sql`least(${runs.startedAt}, ${change.earliest.toISOString()}::timestamptz)`,
+        heartbeatAt: sql`greatest(${runs.heartbeatAt}, ${change.latest.toISOString()}::timestamptz)`,
+        ...(change.state ?? {}),
+      })
+      .where(eq(runs.id, runId));
+  }
+  for (const row of batch.versionRows.values()) {
+    if (!row.dirty) continue;
+    await tx
+      .update(openlineageVersions)
+      .set({ facets: row.facets, facetsEventTime: row.facetsEventTime })
+      .where(eq(openlineageVersions.versionId, row.versionId));
+  }
+  const now = ctx.now();
+  const inputs = [...batch.inputs.values()];
+  for (let start = 0; start < inputs.length; start += 1000) {
+    const chunk = inputs.slice(start, start + 1000).map((edge) => ({ ...edge, createdAt: now }));
+    await tx.insert(runInputs).values(chunk).onConflictDoNothing();
+  }
+  const outputs = [...batch.outputs.values()];
+  for (let start = 0; start < outputs.length; start += 1000) {
+    const chunk = outputs.slice(start, start + 1000).map((edge) => ({ ...edge, createdAt: now }));
+    await tx.insert(runOutputs).values(chunk).onConflictDoNothing();
+  }
 }
 
 type DatasetRef = Pick<InputDataset, "namespace" | "name" | "facets"> & {
@@ -337,17 +400,23 @@ const facetsOf = (dataset: DatasetRef): Record<string, unknown> => ({
 async function ensureVersion(
   tx: Db,
   ctx: WriteContext,
+  batch: Batch,
   dataset: DatasetArtifact,
   version: { key: string; datasetVersion: string | null; writerRunId: string | null; at: Date },
   facets: Record<string, unknown>,
 ): Promise<string> {
   const digest = datasetVersionDigest(dataset.namespace, dataset.name, version.key);
-  const [found] = await tx
-    .select({ id: versions.id })
-    .from(versions)
-    .where(and(eq(versions.artifactId, dataset.artifactId), eq(versions.digest, digest)));
+  const cacheKey = `${dataset.artifactId}\n${digest}`;
+  const cached = batch.versionIds.get(cacheKey);
+  const [found] = cached
+    ? [{ id: cached }]
+    : await tx
+        .select({ id: versions.id })
+        .from(versions)
+        .where(and(eq(versions.artifactId, dataset.artifactId), eq(versions.digest, digest)));
   if (found) {
-    await mergeVersion(tx, found.id, facets, version.at);
+    batch.versionIds.set(cacheKey, found.id);
+    await mergeVersion(tx, batch, found.id, facets, version.at);
     return found.id;
   }
   const [counted] = await tx
@@ -372,7 +441,7 @@ async function ensureVersion(
     createdAt: now,
     committedAt: now,
   });
-  await tx.insert(openlineageVersions).values({
+  const row = {
     versionId: id,
     artifactId: dataset.artifactId,
     datasetVersion: version.datasetVersion,
@@ -380,26 +449,40 @@ async function ensureVersion(
     eventTime: version.at,
     facets,
     facetsEventTime: version.at,
-  });
+  };
+  await tx.insert(openlineageVersions).values(row);
+  batch.versionIds.set(cacheKey, id);
+  batch.versionRows.set(id, { ...row, dirty: false });
   return id;
 }
 
-async function mergeVersion(tx: Db, versionId: string, facets: Record<string, unknown>, at: Date) {
-  const [row] = await tx
-    .select()
-    .from(openlineageVersions)
-    .where(eq(openlineageVersions.versionId, versionId))
-    .for("update");
-  if (!row) return;
-  const merged = mergeFacets(row.facets, row.facetsEventTime, facets, at);
-  await tx
-    .update(openlineageVersions)
-    .set({
-      facets: merged,
-      facetsEventTime: at > row.facetsEventTime ? at : row.facetsEventTime,
-      eventTime: at < row.eventTime ? at : row.eventTime,
-    })
-    .where(eq(openlineageVersions.versionId, versionId));
+type VersionRow = typeof openlineageVersions.$inferSelect & { dirty: boolean };
+
+/**
+ * Merges facets into a version (in memory: written at the end of the batch); an earlier write time is
+ * written at once, as readers of this batch look versions up by it.
+ */
+async function mergeVersion(tx: Db, batch: Batch, versionId: string, facets: Record<string, unknown>, at: Date) {
+  let row = batch.versionRows.get(versionId);
+  if (!row) {
+    const [stored] = await tx
+      .select()
+      .from(openlineageVersions)
+      .where(eq(openlineageVersions.versionId, versionId))
+      .for("update");
+    if (!stored) return;
+    row = { ...stored, dirty: false };
+    batch.versionRows.set(versionId, row);
+  }
+  if (Object.keys(facets).length > 0) {
+    row.facets = mergeFacets(row.facets, row.facetsEventTime, facets, at);
+    if (at > row.facetsEventTime) row.facetsEventTime = at;
+    row.dirty = true;
+  }
+  if (at < row.eventTime) {
+    row.eventTime = at;
+    await tx.update(openlineageVersions).set({ eventTime: at }).where(eq(openlineageVersions.versionId, versionId));
+  }
 }
 
 /**
@@ -410,6 +493,7 @@ async function mergeVersion(tx: Db, versionId: string, facets: Record<string, un
 async function readVersion(
   tx: Db,
   ctx: WriteContext,
+  batch: Batch,
   run: OpenLineageRunRow,
   dataset: DatasetArtifact,
   ref: DatasetRef,
@@ -418,20 +502,21 @@ async function readVersion(
   const facets = facetsOf(ref);
   const named = datasetVersionOf(ref);
   if (named) {
-    return ensureVersion(
-      tx,
-      ctx,
-      dataset,
-      { key: `datasetVersion\n${named}`, datasetVersion: named, writerRunId: null, at },
-      facets,
-    );
+    const key = { key: `datasetVersion\n${named}`, datasetVersion: named, writerRunId: null, at };
+    return ensureVersion(tx, ctx, batch, dataset, key, facets);
   }
-  const [read] = await tx
-    .select({ versionId: runInputs.versionId })
-    .from(runInputs)
-    .innerJoin(versions, eq(versions.id, runInputs.versionId))
-    .where(and(eq(runInputs.runId, run.runId), eq(versions.artifactId, dataset.artifactId)))
-    .limit(1);
+  const readKey = `${run.runId}\n${dataset.artifactId}`;
+  const readHere = batch.reads.get(readKey);
+  const [read] = readHere
+    ? [{ versionId: readHere }]
+    : batch.madeRuns.has(run.runId)
+      ? []
+      : await tx
+          .select({ versionId: runInputs.versionId })
+          .from(runInputs)
+          .innerJoin(versions, eq(versions.id, runInputs.versionId))
+          .where(and(eq(runInputs.runId, run.runId), eq(versions.artifactId, dataset.artifactId)))
+          .limit(1);
   const [newest] = read
     ? [read]
     : await tx
@@ -446,11 +531,19 @@ async function readVersion(
         )
         .orderBy(desc(openlineageVersions.eventTime), desc(openlineageVersions.versionId))
         .limit(1);
-  if (newest) {
-    await mergeVersion(tx, newest.versionId, facets, at);
-    return newest.versionId;
-  }
-  return ensureVersion(tx, ctx, dataset, { key: "observed", datasetVersion: null, writerRunId: null, at }, facets);
+  const versionId = newest
+    ? newest.versionId
+    : await ensureVersion(
+        tx,
+        ctx,
+        batch,
+        dataset,
+        { key: "observed", datasetVersion: null, writerRunId: null, at },
+        facets,
+      );
+  if (newest) await mergeVersion(tx, batch, versionId, facets, at);
+  batch.reads.set(readKey, versionId);
+  return versionId;
 }
 
 async function recordDatasetInput(
@@ -461,17 +554,12 @@ async function recordDatasetInput(
   input: InputDataset,
   at: Date,
 ) {
-  const dataset = datasetOf(batch, input);
-  const versionId = await readVersion(tx, ctx, run, dataset, input, at);
-  await tx
-    .insert(runInputs)
-    .values({
-      runId: run.runId,
-      versionId,
-      requestedRef: `dataset:${input.namespace}:${input.name}`,
-      createdAt: ctx.now(),
-    })
-    .onConflictDoNothing();
+  const versionId = await readVersion(tx, ctx, batch, run, datasetOf(batch, input), input, at);
+  batch.inputs.set(`${run.runId}\n${versionId}`, {
+    runId: run.runId,
+    versionId,
+    requestedRef: `dataset:${input.namespace}:${input.name}`,
+  });
 }
 
 async function recordDatasetOutput(
@@ -482,18 +570,18 @@ async function recordDatasetOutput(
   output: OutputDataset,
   at: Date,
 ) {
-  const dataset = datasetOf(batch, output);
   const named = datasetVersionOf(output);
   const versionId = await ensureVersion(
     tx,
     ctx,
-    dataset,
+    batch,
+    datasetOf(batch, output),
     named
       ? { key: `datasetVersion\n${named}`, datasetVersion: named, writerRunId: null, at }
       : { key: `run\n${run.openlineageRunId}`, datasetVersion: null, writerRunId: run.runId, at },
     facetsOf(output),
   );
-  await tx.insert(runOutputs).values({ runId: run.runId, versionId, createdAt: ctx.now() }).onConflictDoNothing();
+  batch.outputs.set(`${run.runId}\n${versionId}`, { runId: run.runId, versionId });
 }
 
 /** A dataset event describes a dataset: its facets go to the version named, or the newest as of the event. */
@@ -503,13 +591,8 @@ async function ingestDatasetEvent(tx: Db, ctx: WriteContext, batch: Batch, event
   const facets = event.dataset.facets ?? {};
   const named = datasetVersionOf(event.dataset);
   if (named) {
-    await ensureVersion(
-      tx,
-      ctx,
-      dataset,
-      { key: `datasetVersion\n${named}`, datasetVersion: named, writerRunId: null, at },
-      facets,
-    );
+    const key = { key: `datasetVersion\n${named}`, datasetVersion: named, writerRunId: null, at };
+    await ensureVersion(tx, ctx, batch, dataset, key, facets);
     return;
   }
   const [newest] = await tx
@@ -518,6 +601,14 @@ async function ingestDatasetEvent(tx: Db, ctx: WriteContext, batch: Batch, event
     .where(and(eq(openlineageVersions.artifactId, dataset.artifactId), lte(openlineageVersions.eventTime, at)))
     .orderBy(desc(openlineageVersions.eventTime), desc(openlineageVersions.versionId))
     .limit(1);
-  if (newest) await mergeVersion(tx, newest.versionId, facets, at);
-  else await ensureVersion(tx, ctx, dataset, { key: "observed", datasetVersion: null, writerRunId: null, at }, facets);
+  if (newest) await mergeVersion(tx, batch, newest.versionId, facets, at);
+  else
+    await ensureVersion(
+      tx,
+      ctx,
+      batch,
+      dataset,
+      { key: "observed", datasetVersion: null, writerRunId: null, at },
+      facets,
+    );
 }
