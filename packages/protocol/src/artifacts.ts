@@ -20,6 +20,7 @@ import {
   Sha256,
   VersionId,
 } from "./common";
+import { DatasetOpenLineage } from "./openlineage";
 
 export { ArtifactType } from "./common";
 
@@ -193,6 +194,8 @@ export const VersionDetails = VersionSummary.extend({
   consumers: z.array(RunRef.extend({ requestedRef: z.string(), usedAt: Timestamp })),
   consumerCount: z.number().int(),
   memberships: z.array(RegistryMembership),
+  /** Set on versions of datasets that came from OpenLineage events. */
+  openlineage: DatasetOpenLineage.optional(),
 });
 export type VersionDetails = z.infer<typeof VersionDetails>;
 

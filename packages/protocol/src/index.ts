@@ -5,5 +5,6 @@ export * from "./common";
 export * from "./errors";
 export * from "./json-schema";
 export * from "./lineage";
+export * from "./openlineage";
 export * from "./registry";
 export * from "./runs";

@@ -17,10 +17,19 @@ const commaList = z
 
 const hopsLimit = `at most ${Limits.maxHops} hops (maxHops)`;
 
+/** A node as a query names it: a ref, a version or run id, or an OpenLineage node id (`dataset:<ns>:<name>`…). */
+const NodeText = z.string().min(1).max(4200);
+const NodePart = z.string().min(1).max(2048).optional();
+/**
+ * An OpenLineage dataset or job named by its parts, for names that hold the `:` delimiter: `namespace` and
+ * `name`, with `node=job` for a job (its latest run); a dataset otherwise. Either this or `node` is needed.
+ */
+const nodeNameParams = { namespace: NodePart, name: NodePart };
+
 /** Query options of a lineage request, as shared/SPEC.md "Lineage graph" defines them. */
 export const LineageQuery = z.object({
-  /** A ref, a version id or a run id. */
-  node: Ref,
+  node: NodeText.optional(),
+  ...nodeNameParams,
   upstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   downstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   artifactTypes: commaList.optional(),
@@ -50,6 +59,9 @@ const NodeBase = z.object({
   extended: z.boolean().optional(),
 });
 
+/** The OpenLineage identity of a node that came from (or is exported as) OpenLineage data. */
+export const NodeOpenLineage = z.object({ namespace: z.string(), name: z.string(), runId: z.string().optional() });
+
 export const VersionNode = NodeBase.extend({
   kind: z.literal("version"),
   artifact: z.string(),
@@ -60,6 +72,7 @@ export const VersionNode = NodeBase.extend({
   size: z.number(),
   generated: z.boolean(),
   createdAt: Timestamp,
+  openlineage: NodeOpenLineage.optional(),
 });
 export const RunNode = NodeBase.extend({
   kind: z.literal("run"),
@@ -68,6 +81,7 @@ export const RunNode = NodeBase.extend({
   state: z.string(),
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
+  openlineage: NodeOpenLineage.optional(),
 });
 export const ClusterNode = NodeBase.extend({
   kind: z.literal("cluster"),
@@ -113,7 +127,8 @@ export type ClusterMembers = z.infer<typeof ClusterMembers>;
 
 /** `GET …/impact?node=`: everything downstream of a node. */
 export const ImpactQuery = z.object({
-  node: Ref,
+  node: NodeText.optional(),
+  ...nodeNameParams,
   asOf: Timestamp.optional(),
 });
 export type ImpactQueryInput = z.input<typeof ImpactQuery>;
@@ -142,8 +157,12 @@ export const impactGroupLimit = ImpactGroupLimit;
 
 /** `GET …/lineage/path?from=&to=`: the shortest chain between two nodes, in time order. */
 export const LineagePathQuery = z.object({
-  from: Ref,
-  to: Ref,
+  from: NodeText.optional(),
+  fromNamespace: NodePart,
+  fromName: NodePart,
+  to: NodeText.optional(),
+  toNamespace: NodePart,
+  toName: NodePart,
   asOf: Timestamp.optional(),
 });
 export type LineagePathQueryInput = z.input<typeof LineagePathQuery>;

@@ -2,8 +2,10 @@ import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
 import { Timestamp } from "./bounds";
 import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags } from "./common";
+import { RunOpenLineage } from "./openlineage";
 
-export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
+/** `aborted`: an OpenLineage ABORT, the run's own terminal state (neither finished nor failed). */
+export const RunState = z.enum(["running", "finished", "failed", "crashed", "aborted"]);
 export type RunState = z.infer<typeof RunState>;
 
 export const CreateRunBody = z.object({
@@ -50,6 +52,8 @@ export const RunDetails = RunSummary.extend({
   summary: JsonObject,
   inputs: z.array(RunInput),
   outputs: z.array(VersionSummary),
+  /** Set on runs that came from OpenLineage events. */
+  openlineage: RunOpenLineage.optional(),
 });
 export type RunDetails = z.infer<typeof RunDetails>;
 

@@ -12,15 +12,18 @@ export type {
   LineageGraph,
   LineageNode,
   LineagePath,
+  OpenLineageNodeName,
   RunDetails,
   RunNode,
+  RunOpenLineageEvents,
+  RunState,
   VersionDetails,
   VersionNode,
 } from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
-export type { ClusterMembersOptions, LineageOptions } from "./lineage";
+export type { ClusterMembersOptions, LineageNodeRef, LineageOptions } from "./lineage";
 export { type CacheUsage, cacheInfo, cleanupCache, type EvictionResult } from "./local-cache";
 export { type InitOptions, Pedigree } from "./pedigree";
 export {

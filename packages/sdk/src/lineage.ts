@@ -1,5 +1,12 @@
 /** Lineage queries: the graph around a version or run, what depends on it, and the chain between two nodes. */
-import { ClusterMembers, Impact, LineageGraph, LineagePath, type LineageQuery } from "@pedigree/protocol";
+import {
+  ClusterMembers,
+  Impact,
+  LineageGraph,
+  LineagePath,
+  type LineageQuery,
+  type OpenLineageNodeName,
+} from "@pedigree/protocol";
 import type { HttpClient } from "./client";
 
 /** Options of `lineage()`, as SPEC.md "Lineage graph" defines them; `asOf` may be a Date. */
@@ -20,10 +27,27 @@ export interface ClusterMembersOptions extends LineageOptions {
 
 type SearchParams = Record<string, string | number | boolean | undefined>;
 
-function lineageParams(node: string, options: LineageOptions): SearchParams {
+/**
+ * A lineage node: a ref, a version id or a run id; an OpenLineage node id (`dataset:<namespace>:<name>`,
+ * `job:<namespace>:<name>` for the job's latest run, `run:<uuid>`); or an OpenLineage dataset or job by its
+ * parts, for names that hold `:`.
+ */
+export type LineageNodeRef = string | OpenLineageNodeName;
+
+function nodeParams(node: LineageNodeRef, prefix?: "from" | "to"): SearchParams {
+  const key = (name: "namespace" | "name") => (prefix ? `${prefix}${name[0]?.toUpperCase()}${name.slice(1)}` : name);
+  if (typeof node === "string") return { [prefix ?? "node"]: node };
+  return {
+    ...(node.kind === "job" ? { [prefix ?? "node"]: "job" } : {}),
+    [key("namespace")]: node.namespace,
+    [key("name")]: node.name,
+  };
+}
+
+function lineageParams(node: LineageNodeRef, options: LineageOptions): SearchParams {
   const { artifactTypes, jobTypes, pull, asOf, ...rest } = options;
   return {
-    node,
+    ...nodeParams(node),
     ...rest,
     artifactTypes: artifactTypes?.join(","),
     jobTypes: jobTypes?.join(","),
@@ -36,7 +60,7 @@ function lineageParams(node: string, options: LineageOptions): SearchParams {
 export function fetchLineage(
   client: HttpClient,
   project: string,
-  node: string,
+  node: LineageNodeRef,
   options: LineageOptions = {},
 ): Promise<LineageGraph> {
   return client.request("GET", `projects/${project}/lineage`, LineageGraph, {
@@ -49,7 +73,7 @@ export function fetchClusterMembers(
   client: HttpClient,
   project: string,
   clusterId: string,
-  node: string,
+  node: LineageNodeRef,
   options: ClusterMembersOptions = {},
 ): Promise<ClusterMembers> {
   const { q, limit, offset, ...lineage } = options;
@@ -65,21 +89,23 @@ export function fetchClusterMembers(
 export function fetchImpact(
   client: HttpClient,
   project: string,
-  node: string,
+  node: LineageNodeRef,
   options: { asOf?: Date | string } = {},
 ): Promise<Impact> {
   const asOf = options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf;
-  return client.request("GET", `projects/${project}/impact`, Impact, { searchParams: { node, asOf } });
+  return client.request("GET", `projects/${project}/impact`, Impact, { searchParams: { ...nodeParams(node), asOf } });
 }
 
 /** The shortest chain of runs and versions between `from` and `to` (either way round), or `nodes: null`. */
 export function fetchLineagePath(
   client: HttpClient,
   project: string,
-  from: string,
-  to: string,
+  from: LineageNodeRef,
+  to: LineageNodeRef,
   options: { asOf?: Date | string } = {},
 ): Promise<LineagePath> {
   const asOf = options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf;
-  return client.request("GET", `projects/${project}/lineage/path`, LineagePath, { searchParams: { from, to, asOf } });
+  return client.request("GET", `projects/${project}/lineage/path`, LineagePath, {
+    searchParams: { ...nodeParams(from, "from"), ...nodeParams(to, "to"), asOf },
+  });
 }

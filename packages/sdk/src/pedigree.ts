@@ -22,6 +22,7 @@ import {
   fetchImpact,
   fetchLineage,
   fetchLineagePath,
+  type LineageNodeRef,
   type LineageOptions,
 } from "./lineage";
 import { createRegistry, Registry, type RegistryInfo } from "./registry";
@@ -157,26 +158,37 @@ export class Pedigree {
     );
   }
 
-  /** The lineage graph around a version (ref or id) or a run (id). */
-  async lineage(node: string, options: LineageOptions & { project?: string } = {}) {
+  /**
+   * The lineage graph around a version (ref or id), a run (id), or an OpenLineage node (`dataset:<ns>:<name>`,
+   * `job:<ns>:<name>`, `run:<uuid>`, or `{ kind, namespace, name }` when a name holds `:`).
+   */
+  async lineage(node: LineageNodeRef, options: LineageOptions & { project?: string } = {}) {
     const { project, ...query } = options;
     return fetchLineage(this.client, this.projectOf(project), node, query);
   }
 
   /** One page of the members of a cluster of `lineage(node, options)`, searchable by name with `q`. */
-  async clusterMembers(clusterId: string, node: string, options: ClusterMembersOptions & { project?: string } = {}) {
+  async clusterMembers(
+    clusterId: string,
+    node: LineageNodeRef,
+    options: ClusterMembersOptions & { project?: string } = {},
+  ) {
     const { project, ...query } = options;
     return fetchClusterMembers(this.client, this.projectOf(project), clusterId, node, query);
   }
 
   /** Every version and run downstream of `node`, grouped by artifact type, job type and registry collection. */
-  async impact(node: string, options: { project?: string; asOf?: Date | string } = {}) {
+  async impact(node: LineageNodeRef, options: { project?: string; asOf?: Date | string } = {}) {
     const { project, ...query } = options;
     return fetchImpact(this.client, this.projectOf(project), node, query);
   }
 
   /** The shortest chain of runs and versions connecting `from` and `to`, in time order; `nodes` is null if none. */
-  async lineagePath(from: string, to: string, options: { project?: string; asOf?: Date | string } = {}) {
+  async lineagePath(
+    from: LineageNodeRef,
+    to: LineageNodeRef,
+    options: { project?: string; asOf?: Date | string } = {},
+  ) {
     const { project, ...query } = options;
     return fetchLineagePath(this.client, this.projectOf(project), from, to, query);
   }

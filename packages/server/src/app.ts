@@ -13,6 +13,7 @@ import { blobRoutes } from "./routes/blobs";
 import { keyRoutes } from "./routes/keys";
 import { impactRoutes, lineageRoutes } from "./routes/lineage";
 import { memberRoutes, registryMemberRoutes } from "./routes/members";
+import { openLineageExportRoutes, openLineageIngestRoutes } from "./routes/openlineage";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { userRoutes } from "./routes/users";
@@ -47,6 +48,8 @@ export function createApp(deps: AppDeps) {
     "/api/v1/keys/*",
     "/api/v1/keys",
     "/api/v1/registries/*",
+    "/api/v1/lineage",
+    "/api/v1/lineage/*",
   ]) {
     app.use(path, jsonLimit);
   }
@@ -57,6 +60,8 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/registries/:registry/members", registryMemberRoutes(deps));
   app.route("/api/v1/blobs", blobRoutes(deps));
   app.route("/api/v1/projects/:project/runs", runRoutes(deps));
+  app.route("/api/v1/projects/:project/runs", openLineageExportRoutes(deps));
+  app.route("/api/v1/lineage", openLineageIngestRoutes(deps));
   app.route("/api/v1/projects/:project/versions", versionRoutes(deps));
   app.route("/api/v1/projects/:project/artifacts", artifactRoutes(deps));
   app.route("/api/v1/registries", registryRoutes(deps));

@@ -25,6 +25,10 @@ export interface ServerConfig {
   rateLimit: RateLimit | null;
   /** Directory of the built web app served at `/`; none serves the API alone. */
   webRoot: string | undefined;
+  /** An OpenLineage consumer (Marquez, another Pedigree…) every run's events are sent to. */
+  openlineageUrl: string | undefined;
+  /** Sent to it as `Authorization: Bearer <key>`. */
+  openlineageApiKey: string | undefined;
 }
 
 /**
@@ -56,5 +60,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
     rateLimit: parseRateLimit(env.PEDIGREE_RATE_LIMIT, { perSecond: 200, burst: 2000 }),
     webRoot: env.PEDIGREE_WEB_ROOT || bundledWebRoot(),
+    openlineageUrl: env.PEDIGREE_OPENLINEAGE_URL || undefined,
+    openlineageApiKey: env.PEDIGREE_OPENLINEAGE_API_KEY || undefined,
   };
 }

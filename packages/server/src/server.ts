@@ -9,6 +9,7 @@ import { bootstrapAdmin } from "./auth/users";
 import type { ServerConfig } from "./config";
 import { type Clock, systemClock } from "./context";
 import { type Database, openDatabase } from "./db/client";
+import { startOutboxDelivery } from "./openlineage/outbox";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { sweepPendingVersions } from "./storage/pending-sweep";
@@ -67,7 +68,9 @@ export async function startServer(
     () => {
       const silentSince = new Date(clock.now().getTime() - config.heartbeatTimeoutMs);
       database
-        .transaction((tx) => markSilentRunsCrashed(tx, silentSince))
+        .transaction((tx) =>
+          markSilentRunsCrashed(tx, silentSince, { emitsOpenLineage: Boolean(config.openlineageUrl) }),
+        )
         .catch((error) => log(`crash sweep failed: ${error}`));
     },
     Math.min(60_000, config.heartbeatTimeoutMs),
@@ -88,6 +91,9 @@ export async function startServer(
     Math.max(60_000, Math.min(60 * 60_000, config.pendingVersionTtlMs)),
   );
   pendingSweeper.unref();
+  const outbox = config.openlineageUrl
+    ? startOutboxDelivery(database, { url: config.openlineageUrl, apiKey: config.openlineageApiKey, log })
+    : undefined;
 
   return {
     url,
@@ -99,6 +105,7 @@ export async function startServer(
       clearInterval(uploadSweeper);
       clearInterval(pendingSweeper);
       await sweeping;
+      await outbox?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
     },

@@ -11,6 +11,7 @@ import type { Db } from "../db/client";
 import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { notFound } from "../errors";
 import { inVisibleProject, type ProjectVisibility } from "../lineage/visibility";
+import { datasetOpenLineageOf } from "../openlineage/details";
 import { listMemberships } from "../registry/memberships";
 import { type ArtifactRow, currentAliases, toVersionSummary } from "./present";
 import type { ResolvedVersion } from "./refs";
@@ -68,6 +69,7 @@ export async function getVersionDetails(
     consumers: consumers.reverse().map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),
     consumerCount: consumerCount?.count ?? consumers.length,
     memberships,
+    ...(await datasetOpenLineageOf(db, version.id)),
   };
 }
 

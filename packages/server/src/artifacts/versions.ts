@@ -24,6 +24,8 @@ export interface WriteContext {
   claimsProject?: boolean;
   /** Set by the project gate when it saw the project: `ensureProject` has nothing to do. */
   projectExists?: boolean;
+  /** An OpenLineage consumer is configured: run changes queue their events (openlineage/outbox.ts). */
+  emitsOpenLineage?: boolean;
 }
 
 type CreateInput = Required<

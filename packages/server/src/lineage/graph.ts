@@ -82,7 +82,7 @@ interface ShapedGraph {
 async function shapeLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions): Promise<ShapedGraph> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
   const { visibility } = options;
-  const base = await resolveBaseNode(db, project, query.node, { reader: visibility.reader, asOf, field: "node" });
+  const base = await resolveBaseNode(db, project, query, { reader: visibility.reader, asOf, field: "node" });
   const walkOptions = { upstream: query.upstream, downstream: query.downstream, asOf };
   if (query.expandClusters || query.extended || query.artifactTypes || query.jobTypes) {
     // Without siblings or clusters, a layer's shown nodes are its count in the answer: the walk can stop at maxNodes.

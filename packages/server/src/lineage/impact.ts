@@ -22,7 +22,7 @@ export async function getImpact(
   visibility: ProjectVisibility,
 ): Promise<Impact> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
-  const base = await resolveBaseNode(db, project, query.node, { reader: visibility.reader, asOf, field: "node" });
+  const base = await resolveBaseNode(db, project, query, { reader: visibility.reader, asOf, field: "node" });
   const walked = await walkLineage(db, base, { upstream: 0, downstream: Limits.maxHops, asOf });
   const graph = await keepVisibleNodes(db, walked, project, visibility);
   const descendants = [...graph.nodes.values()].filter((node) => node.id !== base.id);

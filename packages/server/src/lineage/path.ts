@@ -17,8 +17,18 @@ export async function getLineagePath(
   visibility: ProjectVisibility,
 ): Promise<LineagePath> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
-  const from = await resolveBaseNode(db, project, query.from, { reader: visibility.reader, asOf, field: "from" });
-  const to = await resolveBaseNode(db, project, query.to, { reader: visibility.reader, asOf, field: "to" });
+  const from = await resolveBaseNode(
+    db,
+    project,
+    { node: query.from, namespace: query.fromNamespace, name: query.fromName },
+    { reader: visibility.reader, asOf, field: "from" },
+  );
+  const to = await resolveBaseNode(
+    db,
+    project,
+    { node: query.to, namespace: query.toNamespace, name: query.toName },
+    { reader: visibility.reader, asOf, field: "to" },
+  );
   const chain = (await shortestChain(db, from, to, asOf)) ?? (await shortestChain(db, to, from, asOf));
   // A chain through a project the reader cannot see is no chain for that reader. Its ends were resolved for
   // the reader (in the project, or through a registry it reads), so they do not hide it.

@@ -4,8 +4,13 @@ import { sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { idList, type WalkedNode } from "./walk";
 
-type VersionSummaryRow = Omit<VersionNode, "depth" | "extended" | "kind" | "version"> & { index: number };
-type RunSummaryRow = Omit<RunNode, "depth" | "extended" | "kind">;
+type VersionSummaryRow = Omit<VersionNode, "depth" | "extended" | "kind" | "version" | "openlineage"> & {
+  index: number;
+  openlineage: VersionNode["openlineage"] | null;
+};
+type RunSummaryRow = Omit<RunNode, "depth" | "extended" | "kind" | "openlineage"> & {
+  openlineage: RunNode["openlineage"] | null;
+};
 
 const isoTime = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
@@ -32,8 +37,11 @@ export async function summarizeNodes(
             not exists (select 1 from versions newer where newer.artifact_id = v.artifact_id
               and newer.state = 'committed' and newer.index > v.index ${committedBy}) as latest,
             coalesce((select array_agg(al.alias order by al.alias) from aliases al
-              where al.version_id = v.id and ${held}), '{}') as aliases
+              where al.version_id = v.id and ${held}), '{}') as aliases,
+            case when od.artifact_id is null then null
+              else json_build_object('namespace', od.namespace, 'name', od.name) end as openlineage
           from versions v join artifacts a on a.id = v.artifact_id
+            left join openlineage_datasets od on od.artifact_id = v.artifact_id
           where v.id = any(${idList(versionIds)})`,
         ),
     runIds.length === 0
@@ -42,16 +50,19 @@ export async function summarizeNodes(
           db,
           sql`
           select r.id, r.name, r.job_type as "jobType", r.state,
-            ${isoTime("r.started_at")} as "startedAt", ${isoTime("r.finished_at")} as "finishedAt"
-          from runs r where r.id = any(${idList(runIds)})`,
+            ${isoTime("r.started_at")} as "startedAt", ${isoTime("r.finished_at")} as "finishedAt",
+            case when orun.run_id is null then null else json_build_object('namespace', orun.job_namespace,
+              'name', orun.job_name, 'runId', orun.openlineage_run_id) end as openlineage
+          from runs r left join openlineage_runs orun on orun.run_id = r.id where r.id = any(${idList(runIds)})`,
         ),
   ]);
   const depthOf = new Map(nodes.map((node) => [node.id, node]));
   const summaries = new Map<string, VersionNode | RunNode>();
-  for (const { index, latest, ...row } of versionRows) {
+  for (const { index, latest, openlineage, ...row } of versionRows) {
     const node = depthOf.get(row.id) as WalkedNode;
     summaries.set(row.id, {
       ...row,
+      ...(openlineage ? { openlineage } : {}),
       kind: "version",
       version: `v${index}`,
       aliases: latest ? ["latest", ...row.aliases] : row.aliases,
@@ -59,10 +70,11 @@ export async function summarizeNodes(
       ...(node.extended ? { extended: true } : {}),
     });
   }
-  for (const row of runRows) {
+  for (const { openlineage, ...row } of runRows) {
     const node = depthOf.get(row.id) as WalkedNode;
     summaries.set(row.id, {
       ...row,
+      ...(openlineage ? { openlineage } : {}),
       kind: "run",
       depth: node.depth,
       ...(node.extended ? { extended: true } : {}),

@@ -13,12 +13,17 @@ export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   } catch {
     throw badRequest("body", "the body is not valid JSON");
   }
+  return parseJsonValue(body, schema);
+}
+
+/** A parsed JSON body checked by a protocol schema, refusing text PostgreSQL cannot store first. */
+export function parseJsonValue<S extends z.ZodType>(body: unknown, schema: S, fieldPrefix = ""): z.output<S> {
   const unstorable = findUnstorableText(body);
   if (unstorable !== null) {
-    const field = unstorable || "body";
+    const field = [fieldPrefix, unstorable].filter(Boolean).join(".") || "body";
     throw badRequest(field, `${field}: text may not hold NUL characters or unpaired surrogates`);
   }
-  return parseInput(schema, body);
+  return parseInput(schema, body, fieldPrefix);
 }
 
 /**
@@ -71,5 +76,6 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
     now: () => deps.clock.now(),
     claimsProject: c.get("projectAccess")?.claimsProject ?? false,
     projectExists: c.get("projectAccess")?.projectExists ?? false,
+    emitsOpenLineage: Boolean(deps.config.openlineageUrl),
   };
 }

@@ -6,15 +6,17 @@ import type {
   UpdateRunBody,
   VersionContents,
 } from "@pedigree/protocol";
-import { and, asc, desc, eq, lt, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, notExists, notInArray, or, sql } from "drizzle-orm";
 import { getVersionContents } from "../artifacts/details";
 import { loadVersionSummaries } from "../artifacts/present";
 import { resolveRef } from "../artifacts/refs";
 import type { WriteContext } from "../artifacts/versions";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { projects, runInputs, runOutputs, runs } from "../db/schema";
+import { openlineageRuns, projects, runInputs, runOutputs, runs } from "../db/schema";
 import { conflict, notFound } from "../errors";
+import { runOpenLineageOf } from "../openlineage/details";
+import { enqueueRunEvent } from "../openlineage/outbox";
 import { ensureProject } from "../projects";
 import { generateRunName } from "./names";
 
@@ -52,7 +54,10 @@ export async function createRun(
     })
     .onConflictDoNothing({ target: runs.id })
     .returning();
-  if (created) return toRunSummary(created);
+  if (created) {
+    if (ctx.emitsOpenLineage) await enqueueRunEvent(tx, created.id, "start", at);
+    return toRunSummary(created);
+  }
   // Another request created the same id between our look-up and insert.
   const raced = await findRun(tx, input.id ?? "");
   if (!raced) throw new Error("run insert conflicted but no run exists");
@@ -102,13 +107,16 @@ export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input:
       ),
     )
     .returning();
-  if (updated) return toRunSummary(updated);
+  if (updated) {
+    if (ctx.emitsOpenLineage && ending) await enqueueRunEvent(tx, runId, updated.state, at);
+    return toRunSummary(updated);
+  }
   const run = await requireRun(tx, ctx.project, runId);
   throw conflict(`run '${runId}' is ${run.state}, which is final: it cannot become ${input.state}`, "runId");
 }
 
 /** States the run itself declared: nothing is added to such a run any more. */
-const FINAL_STATES = ["finished", "failed"] satisfies RunState[];
+const FINAL_STATES = ["finished", "failed", "aborted"] satisfies RunState[];
 
 /**
  * Holds the run open for a new input or output edge until the transaction ends: one statement finds the
@@ -193,6 +201,7 @@ export async function getRunDetails(db: Db, project: string, runId: string): Pro
       return version ? [{ version, requestedRef: row.requestedRef, usedAt: row.usedAt.toISOString() }] : [];
     }),
     outputs,
+    ...(await runOpenLineageOf(db, runId)),
   };
 }
 
@@ -222,12 +231,26 @@ export async function listRuns(
 }
 
 /** Marks runs whose heartbeat stopped (the process died without saying so) as `crashed`. */
-export async function markSilentRunsCrashed(db: Db, silentSince: Date): Promise<number> {
+export async function markSilentRunsCrashed(
+  db: Db,
+  silentSince: Date,
+  options: { emitsOpenLineage?: boolean } = {},
+): Promise<number> {
   const crashed = await db
     .update(runs)
     .set({ state: "crashed", finishedAt: sql`${runs.heartbeatAt}` })
-    .where(and(eq(runs.state, "running"), lt(runs.heartbeatAt, silentSince)))
-    .returning({ id: runs.id });
+    .where(
+      and(
+        eq(runs.state, "running"),
+        lt(runs.heartbeatAt, silentSince),
+        // An OpenLineage run has no heartbeat: its producer says when it ends.
+        notExists(db.select({ one: sql`1` }).from(openlineageRuns).where(eq(openlineageRuns.runId, runs.id))),
+      ),
+    )
+    .returning({ id: runs.id, finishedAt: runs.finishedAt });
+  if (options.emitsOpenLineage) {
+    for (const run of crashed) await enqueueRunEvent(db, run.id, "crashed", run.finishedAt ?? silentSince);
+  }
   return crashed.length;
 }
 

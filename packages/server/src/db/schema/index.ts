@@ -1,6 +1,7 @@
 export * from "./access";
 export * from "./artifacts";
 export * from "./auth";
+export * from "./openlineage";
 export * from "./projects";
 export * from "./registry";
 export * from "./runs";

@@ -16,7 +16,7 @@ export const runs = pgTable(
     config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
     summary: jsonb("summary").$type<Record<string, unknown>>().notNull().default({}),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
-    state: text("state", { enum: ["running", "finished", "failed", "crashed"] })
+    state: text("state", { enum: ["running", "finished", "failed", "crashed", "aborted"] })
       .notNull()
       .default("running"),
     createdBy: text("created_by")
