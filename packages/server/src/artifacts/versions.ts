@@ -11,7 +11,7 @@ import { recordUploads } from "../storage/stored-blobs";
 import type { BlobStore, StagedBlob } from "../store/blob-store";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
-import { assertDeclaredSizes, checkBlobPossession, recordVersionBlobs } from "./possession";
+import { assertDeclaredSizes, checkBlobPossession } from "./possession";
 import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummary, type VersionRow } from "./present";
 
 export interface WriteContext {
@@ -71,7 +71,6 @@ export async function createVersion(
     })
     .onConflictDoNothing({ target: [versions.artifactId, versions.digest] })
     .returning();
-  if (inserted) await recordVersionBlobs(tx, inserted.id);
   const version = inserted ?? (await selectVersion(tx, artifact.id, digest));
   if (version.state === "pending") {
     const stored = storedBlobs(input.manifest);

@@ -1,6 +1,6 @@
 import { and, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import type { Database, Db } from "../db/client";
-import { artifacts, blobs, blobUploads, versionBlobs, versions } from "../db/schema";
+import { artifacts, blobs, blobUploads, versionFiles, versions } from "../db/schema";
 import type { BlobStore } from "../store/blob-store";
 import { lockBlobs } from "./blob-locks";
 import { removeUnrecordedBlobs } from "./stored-blobs";
@@ -75,7 +75,7 @@ function unusedBlob(db: Db, before: Date) {
   const one = sql`1`;
   return and(
     lt(blobs.createdAt, before),
-    notExists(db.select({ one }).from(versionBlobs).where(eq(versionBlobs.sha256, blobs.sha256))),
+    notExists(db.select({ one }).from(versionFiles).where(eq(versionFiles.sha256, blobs.sha256))),
     notExists(db.select({ one }).from(blobUploads).where(eq(blobUploads.sha256, blobs.sha256))),
   );
 }

@@ -76,8 +76,10 @@ export const versions = pgTable(
 
 /**
  * The stored files of each version by path, so one file is found without reading the manifest (a download of
- * N files would otherwise read it N times). Derived from `versions.manifest` by a trigger in the same statement
- * (custom migration `version_files`), so every insert of a version keeps it, and nothing writes it by hand.
+ * N files would otherwise read it N times), and the blob reference index: which versions name a blob (proof of
+ * possession, the pending sweep, garbage collection), by `sha256`. Derived from `versions.manifest` by a
+ * trigger in the same statement (custom migration `version_files`), so every insert of a version keeps it, and
+ * nothing writes it by hand.
  */
 export const versionFiles = pgTable(
   "version_files",
@@ -89,7 +91,10 @@ export const versionFiles = pgTable(
     sha256: text("sha256").notNull(),
     size: bigint("size", { mode: "number" }).notNull(),
   },
-  (table) => [primaryKey({ columns: [table.versionId, table.path] })],
+  (table) => [
+    primaryKey({ columns: [table.versionId, table.path] }),
+    index("version_files_sha256_idx").on(table.sha256),
+  ],
 );
 
 /**
@@ -167,25 +172,6 @@ export const blobs = pgTable("blobs", {
   size: bigint("size", { mode: "number" }).notNull(),
   createdAt,
 });
-
-/**
- * The stored files of each version's manifest, one row per distinct sha256 with the size the manifest declares:
- * which versions reference a blob (proof of possession, sweeps), without reading manifests.
- */
-export const versionBlobs = pgTable(
-  "version_blobs",
-  {
-    versionId: text("version_id")
-      .notNull()
-      .references(() => versions.id, { onDelete: "cascade" }),
-    sha256: text("sha256").notNull(),
-    size: bigint("size", { mode: "number" }).notNull(),
-  },
-  (table) => [
-    primaryKey({ columns: [table.versionId, table.sha256] }),
-    index("version_blobs_sha256_idx").on(table.sha256),
-  ],
-);
 
 /**
  * Proof of possession: `userId` sent these bytes (an upload or an inline file, hashed by the server). It lets
