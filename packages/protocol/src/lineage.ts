@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { QueryInt4, Timestamp } from "./bounds";
 import { Limits, Ref } from "./common";
+import { TombstoneFields } from "./storage";
 
 const booleanFlag = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -60,6 +61,7 @@ export const VersionNode = NodeBase.extend({
   size: z.number(),
   generated: z.boolean(),
   createdAt: Timestamp,
+  ...TombstoneFields,
 });
 export const RunNode = NodeBase.extend({
   kind: z.literal("run"),
@@ -68,6 +70,7 @@ export const RunNode = NodeBase.extend({
   state: z.string(),
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
+  ...TombstoneFields,
 });
 export const ClusterNode = NodeBase.extend({
   kind: z.literal("cluster"),

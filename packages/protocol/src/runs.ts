@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
 import { Timestamp } from "./bounds";
 import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags } from "./common";
+import { TombstoneFields } from "./storage";
 
 export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
 export type RunState = z.infer<typeof RunState>;
@@ -35,6 +36,7 @@ export const RunSummary = z.object({
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
   heartbeatAt: Timestamp,
+  ...TombstoneFields,
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

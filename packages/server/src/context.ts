@@ -16,7 +16,12 @@ export interface Clock {
 export interface AppDeps {
   db: Database;
   blobs: BlobStore;
-  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit"> & { webRoot?: string | undefined };
+  config: Pick<
+    ServerConfig,
+    "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit" | "gcGraceMs" | "pendingVersionTtlMs"
+  > & {
+    webRoot?: string | undefined;
+  };
   clock: Clock;
   keyCache: ApiKeyCache;
   accessCache: ProjectAccessCache;

@@ -1,5 +1,5 @@
 import type { ManifestEntry } from "@pedigree/protocol";
-import { and, eq, exists, ne, not, or, sql } from "drizzle-orm";
+import { and, eq, exists, isNull, ne, not, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { projectReadableBy } from "../auth/access";
 import type { Actor } from "../auth/users";
@@ -9,7 +9,7 @@ import { badRequest } from "../errors";
 
 /**
  * Proof of possession. A version may use a stored blob only when its writer has shown it holds the bytes:
- * it uploaded them (or sent them inline), or a committed version of a project it reads holds them already.
+ * it uploaded them (or sent them inline), or a live committed version of a project it reads holds them already.
  * Whether the server stores a blob the writer has not shown is never part of an answer: such a blob is
  * missing, as if it were not stored, and the upload that follows re-hashes the bytes.
  *
@@ -42,6 +42,7 @@ export async function checkBlobPossession(
       and(
         eq(other.sha256, versionFiles.sha256),
         eq(versions.state, "committed"),
+        isNull(versions.deletedAt),
         projectReadableBy(writer, versions.project),
       ),
     );

@@ -1,6 +1,7 @@
 import { Limits, ProjectName } from "@pedigree/protocol";
 import type { Context } from "hono";
 import type { z } from "zod";
+import type { DeleteContext } from "../artifacts/deletion";
 import type { WriteContext } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, parseInput } from "../errors";
@@ -72,4 +73,8 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
     claimsProject: c.get("projectAccess")?.claimsProject ?? false,
     projectExists: c.get("projectAccess")?.projectExists ?? false,
   };
+}
+
+export function deleteContext(c: Context<AppEnv>, deps: AppDeps): DeleteContext {
+  return { project: projectOf(c), actor: c.get("actor"), now: () => deps.clock.now() };
 }

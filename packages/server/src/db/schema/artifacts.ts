@@ -29,8 +29,10 @@ export const artifacts = pgTable(
     /** Fixed by the first version: logging the name with another type is a conflict. */
     type: text("type").notNull(),
     description: text("description"),
-    /** Number of committed versions, so the next one is `v{versionCount}`. */
+    /** Number of committed versions, deleted ones included, so the next one is `v{versionCount}` (never reused). */
     versionCount: integer("version_count").notNull().default(0),
+    /** N of `latest`: the newest committed version not deleted; null when there is none. */
+    latestIndex: integer("latest_index"),
     createdAt,
   },
   (table) => [
@@ -66,11 +68,25 @@ export const versions = pgTable(
       .references(() => users.id),
     createdAt,
     committedAt: timestamp("committed_at", { withTimezone: true, mode: "date" }),
+    /** Retention: when set, the version becomes a tombstone once this time has passed (unless registry-linked). */
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
+    /**
+     * A tombstone: deleted (by `deletedBy`) or expired (`deletedBy` null) at this time. It stays in the lineage
+     * graph without files; its content may be logged again as a new `vN`.
+     */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    deletedBy: text("deleted_by").references(() => users.id),
   },
   (table) => [
-    uniqueIndex("versions_artifact_id_digest_idx").on(table.artifactId, table.digest),
+    uniqueIndex("versions_artifact_id_digest_live_idx")
+      .on(table.artifactId, table.digest)
+      .where(sql`${table.deletedAt} is null`),
     uniqueIndex("versions_artifact_id_index_idx").on(table.artifactId, table.index),
     index("versions_project_state_idx").on(table.project, table.state),
+    index("versions_expires_at_live_idx")
+      .on(table.expiresAt)
+      .where(sql`${table.expiresAt} is not null and ${table.deletedAt} is null`),
+    index("versions_deleted_at_idx").on(table.deletedAt).where(sql`${table.deletedAt} is not null`),
   ],
 );
 
