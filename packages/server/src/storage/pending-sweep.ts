@@ -22,9 +22,9 @@ export interface SweepOptions {
 const BATCH = 1000;
 
 /**
- * Cleans up what logging and deleting left: pending versions nobody committed before `before`, upload proofs,
- * the references of versions deleted (tombstones) before `blobsBefore`, and the blobs no version references
- * any more (rows first, then their files, each under the blob locks). Live versions, pending versions younger
+ * Cleans up what logging and deleting left: pending versions nobody committed before `before` and upload
+ * proofs as old, the references of versions deleted (tombstones) before `blobsBefore`, and the blobs no version
+ * references any more (rows first, then their files, each under the blob locks). Live versions, pending versions younger
  * than `before`, and what they reference are never touched. Works in batches of short transactions, so it can
  * run beside live traffic; the server runs it periodically, `pedigree gc` on demand. Blob files without a row
  * (left by a crash between placing a file and committing its row) are not looked for here: that needs a walk
@@ -64,7 +64,8 @@ export async function sweepPendingVersions(
   await db.transaction((tx) =>
     tx.delete(versionFiles).where(inArray(versionFiles.versionId, expiredTombstones(tx, blobsBefore))),
   );
-  await db.transaction((tx) => tx.delete(blobUploads).where(lt(blobUploads.uploadedAt, blobsBefore)));
+  // A proof serves commits of pending versions, so it lasts as long as they do.
+  await db.transaction((tx) => tx.delete(blobUploads).where(lt(blobUploads.uploadedAt, before)));
   for (let found = BATCH; found === BATCH; ) {
     const candidates = await db.read((reader) =>
       reader.select({ sha256: blobs.sha256 }).from(blobs).where(unusedBlob(reader, blobsBefore)).limit(BATCH),
@@ -141,12 +142,20 @@ function expiredTombstones(db: Db, before: Date) {
     .where(and(isNotNull(versions.deletedAt), lt(versions.deletedAt, before)));
 }
 
-/** A blob recorded before `before` that no version references and nobody has a standing upload proof of. */
+/**
+ * A blob recorded before `before` that no version references (a pending one included) and nobody uploaded
+ * since `before`. Its older upload proofs go with it: a version logged later asks for the bytes again.
+ */
 function unusedBlob(db: Db, before: Date) {
   const one = sql`1`;
   return and(
     lt(blobs.createdAt, before),
     notExists(db.select({ one }).from(versionFiles).where(eq(versionFiles.sha256, blobs.sha256))),
-    notExists(db.select({ one }).from(blobUploads).where(eq(blobUploads.sha256, blobs.sha256))),
+    notExists(
+      db
+        .select({ one })
+        .from(blobUploads)
+        .where(and(eq(blobUploads.sha256, blobs.sha256), gte(blobUploads.uploadedAt, before))),
+    ),
   );
 }
