@@ -174,16 +174,17 @@ describe("gc: safe beside uploads and commits", () => {
         return commit.body.id;
       };
       const logger = async (worker: number) => {
-        const committed: string[] = [];
-        for (let round = 0; round < 6; round++) {
+        for (let round = 0; round < 10; round++) {
           // Content shared between loggers and rounds, so blobs are dropped by one and taken by another.
-          committed.push(
-            await logOnce(worker, [`shared-${round % 3}`, `worker-${worker % 4}`, `own-${worker}-${round}`]),
-          );
-          // Every other round, the previous version is deleted: its blobs become garbage unless shared.
-          const previous = committed.at(-2);
-          if (round % 2 === 1 && previous) {
-            expect((await busy.api("DELETE", `/projects/gc-race/versions/${previous}`)).status).toBe(200);
+          const contents = [`shared-${round % 3}`, `worker-${worker % 4}`, `own-${worker}-${round}`];
+          const first = await logOnce(worker, contents);
+          // Deleted, its blobs are garbage (unless shared) that the next log of the same content takes again.
+          expect((await busy.api("DELETE", `/projects/gc-race/versions/${first}`)).status).toBe(200);
+          // At any point of a collection running meanwhile.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 40));
+          const again = await logOnce(worker, contents);
+          if (round % 2 === 0) {
+            expect((await busy.api("DELETE", `/projects/gc-race/versions/${again}`)).status).toBe(200);
           }
         }
       };
