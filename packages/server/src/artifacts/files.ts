@@ -16,8 +16,9 @@ export interface StoredFile {
 export async function findVersionFile(db: Db, project: string, versionId: string, path: string): Promise<StoredFile> {
   const [row] = await db
     .select({
-      version: versions,
-      artifact: artifacts,
+      // Not the whole row: the manifest is what this look-up avoids reading.
+      version: { id: versions.id, index: versions.index, deletedAt: versions.deletedAt, deletedBy: versions.deletedBy },
+      artifact: { name: artifacts.name },
       sha256: versionFiles.sha256,
       size: versionFiles.size,
     })

@@ -48,7 +48,13 @@ export async function resolveRef(db: Db, project: string, ref: string, options: 
 }
 
 /** Throws the 410 for a tombstone, naming the version and its deletion. */
-export function assertLive({ version, artifact }: ResolvedVersion, field = "ref"): void {
+export function assertLive(
+  {
+    version,
+    artifact,
+  }: { version: Pick<VersionRow, "id" | "index" | "deletedAt" | "deletedBy">; artifact: { name: string } },
+  field = "ref",
+): void {
   if (version.deletedAt === null) return;
   const how = version.deletedBy ? `deleted by ${version.deletedBy}` : "expired";
   throw new ApiError(
