@@ -21,6 +21,7 @@ import {
   VersionId,
 } from "./common";
 import { DatasetOpenLineage } from "./openlineage";
+import { TombstoneFields, Ttl } from "./storage";
 
 export { ArtifactType } from "./common";
 
@@ -116,6 +117,8 @@ export const CreateVersionBody = z.object({
   /** The producing run; its output edge is recorded on commit. */
   runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
+  /** Retention: the version becomes a tombstone this long after it is committed (default: the project's). */
+  ttl: Ttl.optional(),
   /**
    * Contents of small files (base64, by sha256), sent with the manifest so a small version is logged in one
    * request instead of three. Each at most `Limits.maxInlineBlobBytes`, all together at most `maxInlineTotalBytes`.
@@ -149,6 +152,9 @@ export const VersionSummary = z.object({
   description: z.string().nullable(),
   createdAt: Timestamp,
   committedAt: Timestamp.nullable(),
+  /** When the version expires (retention); absent when it is kept for good. */
+  expiresAt: Timestamp.optional(),
+  ...TombstoneFields,
 });
 export type VersionSummary = z.infer<typeof VersionSummary>;
 

@@ -8,3 +8,4 @@ export * from "./lineage";
 export * from "./openlineage";
 export * from "./registry";
 export * from "./runs";
+export * from "./storage";

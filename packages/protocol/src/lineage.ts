@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { QueryInt4, Timestamp } from "./bounds";
 import { Limits, Ref } from "./common";
+import { TombstoneFields } from "./storage";
 
 const booleanFlag = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -73,6 +74,7 @@ export const VersionNode = NodeBase.extend({
   generated: z.boolean(),
   createdAt: Timestamp,
   openlineage: NodeOpenLineage.optional(),
+  ...TombstoneFields,
 });
 export const RunNode = NodeBase.extend({
   kind: z.literal("run"),
@@ -82,6 +84,7 @@ export const RunNode = NodeBase.extend({
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
   openlineage: NodeOpenLineage.optional(),
+  ...TombstoneFields,
 });
 export const ClusterNode = NodeBase.extend({
   kind: z.literal("cluster"),

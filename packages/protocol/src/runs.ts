@@ -3,6 +3,7 @@ import { ArtifactType, VersionSummary } from "./artifacts";
 import { Timestamp } from "./bounds";
 import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags } from "./common";
 import { RunOpenLineage } from "./openlineage";
+import { TombstoneFields } from "./storage";
 
 /** `aborted`: an OpenLineage ABORT, the run's own terminal state (neither finished nor failed). */
 export const RunState = z.enum(["running", "finished", "failed", "crashed", "aborted"]);
@@ -37,6 +38,7 @@ export const RunSummary = z.object({
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
   heartbeatAt: Timestamp,
+  ...TombstoneFields,
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

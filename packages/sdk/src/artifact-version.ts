@@ -1,5 +1,11 @@
 import { join, resolve } from "node:path";
-import { type StoredEntry, type VersionContents, VersionDetails, type VersionSummary } from "@pedigree/protocol";
+import {
+  DeleteVersionsResponse,
+  type StoredEntry,
+  type VersionContents,
+  VersionDetails,
+  VersionSummary,
+} from "@pedigree/protocol";
 import { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
@@ -87,6 +93,24 @@ export class ArtifactVersion {
   /** `name:vN`. */
   get ref(): string {
     return `${this.name}:${this.version}`;
+  }
+
+  /**
+   * Deletes this version: it becomes a tombstone (kept in the lineage graph, its files gone, downloads answer
+   * 410) and loses its aliases. Allowed to project admins and to the member who logged it. A version linked in
+   * a registry is refused (409) unless `unlink` is set by an admin of that registry, who unlinks it in the call.
+   */
+  async delete(options: { unlink?: boolean } = {}): Promise<DeleteVersionsResponse> {
+    return this.client.request("DELETE", `projects/${this.project}/versions/${this.id}`, DeleteVersionsResponse, {
+      searchParams: { unlink: options.unlink ?? false },
+    });
+  }
+
+  /** Sets how long after it was logged this version expires (`"30d"`), or keeps it for good (`null`). */
+  async setTtl(ttl: string | null): Promise<VersionSummary> {
+    return this.client.request("PATCH", `projects/${this.project}/versions/${this.id}`, VersionSummary, {
+      json: { ttl },
+    });
   }
 
   /** The lineage graph around this version. */

@@ -3,6 +3,8 @@ export type {
   ClusterNode,
   Collection,
   CollectionVersion,
+  DeleteVersionsResponse,
+  GcResult,
   HistoryCheckpoint,
   HistoryEvent,
   HistoryStateDifference,
@@ -22,7 +24,7 @@ export type {
 } from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
-export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
+export { AuthError, ConflictError, GoneError, NotFoundError, PedigreeError, ValidationError } from "./errors";
 export type { ClusterMembersOptions, LineageNodeRef, LineageOptions } from "./lineage";
 export { type CacheUsage, cacheInfo, cleanupCache, type EvictionResult } from "./local-cache";
 export { type InitOptions, Pedigree } from "./pedigree";

@@ -4,12 +4,14 @@ import {
   ArtifactDetails,
   type CreateRegistryBody,
   type CreateRunBody,
+  DeleteVersionsResponse,
+  GcResult,
   ProjectList,
   parseRegistryRef,
   RegistryList,
   RunDetails,
   RunList,
-  type RunSummary,
+  RunSummary,
   VersionDetails,
   WhoAmI,
 } from "@pedigree/protocol";
@@ -144,6 +146,32 @@ export class Pedigree {
 
   async whoami() {
     return this.client.request("GET", "me", WhoAmI);
+  }
+
+  /** Deletes every version of artifact `name` (tombstones, as `version.delete()` makes). */
+  async deleteArtifact(name: string, options: { project?: string; unlink?: boolean } = {}) {
+    const project = this.projectOf(options.project);
+    return this.client.request(
+      "DELETE",
+      `projects/${project}/artifacts/${encodeURIComponent(name)}`,
+      DeleteVersionsResponse,
+      {
+        searchParams: { unlink: options.unlink ?? false },
+      },
+    );
+  }
+
+  /** Deletes a run: it stays in the lineage graph, marked deleted, with its edges. */
+  async deleteRun(runId: string, options: { project?: string } = {}) {
+    return this.client.request("DELETE", `projects/${this.projectOf(options.project)}/runs/${runId}`, RunSummary);
+  }
+
+  /**
+   * Server maintenance (server admins): expires versions past their ttl, sweeps abandoned pending versions and
+   * frees the blobs no live version references (after the server's grace period). `dryRun` only counts.
+   */
+  async collectGarbage(options: { dryRun?: boolean } = {}): Promise<GcResult> {
+    return this.client.request("POST", "admin/gc", GcResult, { searchParams: { dryRun: options.dryRun ?? false } });
   }
 
   /** Points `alias` of artifact `name` at `version` (`vN` or a version id). */

@@ -115,7 +115,12 @@ export class Run {
    */
   async logArtifact(
     artifact: Artifact,
-    options: { aliases?: string[]; onProgress?: ProgressCallback } = {},
+    options: {
+      aliases?: string[];
+      /** Retention, e.g. `"30d"`: the version expires (becomes a tombstone) that long after it is logged. */
+      ttl?: string;
+      onProgress?: ProgressCallback;
+    } = {},
   ): Promise<ArtifactVersion> {
     const manifest = checkedManifest(artifact.manifest);
     const sizes = new Map(
@@ -131,6 +136,7 @@ export class Run {
       generated: artifact.generated,
       runId: this.id,
       aliases: options.aliases ?? [],
+      ...(options.ttl ? { ttl: options.ttl } : {}),
     };
     const sources = artifact.contentSources();
     const sent = await this.writer.submit<VersionSummary>(

@@ -16,6 +16,7 @@ import { memberRoutes, registryMemberRoutes } from "./routes/members";
 import { openLineageExportRoutes, openLineageIngestRoutes } from "./routes/openlineage";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
+import { adminRoutes, auditRoutes, projectSettingsRoutes } from "./routes/storage";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
 import { mountWebApp } from "./routes/web";
@@ -67,6 +68,9 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/registries", registryRoutes(deps));
   app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
   app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
+  app.route("/api/v1/projects/:project/settings", projectSettingsRoutes(deps));
+  app.route("/api/v1/projects/:project/audit", auditRoutes(deps));
+  app.route("/api/v1/admin", adminRoutes(deps));
   if (deps.config.webRoot) mountWebApp(app, deps.config.webRoot);
 
   app.notFound((c) =>

@@ -19,6 +19,10 @@ export interface ServerConfig {
   heartbeatTimeoutMs: number;
   /** Pending versions older than this were abandoned: swept with the uploads nothing else uses. */
   pendingVersionTtlMs: number;
+  /** Blobs no live version references are kept this long before garbage collection frees them. */
+  gcGraceMs: number;
+  /** How often the server expires versions and collects garbage. */
+  gcIntervalMs: number;
   maxJsonBodyBytes: number;
   maxBlobBytes: number;
   /** Writes per user (all of its keys together); null turns the limit off. */
@@ -56,6 +60,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     adminKey: env.PEDIGREE_ADMIN_KEY || undefined,
     heartbeatTimeoutMs: Number(env.PEDIGREE_HEARTBEAT_TIMEOUT_MS ?? 10 * 60_000),
     pendingVersionTtlMs: Number(env.PEDIGREE_PENDING_TTL_MS ?? 24 * 60 * 60_000),
+    gcGraceMs: parseDuration(env.PEDIGREE_GC_GRACE ?? "24h", "PEDIGREE_GC_GRACE"),
+    gcIntervalMs: parseDuration(env.PEDIGREE_GC_INTERVAL ?? "1h", "PEDIGREE_GC_INTERVAL"),
     maxJsonBodyBytes: Number(env.PEDIGREE_MAX_BODY_BYTES ?? 64 * 1024 * 1024),
     maxBlobBytes: Number(env.PEDIGREE_MAX_BLOB_BYTES ?? 50 * 1024 ** 3),
     rateLimit: parseRateLimit(env.PEDIGREE_RATE_LIMIT, { perSecond: 200, burst: 2000 }),
@@ -63,4 +69,13 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     openlineageUrl: env.PEDIGREE_OPENLINEAGE_URL || undefined,
     openlineageApiKey: env.PEDIGREE_OPENLINEAGE_API_KEY || undefined,
   };
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `24h`, `30m`, `90s`, `500ms`, `2d`; a bare number is seconds. */
+export function parseDuration(text: string, name: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new Error(`${name} must be a duration such as 24h, 30m or 90s, not '${text}'`);
+  return Math.round(Number(match[1]) * (durationUnits[match[2] ?? "s"] as number));
 }

@@ -12,7 +12,7 @@ import { type Database, openDatabase } from "./db/client";
 import { startOutboxDelivery } from "./openlineage/outbox";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
-import { sweepPendingVersions } from "./storage/pending-sweep";
+import { collectGarbage } from "./storage/gc";
 import { createLocalBlobStore } from "./store/local-blob-store";
 
 /** How often the temporary files of dead uploads are looked for (also once at start). */
@@ -81,14 +81,21 @@ export async function startServer(
   let sweeping: Promise<unknown> | null = null;
   const pendingSweeper = setInterval(
     () => {
-      // One sweep at a time: a long one is not started again underneath itself.
-      sweeping ??= sweepPendingVersions(database, blobs, new Date(clock.now().getTime() - config.pendingVersionTtlMs))
-        .catch((error: unknown) => log(`pending version sweep failed: ${error}`))
+      // One run at a time here (a long one is not started again underneath itself); across servers, expiry
+      // takes an advisory lock and the sweeps work under the blob locks.
+      sweeping ??= collectGarbage(database, blobs, {
+        now: clock.now(),
+        graceMs: config.gcGraceMs,
+        pendingTtlMs: config.pendingVersionTtlMs,
+        dryRun: false,
+        actor: null,
+      })
+        .catch((error: unknown) => log(`storage maintenance (expiry, pending sweep, gc) failed: ${error}`))
         .finally(() => {
           sweeping = null;
         });
     },
-    Math.max(60_000, Math.min(60 * 60_000, config.pendingVersionTtlMs)),
+    Math.max(60_000, Math.min(60 * 60_000, config.pendingVersionTtlMs, config.gcIntervalMs)),
   );
   pendingSweeper.unref();
   const outbox = config.openlineageUrl

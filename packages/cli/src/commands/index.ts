@@ -2,6 +2,7 @@ import { artifactCommand, downloadCommand } from "./artifacts";
 import { projectsCommand, registriesCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
 import { cacheCommand } from "./cache";
 import type { Command } from "./command";
+import { gcCommand } from "./gc";
 import { historyCommand } from "./history";
 import { lineageCommand } from "./lineage";
 import { serverCommand } from "./server";
@@ -20,4 +21,5 @@ export const commands: Record<string, Command> = {
   download: downloadCommand,
   lineage: lineageCommand,
   history: historyCommand,
+  gc: gcCommand,
 };

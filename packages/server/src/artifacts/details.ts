@@ -63,7 +63,8 @@ export async function getVersionDetails(
   return {
     ...toVersionSummary(version, artifact, held.get(version.id) ?? []),
     metadata: version.metadata,
-    manifest: version.manifest,
+    // A tombstone has no files.
+    manifest: version.deletedAt ? [] : version.manifest,
     producers: producers.map((row) => ({ ...row, loggedAt: row.loggedAt.toISOString() })),
     producerCount: producerCount?.count ?? producers.length,
     consumers: consumers.reverse().map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),

@@ -1,15 +1,15 @@
 import type { ManifestEntry } from "@pedigree/protocol";
-import { and, eq, exists, ne, not, or, sql } from "drizzle-orm";
+import { and, eq, exists, isNull, ne, not, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { projectReadableBy } from "../auth/access";
 import type { Actor } from "../auth/users";
 import type { Db } from "../db/client";
-import { blobs, blobUploads, versionBlobs, versions } from "../db/schema";
+import { blobs, blobUploads, versionFiles, versions } from "../db/schema";
 import { badRequest } from "../errors";
 
 /**
  * Proof of possession. A version may use a stored blob only when its writer has shown it holds the bytes:
- * it uploaded them (or sent them inline), or a committed version of a project it reads holds them already.
+ * it uploaded them (or sent them inline), or a live committed version of a project it reads holds them already.
  * Whether the server stores a blob the writer has not shown is never part of an answer: such a blob is
  * missing, as if it were not stored, and the upload that follows re-hashes the bytes.
  *
@@ -29,34 +29,36 @@ export async function checkBlobPossession(
   writer: Pick<Actor, "userId" | "isAdmin">,
   versionId: string,
 ): Promise<BlobCheck> {
-  const other = alias(versionBlobs, "other");
+  const other = alias(versionFiles, "other");
   const uploadedByWriter = tx
     .select({ one: sql`1` })
     .from(blobUploads)
-    .where(and(eq(blobUploads.sha256, versionBlobs.sha256), eq(blobUploads.userId, writer.userId)));
+    .where(and(eq(blobUploads.sha256, versionFiles.sha256), eq(blobUploads.userId, writer.userId)));
   const inReadableVersion = tx
     .select({ one: sql`1` })
     .from(other)
     .innerJoin(versions, eq(versions.id, other.versionId))
     .where(
       and(
-        eq(other.sha256, versionBlobs.sha256),
+        eq(other.sha256, versionFiles.sha256),
         eq(versions.state, "committed"),
+        isNull(versions.deletedAt),
         projectReadableBy(writer, versions.project),
       ),
     );
+  // One row per blob: a manifest may hold the same content at several paths (always with one size).
   const checked = tx
-    .select({
-      sha256: versionBlobs.sha256,
-      declared: sql<number>`${versionBlobs.size}`.mapWith(Number).as("declared"),
+    .selectDistinct({
+      sha256: versionFiles.sha256,
+      declared: sql<number>`${versionFiles.size}`.mapWith(Number).as("declared"),
       actual: sql<number | null>`${blobs.size}`.mapWith(Number).as("actual"),
       held: sql<boolean>`${blobs.sha256} is not null and ${or(exists(uploadedByWriter), exists(inReadableVersion))}`.as(
         "held",
       ),
     })
-    .from(versionBlobs)
-    .leftJoin(blobs, eq(blobs.sha256, versionBlobs.sha256))
-    .where(eq(versionBlobs.versionId, versionId))
+    .from(versionFiles)
+    .leftJoin(blobs, eq(blobs.sha256, versionFiles.sha256))
+    .where(eq(versionFiles.versionId, versionId))
     .as("checked");
   const rows = await tx
     .select()
@@ -80,22 +82,4 @@ export function assertDeclaredSizes(manifest: readonly ManifestEntry[], wrongSiz
     `manifest.${index}.size`,
     `'${path}' declares ${first.declared} bytes, but its content (sha256 ${first.sha256}) has ${first.actual}`,
   );
-}
-
-/** Records which blobs a version's manifest names, read from the stored manifest in one statement. */
-export async function recordVersionBlobs(tx: Db, versionId: string): Promise<void> {
-  const entry = sql`entry`;
-  await tx
-    .insert(versionBlobs)
-    .select(
-      tx
-        .selectDistinctOn([sql`${entry}->>'sha256'`], {
-          versionId: sql<string>`${versions.id}`.as("version_id"),
-          sha256: sql<string>`${entry}->>'sha256'`.as("sha256"),
-          size: sql<number>`(${entry}->>'size')::bigint`.as("size"),
-        })
-        .from(sql`${versions} cross join lateral jsonb_array_elements(${versions.manifest}) as ${entry}`)
-        .where(and(eq(versions.id, versionId), sql`${entry} ? 'sha256'`)),
-    )
-    .onConflictDoNothing();
 }

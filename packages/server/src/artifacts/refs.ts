@@ -2,7 +2,7 @@ import { VersionId } from "@pedigree/protocol";
 import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { aliases, artifacts, versions } from "../db/schema";
-import { badRequest, notFound } from "../errors";
+import { ApiError, badRequest, notFound } from "../errors";
 import { resolveRegistryRef } from "../registry/refs";
 import type { ArtifactRow, VersionRow } from "./present";
 import { versionIndexOf } from "./version-number";
@@ -33,6 +33,8 @@ export interface RefOptions {
   reader: string;
   asOf?: Date | undefined;
   field?: string;
+  /** Answer tombstones too (details, lineage); otherwise naming one is a 410 naming its deletion. */
+  tombstones?: "allow";
 }
 
 /**
@@ -40,6 +42,29 @@ export interface RefOptions {
  * ref names the version linked there, whatever its project. Throws a 404 naming the ref when there is none.
  */
 export async function resolveRef(db: Db, project: string, ref: string, options: RefOptions): Promise<ResolvedVersion> {
+  const resolved = await resolveAnyRef(db, project, ref, options);
+  if (options.tombstones !== "allow") assertLive(resolved, options.field ?? "ref");
+  return resolved;
+}
+
+/** Throws the 410 for a tombstone, naming the version and its deletion. */
+export function assertLive(
+  {
+    version,
+    artifact,
+  }: { version: Pick<VersionRow, "id" | "index" | "deletedAt" | "deletedBy">; artifact: { name: string } },
+  field = "ref",
+): void {
+  if (version.deletedAt === null) return;
+  const how = version.deletedBy ? `deleted by ${version.deletedBy}` : "expired";
+  throw new ApiError(
+    "GONE",
+    `version ${artifact.name}:v${version.index} (${version.id}) was ${how} at ${version.deletedAt.toISOString()}`,
+    field,
+  );
+}
+
+async function resolveAnyRef(db: Db, project: string, ref: string, options: RefOptions): Promise<ResolvedVersion> {
   const field = options.field ?? "ref";
   if (VersionId.safeParse(ref).success) return resolveVersionId(db, project, ref, field);
   if (ref.includes("/")) return resolveRegistryRef(db, ref, { ...options, field });
@@ -93,7 +118,12 @@ async function selectVersion(
       .select({ version: versions, artifact: artifacts })
       .from(artifacts)
       .innerJoin(versions, eq(versions.artifactId, artifacts.id))
-      .where(committed)
+      .where(
+        and(
+          committed,
+          asOf ? or(isNull(versions.deletedAt), gt(versions.deletedAt, asOf)) : isNull(versions.deletedAt),
+        ),
+      )
       .orderBy(desc(versions.index))
       .limit(1);
     return row;

@@ -1,8 +1,8 @@
 import type { CommitVersionBody, CreateVersionBody, CreateVersionResponse, VersionSummary } from "@pedigree/protocol";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { artifacts, runOutputs, versions } from "../db/schema";
+import { artifacts, projects, runOutputs, versions } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { ensureProject } from "../projects";
 import { lockRunForEdge } from "../runs/service";
@@ -11,7 +11,7 @@ import { recordUploads } from "../storage/stored-blobs";
 import type { BlobStore, StagedBlob } from "../store/blob-store";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
-import { assertDeclaredSizes, checkBlobPossession, recordVersionBlobs } from "./possession";
+import { assertDeclaredSizes, checkBlobPossession } from "./possession";
 import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummary, type VersionRow } from "./present";
 
 export interface WriteContext {
@@ -31,7 +31,7 @@ export interface WriteContext {
 type CreateInput = Required<
   Pick<CreateVersionBody, "name" | "type" | "manifest" | "metadata" | "generated" | "aliases">
 > &
-  Pick<CreateVersionBody, "description" | "runId">;
+  Pick<CreateVersionBody, "description" | "runId"> & { ttl?: number | undefined };
 type CommitInput = Required<Pick<CommitVersionBody, "aliases">> & Pick<CommitVersionBody, "runId">;
 
 /** Small files sent with the manifest, hashed and staged by the route; placed and recorded by the create. */
@@ -70,10 +70,12 @@ export async function createVersion(
       fileCount: input.manifest.length,
       generated: input.generated,
       createdBy: ctx.actor,
+      // Without a ttl of its own, the project's default (null: kept for good).
+      expiresAt: sql`${ctx.now().toISOString()}::timestamptz + make_interval(secs => coalesce(${input.ttl ?? null}::bigint,
+        (select ${projects.defaultTtlSeconds} from ${projects} where ${projects.name} = ${ctx.project})))`,
     })
-    .onConflictDoNothing({ target: [versions.artifactId, versions.digest] })
+    .onConflictDoNothing({ target: [versions.artifactId, versions.digest], where: sql`${versions.deletedAt} is null` })
     .returning();
-  if (inserted) await recordVersionBlobs(tx, inserted.id);
   const version = inserted ?? (await selectVersion(tx, artifact.id, digest));
   if (version.state === "pending") {
     const stored = storedBlobs(input.manifest);
@@ -159,9 +161,10 @@ async function commitLocked(
           "committed_at" = ${at.toISOString()}::timestamptz
         where "id" = ${version.id}
       )
-      update ${artifacts} set "version_count" = "version_count" + 1 where "id" = ${artifact.id}`);
+      update ${artifacts} set "version_count" = "version_count" + 1, "latest_index" = "version_count"
+      where "id" = ${artifact.id}`);
     committed = { ...version, state: "committed", index: artifact.versionCount, committedAt: at };
-    counted = { ...artifact, versionCount: artifact.versionCount + 1 };
+    counted = { ...artifact, versionCount: artifact.versionCount + 1, latestIndex: artifact.versionCount };
   }
   // The caller holds the run open (`lockRunForEdge`).
   if (input.runId) {
@@ -205,7 +208,7 @@ async function selectVersion(tx: Db, artifactId: number, digest: string): Promis
   const [version] = await tx
     .select()
     .from(versions)
-    .where(and(eq(versions.artifactId, artifactId), eq(versions.digest, digest)));
+    .where(and(eq(versions.artifactId, artifactId), eq(versions.digest, digest), isNull(versions.deletedAt)));
   if (!version) throw new Error("version row vanished inside its transaction");
   return version;
 }

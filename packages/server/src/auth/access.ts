@@ -47,6 +47,28 @@ export async function authorizeProject(
   return decideProjectAccess(actor, project, permission, await projectRole(db, actor.userId, project));
 }
 
+/**
+ * Who may delete what the data of a project: its admins (and server admins) anything, a member what they
+ * logged themselves (`createdBy`). Throws the 403 naming the first item the actor may not delete.
+ */
+export async function authorizeDeletion(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  project: string,
+  items: readonly { createdBy: string; label: string }[],
+): Promise<void> {
+  if (actor.isAdmin) return;
+  const role = (await projectRole(db, actor.userId, project))?.role ?? null;
+  if (role === "admin") return;
+  const other = items.find((item) => item.createdBy !== actor.userId);
+  if (other || !roleAllows(role, "write")) {
+    throw forbidden(
+      `${other?.label ?? "this"} can be deleted only by an admin of project '${project}' or the member who logged it`,
+      "project",
+    );
+  }
+}
+
 /** Whether `project` exists, and the role `userId` holds in it (null without one). */
 async function projectRole(db: Db, userId: string, project: string): Promise<{ role: Role | null } | undefined> {
   const [row] = await db

@@ -30,7 +30,7 @@ export async function resolveBaseNode(
     const found = await selectNodeById(db, project, node, options.asOf);
     if (found) return found;
   }
-  const { version, artifact } = await resolveRef(db, project, node, options);
+  const { version, artifact } = await resolveRef(db, project, node, { ...options, tombstones: "allow" });
   return {
     id: version.id,
     kind: "version",

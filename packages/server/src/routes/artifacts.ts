@@ -1,11 +1,12 @@
-import { AliasName, ArtifactListQuery, ArtifactName, SetAliasBody } from "@pedigree/protocol";
+import { AliasName, ArtifactListQuery, ArtifactName, DeleteVersionQuery, SetAliasBody } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { removeAlias, setAlias } from "../artifacts/aliases";
+import { deleteVersions } from "../artifacts/deletion";
 import { getArtifactDetails, listArtifacts } from "../artifacts/details";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
-import { jsonBody, projectOf, queryOf, writeContext } from "./request";
+import { deleteContext, jsonBody, projectOf, queryOf, writeContext } from "./request";
 
 /** /api/v1/projects/:project/artifacts: artifacts, their versions and their aliases. */
 export function artifactRoutes(deps: AppDeps) {
@@ -25,6 +26,12 @@ export function artifactRoutes(deps: AppDeps) {
     .get("/:name", async (c) => {
       const name = nameOf(c.req.param("name"));
       return c.json(await deps.db.read((db) => getArtifactDetails(db, projectOf(c), name)));
+    })
+    .delete("/:name", async (c) => {
+      const name = nameOf(c.req.param("name"));
+      const { unlink } = queryOf(c, DeleteVersionQuery);
+      const ctx = deleteContext(c, deps);
+      return c.json(await deps.db.transaction((tx) => deleteVersions(tx, ctx, { artifact: name }, { unlink })));
     })
     .put("/:name/aliases/:alias", async (c) => {
       const name = nameOf(c.req.param("name"));

@@ -1,6 +1,7 @@
 import { Limits, ProjectName } from "@pedigree/protocol";
 import type { Context } from "hono";
 import type { z } from "zod";
+import type { DeleteContext } from "../artifacts/deletion";
 import type { WriteContext } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
 import { badRequest, parseInput } from "../errors";
@@ -78,4 +79,8 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
     projectExists: c.get("projectAccess")?.projectExists ?? false,
     emitsOpenLineage: Boolean(deps.config.openlineageUrl),
   };
+}
+
+export function deleteContext(c: Context<AppEnv>, deps: AppDeps): DeleteContext {
+  return { project: projectOf(c), actor: c.get("actor"), now: () => deps.clock.now() };
 }

@@ -1,11 +1,12 @@
 import { CreateRunBody, RunId, RunListQuery, UpdateRunBody, UseArtifactBody } from "@pedigree/protocol";
 import { Hono } from "hono";
+import { deleteRun } from "../artifacts/deletion";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
 import { createRun, getRunDetails, listRuns, recordInput, updateRun } from "../runs/service";
-import { jsonBody, projectOf, queryOf, writeContext } from "./request";
+import { deleteContext, jsonBody, projectOf, queryOf, writeContext } from "./request";
 
 /** /api/v1/projects/:project/runs */
 export function runRoutes(deps: AppDeps) {
@@ -36,6 +37,11 @@ export function runRoutes(deps: AppDeps) {
       const runId = runIdOf(c.req.param("runId"));
       const body = await jsonBody(c, UpdateRunBody);
       return c.json(await deps.db.transaction((tx) => updateRun(tx, writeContext(c, deps), runId, body)));
+    })
+    .delete("/:runId", async (c) => {
+      const runId = runIdOf(c.req.param("runId"));
+      const ctx = deleteContext(c, deps);
+      return c.json(await deps.db.transaction((tx) => deleteRun(tx, ctx, runId)));
     })
     .post("/:runId/inputs", async (c) => {
       const runId = runIdOf(c.req.param("runId"));

@@ -2,29 +2,40 @@ import { pipeline, Readable, Transform } from "node:stream";
 import {
   CommitVersionBody,
   CreateVersionBody,
+  DeleteVersionQuery,
   ResolveVersionQuery,
+  UpdateVersionBody,
   VersionFileQuery,
   VersionId,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
 import { stageInlineBlobs } from "../artifacts/blobs";
+import { deleteVersions } from "../artifacts/deletion";
 import { getVersionDetails } from "../artifacts/details";
 import { findVersionFile, type StoredFile } from "../artifacts/files";
 import { resolveRef } from "../artifacts/refs";
+import { updateVersionTtl } from "../artifacts/retention";
 import { commitVersion, createVersion } from "../artifacts/versions";
 import type { AppDeps, AppEnv } from "../context";
 import { notFound, parseInput } from "../errors";
 import { projectVisibility } from "../lineage/visibility";
 import { keepingOnlyRecorded } from "../storage/stored-blobs";
-import { jsonBody, projectOf, queryOf, writeContext } from "./request";
+import { deleteContext, jsonBody, projectOf, queryOf, writeContext } from "./request";
 
-/** /api/v1/projects/:project/versions: two-phase logging, resolution of refs, details and file downloads. */
+/**
+ * /api/v1/projects/:project/versions: two-phase logging, resolution of refs, details, file downloads, deletion
+ * and retention.
+ */
 export function versionRoutes(deps: AppDeps) {
   const versionIdOf = (param: string | undefined) => parseInput(VersionId, param, "versionId");
   const details = (c: Context<AppEnv>, ref: string) =>
     deps.db.read(async (db) => {
       const visibility = await projectVisibility(db, c.get("actor"));
-      return getVersionDetails(db, await resolveRef(db, projectOf(c), ref, visibility), visibility);
+      return getVersionDetails(
+        db,
+        await resolveRef(db, projectOf(c), ref, { ...visibility, tombstones: "allow" }),
+        visibility,
+      );
     });
 
   return new Hono<AppEnv>()
@@ -44,6 +55,18 @@ export function versionRoutes(deps: AppDeps) {
     })
     .get("/", async (c) => c.json(await details(c, queryOf(c, ResolveVersionQuery).ref)))
     .get("/:versionId", async (c) => c.json(await details(c, versionIdOf(c.req.param("versionId")))))
+    .delete("/:versionId", async (c) => {
+      const versionId = versionIdOf(c.req.param("versionId"));
+      const { unlink } = queryOf(c, DeleteVersionQuery);
+      const ctx = deleteContext(c, deps);
+      return c.json(await deps.db.transaction((tx) => deleteVersions(tx, ctx, { versionId }, { unlink })));
+    })
+    .patch("/:versionId", async (c) => {
+      const versionId = versionIdOf(c.req.param("versionId"));
+      const { ttl } = await jsonBody(c, UpdateVersionBody);
+      const ctx = deleteContext(c, deps);
+      return c.json(await deps.db.transaction((tx) => updateVersionTtl(tx, ctx, versionId, ttl)));
+    })
     .get("/:versionId/files", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
       const { path } = queryOf(c, VersionFileQuery);

@@ -6,15 +6,15 @@ import type {
   UpdateRunBody,
   VersionContents,
 } from "@pedigree/protocol";
-import { and, asc, desc, eq, lt, notExists, notInArray, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, lt, notExists, notInArray, or, sql } from "drizzle-orm";
 import { getVersionContents } from "../artifacts/details";
-import { loadVersionSummaries } from "../artifacts/present";
-import { resolveRef } from "../artifacts/refs";
+import { loadVersionSummaries, tombstoneOf } from "../artifacts/present";
+import { assertLive, resolveRef } from "../artifacts/refs";
 import type { WriteContext } from "../artifacts/versions";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
 import { openlineageRuns, projects, runInputs, runOutputs, runs } from "../db/schema";
-import { conflict, notFound } from "../errors";
+import { ApiError, conflict, notFound } from "../errors";
 import { runOpenLineageOf } from "../openlineage/details";
 import { enqueueRunEvent } from "../openlineage/outbox";
 import { ensureProject } from "../projects";
@@ -132,10 +132,19 @@ export async function lockRunForEdge(tx: Db, project: string, runId: string, at:
       finishedAt: null,
       heartbeatAt: sql`greatest(${runs.heartbeatAt}, ${at.toISOString()}::timestamptz)`,
     })
-    .where(and(eq(runs.id, runId), eq(runs.project, project), notInArray(runs.state, FINAL_STATES)))
+    .where(
+      and(eq(runs.id, runId), eq(runs.project, project), notInArray(runs.state, FINAL_STATES), isNull(runs.deletedAt)),
+    )
     .returning({ id: runs.id });
   if (open) return;
   const run = await requireRun(tx, project, runId);
+  if (run.deletedAt) {
+    throw new ApiError(
+      "GONE",
+      `run '${runId}' was deleted at ${run.deletedAt.toISOString()}: it takes no new edges`,
+      "runId",
+    );
+  }
   const since = run.finishedAt ? ` since ${run.finishedAt.toISOString()}` : "";
   throw conflict(`run '${runId}' is ${run.state}${since}: it takes no new inputs or outputs`, "runId");
 }
@@ -152,7 +161,11 @@ export async function recordInput(
   const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref, {
     reader: ctx.actor,
     ...(at.asOf ? { asOf: at.asOf } : {}),
+    tombstones: "allow",
   });
+  // A use queued before the version was deleted is still recorded: the lineage keeps what happened.
+  const deletedAt = resolved.version.deletedAt;
+  if (deletedAt && !(at.asOf && deletedAt > at.asOf)) assertLive(resolved);
   if (input.type && resolved.artifact.type !== input.type) {
     throw conflict(`'${input.ref}' is of type '${resolved.artifact.type}', not '${input.type}'`, "type");
   }
@@ -290,5 +303,6 @@ export function toRunSummary(run: RunRow): RunSummary {
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt?.toISOString() ?? null,
     heartbeatAt: run.heartbeatAt.toISOString(),
+    ...tombstoneOf(run),
   };
 }

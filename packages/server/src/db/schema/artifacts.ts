@@ -29,8 +29,10 @@ export const artifacts = pgTable(
     /** Fixed by the first version: logging the name with another type is a conflict. */
     type: text("type").notNull(),
     description: text("description"),
-    /** Number of committed versions, so the next one is `v{versionCount}`. */
+    /** Number of committed versions, deleted ones included, so the next one is `v{versionCount}` (never reused). */
     versionCount: integer("version_count").notNull().default(0),
+    /** N of `latest`: the newest committed version not deleted; null when there is none. */
+    latestIndex: integer("latest_index"),
     createdAt,
   },
   (table) => [
@@ -66,18 +68,34 @@ export const versions = pgTable(
       .references(() => users.id),
     createdAt,
     committedAt: timestamp("committed_at", { withTimezone: true, mode: "date" }),
+    /** Retention: when set, the version becomes a tombstone once this time has passed (unless registry-linked). */
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
+    /**
+     * A tombstone: deleted (by `deletedBy`) or expired (`deletedBy` null) at this time. It stays in the lineage
+     * graph without files; its content may be logged again as a new `vN`.
+     */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    deletedBy: text("deleted_by").references(() => users.id),
   },
   (table) => [
-    uniqueIndex("versions_artifact_id_digest_idx").on(table.artifactId, table.digest),
+    uniqueIndex("versions_artifact_id_digest_live_idx")
+      .on(table.artifactId, table.digest)
+      .where(sql`${table.deletedAt} is null`),
     uniqueIndex("versions_artifact_id_index_idx").on(table.artifactId, table.index),
     index("versions_project_state_idx").on(table.project, table.state),
+    index("versions_expires_at_live_idx")
+      .on(table.expiresAt)
+      .where(sql`${table.expiresAt} is not null and ${table.deletedAt} is null`),
+    index("versions_deleted_at_idx").on(table.deletedAt).where(sql`${table.deletedAt} is not null`),
   ],
 );
 
 /**
  * The stored files of each version by path, so one file is found without reading the manifest (a download of
- * N files would otherwise read it N times). Derived from `versions.manifest` by a trigger in the same statement
- * (custom migration `version_files`), so every insert of a version keeps it, and nothing writes it by hand.
+ * N files would otherwise read it N times), and the blob reference index: which versions name a blob (proof of
+ * possession, the pending sweep, garbage collection), by `sha256`. Derived from `versions.manifest` by a
+ * trigger in the same statement (custom migration `version_files`), so every insert of a version keeps it, and
+ * nothing writes it by hand.
  */
 export const versionFiles = pgTable(
   "version_files",
@@ -89,7 +107,10 @@ export const versionFiles = pgTable(
     sha256: text("sha256").notNull(),
     size: bigint("size", { mode: "number" }).notNull(),
   },
-  (table) => [primaryKey({ columns: [table.versionId, table.path] })],
+  (table) => [
+    primaryKey({ columns: [table.versionId, table.path] }),
+    index("version_files_sha256_idx").on(table.sha256),
+  ],
 );
 
 /**
@@ -167,25 +188,6 @@ export const blobs = pgTable("blobs", {
   size: bigint("size", { mode: "number" }).notNull(),
   createdAt,
 });
-
-/**
- * The stored files of each version's manifest, one row per distinct sha256 with the size the manifest declares:
- * which versions reference a blob (proof of possession, sweeps), without reading manifests.
- */
-export const versionBlobs = pgTable(
-  "version_blobs",
-  {
-    versionId: text("version_id")
-      .notNull()
-      .references(() => versions.id, { onDelete: "cascade" }),
-    sha256: text("sha256").notNull(),
-    size: bigint("size", { mode: "number" }).notNull(),
-  },
-  (table) => [
-    primaryKey({ columns: [table.versionId, table.sha256] }),
-    index("version_blobs_sha256_idx").on(table.sha256),
-  ],
-);
 
 /**
  * Proof of possession: `userId` sent these bytes (an upload or an inline file, hashed by the server). It lets

@@ -1,5 +1,6 @@
 export * from "./access";
 export * from "./artifacts";
+export * from "./audit";
 export * from "./auth";
 export * from "./openlineage";
 export * from "./projects";

@@ -25,6 +25,9 @@ export const runs = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** A deleted run stays in the lineage graph with its edges, marked deleted. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    deletedBy: text("deleted_by").references(() => users.id),
   },
   (table) => [
     index("runs_project_started_at_idx").on(table.project, table.startedAt),
