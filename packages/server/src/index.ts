@@ -7,5 +7,7 @@ export { type Database, openDatabase, openPglite, openPostgres } from "./db/clie
 export { type RunningServer, startServer } from "./server";
 export { runServerCommand } from "./server-command";
 export { type SweepResult, sweepPendingVersions } from "./storage/pending-sweep";
-export type { BlobStore, StagedBlob } from "./store/blob-store";
+export type { BlobStore, DirectTransfers, StagedBlob } from "./store/blob-store";
 export { createLocalBlobStore } from "./store/local-blob-store";
+export { openBlobStore } from "./store/open-blob-store";
+export { createS3BlobStore, createS3Client, parseS3Url } from "./store/s3-blob-store";

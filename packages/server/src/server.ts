@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { ProjectAccessCache } from "./auth/access-cache";
@@ -12,7 +11,7 @@ import { type Database, openDatabase } from "./db/client";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { sweepPendingVersions } from "./storage/pending-sweep";
-import { createLocalBlobStore } from "./store/local-blob-store";
+import { openBlobStore } from "./store/open-blob-store";
 
 /** How often the temporary files of dead uploads are looked for (also once at start). */
 const DEAD_UPLOAD_SWEEP_MS = 60_000;
@@ -38,7 +37,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
-  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
+  const blobs = openBlobStore(config);
   const removeDeadUploads = () =>
     blobs.removeDeadUploads().catch((error: unknown) => log(`removing dead uploads failed: ${error}`));
   await removeDeadUploads();
