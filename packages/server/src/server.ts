@@ -11,6 +11,7 @@ import { type Database, openDatabase } from "./db/client";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { sweepPendingVersions } from "./storage/pending-sweep";
+import type { BlobStore } from "./store/blob-store";
 import { openBlobStore } from "./store/open-blob-store";
 
 /** How often the temporary files of dead uploads are looked for (also once at start). */
@@ -26,18 +27,19 @@ export interface RunningServer {
 }
 
 /**
- * Opens the database (migrating it), creates the admin on first start, and serves the API. On first start
+ * Opens the database (migrating it) and the blob store (`config.blobStore`, unless one is given), creates the
+ * admin on first start, and serves the API. On first start
  * the admin key is written to `<pedigreeDir>/credentials` for this server's URL, where the SDK finds it.
  */
 export async function startServer(
   config: ServerConfig,
-  options: { clock?: Clock; database?: Database; log?: (line: string) => void } = {},
+  options: { clock?: Clock; database?: Database; blobs?: BlobStore; log?: (line: string) => void } = {},
 ): Promise<RunningServer> {
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
-  const blobs = openBlobStore(config);
+  const blobs = options.blobs ?? openBlobStore(config);
   const removeDeadUploads = () =>
     blobs.removeDeadUploads().catch((error: unknown) => log(`removing dead uploads failed: ${error}`));
   await removeDeadUploads();

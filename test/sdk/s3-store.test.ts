@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { Artifact, Pedigree } from "@pedigree/sdk";
+import { type BlobStore, openBlobStore } from "@pedigree/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestS3, type TestS3 } from "../fixtures/s3rver";
+import { startTestServer, type TestServer } from "../fixtures/server";
+
+/**
+ * A server whose blobs live in an S3 bucket (s3rver on 127.0.0.1), and the SDK logging and downloading through
+ * it: large files go straight between the SDK and the bucket (presigned URLs), small ones through the server.
+ * The store is wrapped to count the bytes that pass through the server, so "direct" is measured, not assumed.
+ */
+const MiB = 2 ** 20;
+let s3: TestS3;
+let server: TestServer;
+let work: string;
+let pd: Pedigree;
+/** File bytes the server streamed in (stage) and out (open) itself. */
+const throughServer = { staged: 0, opened: 0 };
+
+function counting(store: BlobStore): BlobStore {
+  const count = (key: keyof typeof throughServer) =>
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        throughServer[key] += chunk.length;
+        done(null, chunk);
+      },
+    });
+  return {
+    ...store,
+    stage: (sha256, content, maxBytes) => store.stage(sha256, content.pipe(count("staged")), maxBytes),
+    open: async (sha256) => (await store.open(sha256))?.pipe(count("opened")) ?? null,
+  };
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3("pedigree-e2e");
+  Object.assign(process.env, s3.env);
+  work = await mkdtemp(join(tmpdir(), "pedigree-s3-e2e-"));
+  server = await startTestServer({
+    config: { blobStore: `s3://${s3.bucket}/team/pedigree`, s3Endpoint: s3.endpoint, directTransferMinBytes: MiB },
+    blobs: (config) => counting(openBlobStore(config)),
+  });
+  pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "s3", pedigreeDir: join(work, "sdk") });
+});
+afterAll(async () => {
+  await server?.close();
+  await s3?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+const sha256Of = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+function patterned(size: number, seed: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let at = 0; at < size; at++) bytes[at] = (at * 31 + seed * 7 + (at >> 10)) & 0xff;
+  return bytes;
+}
+
+describe("S3 blob store: the SDK through presigned URLs", () => {
+  it("logs and downloads a large file straight from the bucket, byte for byte, and a small one through the server", async () => {
+    const large = patterned(3 * MiB + 5, 1);
+    const small = patterned(200 * 1024, 2); // above the inline limit, below the direct one
+    await writeFile(join(work, "weights.bin"), large);
+    await writeFile(join(work, "config.bin"), small);
+    const before = { ...throughServer };
+    const run = await pd.init({ jobType: "training" });
+    const model = new Artifact({ name: "s3-model", type: "model" });
+    await model.addFile(join(work, "weights.bin"));
+    await model.addFile(join(work, "config.bin"));
+    const logged = await run.logArtifact(model);
+    await run.finish();
+    expect(logged.version).toBe("v0");
+    // Only the small file came through the server.
+    expect(throughServer.staged - before.staged).toBe(small.length);
+
+    const dir = await (await pd.artifact("s3-model:v0")).download(join(work, "down"));
+    expect(sha256Of(await readFile(join(dir, "weights.bin")))).toBe(sha256Of(large));
+    expect((await readFile(join(dir, "config.bin"))).equals(small)).toBe(true);
+    expect(throughServer.opened - before.opened).toBe(small.length);
+  });
+
+  it("never commits a version whose direct upload has another sha256", async () => {
+    const claimed = patterned(2 * MiB, 3);
+    const sha256 = sha256Of(claimed);
+    const created = await server.api("POST", "/projects/s3/versions", {
+      name: "forged",
+      type: "dataset",
+      manifest: [{ path: "data.bin", sha256, size: claimed.length }],
+    });
+    expect(created.status).toBe(202);
+    const [ticket] = created.body.directUploads;
+    expect(ticket).toMatchObject({ sha256, headers: { "content-length": String(claimed.length) } });
+    // s3rver takes the bytes without checking the signed checksum (AWS S3 would refuse them): the server checks.
+    const put = await fetch(ticket.url, { method: "PUT", headers: ticket.headers, body: patterned(2 * MiB, 4) });
+    expect(put.status).toBe(200);
+    const done = await server.api("POST", `/blobs/${sha256}/direct`, { upload: ticket.upload });
+    expect(done.status).toBe(400);
+    expect(done.body.error).toMatchObject({ code: "BAD_REQUEST", field: "sha256" });
+    const commit = await server.api("POST", `/projects/s3/versions/${created.body.version.id}/commit`, {});
+    expect(commit.status).toBe(409);
+    expect(commit.body.error.field).toBe("blobs");
+    // Completing it again finds nothing: the refused upload was removed.
+    const again = await server.api("POST", `/blobs/${sha256}/direct`, { upload: ticket.upload });
+    expect(again.status).toBe(404);
+    expect(again.body.error.field).toBe("upload");
+  });
+
+  it("answers a presigned URL for a large file asked for directly, and the bytes for a small one", async () => {
+    const version = (await server.api("GET", "/projects/s3/versions?ref=s3-model:v0")).body;
+    const large = await server.api("GET", `/projects/s3/versions/${version.id}/files?path=weights.bin&direct=true`);
+    expect(large.status).toBe(200);
+    expect(large.body).toMatchObject({ size: 3 * MiB + 5, sha256: sha256Of(patterned(3 * MiB + 5, 1)) });
+    const fetched = Buffer.from(await (await fetch(large.body.url)).arrayBuffer());
+    expect(fetched.equals(patterned(3 * MiB + 5, 1))).toBe(true);
+    const small = await fetch(
+      `${server.url}/api/v1/projects/s3/versions/${version.id}/files?path=config.bin&direct=true`,
+      {
+        headers: { authorization: `Bearer ${server.apiKey}` },
+      },
+    );
+    expect(small.headers.get("content-type")).toBe("application/octet-stream");
+    expect(Buffer.from(await small.arrayBuffer()).equals(patterned(200 * 1024, 2))).toBe(true);
+  });
+});
