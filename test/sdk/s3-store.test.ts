@@ -109,6 +109,50 @@ describe("S3 blob store: the SDK through presigned URLs", () => {
     expect(again.body.error.field).toBe("upload");
   });
 
+  it("records a direct upload once verified, for its uploader only; completing it again answers the same", async () => {
+    const content = patterned(MiB + 9, 5);
+    const sha256 = sha256Of(content);
+    const bob = await server.api("POST", "/users", { name: "bob" });
+    expect((await server.api("PUT", "/projects/s3/members/bob", { role: "member" })).status).toBe(200);
+    const created = await server.api("POST", "/projects/s3/versions", {
+      name: "direct-wire",
+      type: "dataset",
+      manifest: [{ path: "data.bin", sha256, size: content.length }],
+    });
+    const [ticket] = created.body.directUploads;
+    const put = await fetch(ticket.url, { method: "PUT", headers: ticket.headers, body: content });
+    expect(put.status).toBe(200);
+    // Bob knows the upload's id but did not ask for it: it is not his to complete.
+    const stolen = await server.api("POST", `/blobs/${sha256}/direct`, { upload: ticket.upload }, bob.body.apiKey);
+    expect(stolen.status).toBe(404);
+    const done = await server.api("POST", `/blobs/${sha256}/direct`, { upload: ticket.upload });
+    expect(done).toMatchObject({ status: 201, body: { sha256, size: content.length } });
+    // A retry after a lost answer: the upload is gone, the proof stands.
+    const again = await server.api("POST", `/blobs/${sha256}/direct`, { upload: ticket.upload });
+    expect(again).toMatchObject({ status: 201, body: { sha256, size: content.length } });
+    const commit = await server.api("POST", `/projects/s3/versions/${created.body.version.id}/commit`, {});
+    expect(commit.status).toBe(200);
+    expect(commit.body.version).toBe("v0");
+    // Bob proved nothing: logging the same bytes in a project of his own (he reads s3, whose committed version
+    // would prove them, so he leaves it first), he must upload them and is offered a direct upload.
+    expect((await server.api("DELETE", "/projects/s3/members/bob")).status).toBe(204);
+    const bobs = await server.api(
+      "POST",
+      "/projects/bobs/versions",
+      { name: "bobs-copy", type: "dataset", manifest: [{ path: "data.bin", sha256, size: content.length }] },
+      bob.body.apiKey,
+    );
+    expect(bobs.body.missingBlobs).toEqual([sha256]);
+    expect(bobs.body.directUploads.map((direct: { sha256: string }) => direct.sha256)).toEqual([sha256]);
+    const bobsAnswer = await server.api(
+      "POST",
+      `/blobs/${sha256}/direct`,
+      { upload: bobs.body.directUploads[0].upload },
+      bob.body.apiKey,
+    );
+    expect(bobsAnswer.status).toBe(404);
+  });
+
   it("answers a presigned URL for a large file asked for directly, and the bytes for a small one", async () => {
     const version = (await server.api("GET", "/projects/s3/versions?ref=s3-model:v0")).body;
     const large = await server.api("GET", `/projects/s3/versions/${version.id}/files?path=weights.bin&direct=true`);

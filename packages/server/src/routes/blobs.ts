@@ -4,8 +4,8 @@ import { Hono } from "hono";
 import { stageDirectUpload, stageUpload } from "../artifacts/blobs";
 import { authorizeBlobUpload } from "../auth/access";
 import type { AppDeps, AppEnv } from "../context";
-import { badRequest, notFound, parseInput } from "../errors";
-import { keepingOnlyRecorded, recordUploads } from "../storage/stored-blobs";
+import { ApiError, badRequest, notFound, parseInput } from "../errors";
+import { keepingOnlyRecorded, recordUploads, uploadedSize } from "../storage/stored-blobs";
 import type { StagedBlob } from "../store/blob-store";
 import { jsonBody } from "./request";
 
@@ -49,7 +49,19 @@ export function blobRoutes(deps: AppDeps) {
       const direct = deps.blobs.direct;
       if (!direct) throw notFound("direct uploads (this server's blob store has none)", "upload");
       await deps.db.read((db) => authorizeBlobUpload(db, actor));
-      const staged = await stageDirectUpload(direct, sha256, upload, actor.userId, deps.config.maxBlobBytes);
+      let staged: StagedBlob;
+      try {
+        staged = await stageDirectUpload(direct, sha256, upload, actor.userId, deps.config.maxBlobBytes);
+      } catch (error) {
+        // Sent again after a lost answer: the first one verified, recorded and removed the upload. The answer
+        // tells this user only what it proved itself.
+        const size =
+          error instanceof ApiError && error.code === "NOT_FOUND"
+            ? await deps.db.read((db) => uploadedSize(db, sha256, actor.userId))
+            : null;
+        if (size === null) throw error;
+        return c.json({ sha256, size }, 201);
+      }
       await keepingOnlyRecorded(deps.db, deps.blobs, [staged], () =>
         deps.db.transaction((tx) => recordUploads(tx, deps.blobs, [staged], actor.userId)),
       );
