@@ -21,6 +21,7 @@ let work: string;
 let pd: Pedigree;
 /** File bytes the server streamed in (stage) and out (open) itself. */
 const throughServer = { staged: 0, opened: 0 };
+let expireDirectUploads = false;
 
 function counting(store: BlobStore): BlobStore {
   const count = (key: keyof typeof throughServer) =>
@@ -30,8 +31,20 @@ function counting(store: BlobStore): BlobStore {
         done(null, chunk);
       },
     });
+  const direct = store.direct;
   return {
     ...store,
+    // Presigned PUTs dated 2020 when `expireDirectUploads` is set: the store refuses them as expired.
+    direct: direct && {
+      ...direct,
+      async uploadUrl(sha256, size, owner) {
+        const ticket = await direct.uploadUrl(sha256, size, owner);
+        if (!expireDirectUploads) return ticket;
+        const url = new URL(ticket.url);
+        url.searchParams.set("X-Amz-Date", "20200101T000000Z");
+        return { ...ticket, url: url.toString() };
+      },
+    },
     stage: (sha256, content, maxBytes) => store.stage(sha256, content.pipe(count("staged")), maxBytes),
     open: async (sha256) => (await store.open(sha256))?.pipe(count("opened")) ?? null,
   };
@@ -81,6 +94,25 @@ describe("S3 blob store: the SDK through presigned URLs", () => {
     expect(sha256Of(await readFile(join(dir, "weights.bin")))).toBe(sha256Of(large));
     expect((await readFile(join(dir, "config.bin"))).equals(small)).toBe(true);
     expect(throughServer.opened - before.opened).toBe(small.length);
+  });
+
+  it("sends a file through the server when the store refuses its direct upload (an expired URL)", async () => {
+    const large = patterned(2 * MiB, 6);
+    await writeFile(join(work, "late.bin"), large);
+    const before = throughServer.staged;
+    expireDirectUploads = true;
+    try {
+      const artifact = new Artifact({ name: "late", type: "dataset" });
+      await artifact.addFile(join(work, "late.bin"));
+      const run = await pd.init({ jobType: "upload" });
+      expect((await run.logArtifact(artifact)).version).toBe("v0");
+      await run.finish();
+    } finally {
+      expireDirectUploads = false;
+    }
+    expect(throughServer.staged - before).toBe(large.length);
+    const dir = await (await pd.artifact("late:v0")).download(join(work, "late-down"));
+    expect((await readFile(join(dir, "late.bin"))).equals(large)).toBe(true);
   });
 
   it("never commits a version whose direct upload has another sha256", async () => {
