@@ -56,7 +56,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "pedigree-s3-e2e-"));
   server = await startTestServer({
     config: { blobStore: `s3://${s3.bucket}/team/pedigree`, s3Endpoint: s3.endpoint, directTransferMinBytes: MiB },
-    blobs: (config) => counting(openBlobStore(config)),
+    blobs: async (config) => counting(await openBlobStore(config)),
   });
   pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "s3", pedigreeDir: join(work, "sdk") });
 });

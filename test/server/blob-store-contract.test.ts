@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { type BlobStore, createLocalBlobStore, createS3BlobStore, createS3Client } from "@pedigree/server";
+import { type BlobStore, createLocalBlobStore, importS3BlobStore } from "@pedigree/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestS3, type TestS3 } from "../fixtures/s3rver";
 
@@ -42,6 +42,7 @@ const stores: Record<string, () => Promise<StoreUnderTest>> = {
   },
   s3: async () => {
     const s3: TestS3 = await startTestS3("contract-bucket");
+    const { createS3BlobStore, createS3Client } = await importS3BlobStore();
     Object.assign(process.env, s3.env);
     const client = createS3Client({ endpoint: s3.endpoint });
     const prefix = "team/blobs-under-test";

@@ -9,5 +9,5 @@ export { runServerCommand } from "./server-command";
 export { type SweepResult, sweepPendingVersions } from "./storage/pending-sweep";
 export type { BlobStore, DirectTransfers, StagedBlob } from "./store/blob-store";
 export { createLocalBlobStore } from "./store/local-blob-store";
-export { openBlobStore } from "./store/open-blob-store";
-export { createS3BlobStore, createS3Client, parseS3Url } from "./store/s3-blob-store";
+export { importS3BlobStore, openBlobStore } from "./store/open-blob-store";
+export type { S3BlobStoreOptions } from "./store/s3-blob-store";

@@ -39,7 +39,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
-  const blobs = options.blobs ?? openBlobStore(config);
+  const blobs = options.blobs ?? (await openBlobStore(config));
   const removeDeadUploads = () =>
     blobs.removeDeadUploads().catch((error: unknown) => log(`removing dead uploads failed: ${error}`));
   await removeDeadUploads();
