@@ -12,6 +12,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCopyCommand,
@@ -20,8 +21,12 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { BlobRejected, type BlobStore, type DirectTransfers, type StagedBlob } from "./blob-store";
 
-/** An upload object untouched this long is dead even when its process seems alive (its pid taken by another). */
-const DEFAULT_MAX_IDLE_MS = 60 * 60_000;
+/**
+ * A temporary object older than this is dead even when its process seems alive (its pid taken by another) or is
+ * of another host. Longer than on the local disk: an object's LastModified is when its upload began (a multipart
+ * upload's too), not when it was last written, so it must outlast the longest upload (50 GiB at 1 MB/s: 14 h).
+ */
+const DEFAULT_MAX_IDLE_MS = 24 * 60 * 60_000;
 /** How long a presigned URL works: long enough for a large file on a slow link, short of the idle sweep. */
 const PRESIGNED_TTL_SECONDS = 50 * 60;
 /** The largest object one CopyObject may copy (S3's limit); larger ones are copied in parts. */
@@ -335,11 +340,25 @@ export function createS3BlobStore(options: S3BlobStoreOptions): BlobStore {
       }
       for (const { Key, UploadId, Initiated } of page.Uploads ?? []) {
         if (!Key || uploadsInProgress.has(Key) || !Initiated || Initiated.getTime() >= idleBefore) continue;
+        // Begun long ago is not dead: a large upload of another server may still be sending parts.
+        if ((await lastPartAt(Key, UploadId)) >= idleBefore) continue;
         await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId })).catch(() => {});
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
+  }
+
+  /** When the newest part of a multipart upload was written (0: none). */
+  async function lastPartAt(Key: string, UploadId: string | undefined): Promise<number> {
+    let newest = 0;
+    let marker: string | undefined;
+    do {
+      const page = await client.send(new ListPartsCommand({ Bucket: bucket, Key, UploadId, PartNumberMarker: marker }));
+      for (const part of page.Parts ?? []) newest = Math.max(newest, part.LastModified?.getTime() ?? 0);
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return newest;
   }
 
   function listUploads(keyMarker: string | undefined, uploadIdMarker: string | undefined) {
