@@ -9,6 +9,7 @@ import {
   CollectionName,
   CollectionVersionSelector,
   CommitVersionBody,
+  CompleteDirectUploadBody,
   CreateCollectionBody,
   CreateKeyBody,
   CreateRegistryBody,
@@ -459,6 +460,11 @@ const attempts: Record<string, fc.Arbitrary<Attempt>> = {
     path: fc.oneof(fc.constant(sha256("never uploaded")), text).map((s) => `/blobs/${segment(s)}`),
     body: fc.string().map((raw): Body => ({ raw })),
   }),
+  "POST blob direct": fc.record({
+    method: fc.constant("POST"),
+    path: fc.oneof(fc.constant(sha256("never uploaded")), text).map((s) => `/blobs/${segment(s)}/direct`),
+    body: bodyOf(CompleteDirectUploadBody, { upload: "6f1c3a52-59b1-4d3e-9a3b-2b1e0d7c9f10" }),
+  }),
 };
 
 async function send(attempt: Attempt, apiKey = server.apiKey) {
@@ -630,7 +636,7 @@ const routeSpecs: Record<string, RouteSpec> = {
     method: "GET",
     path: "/projects/:project/versions/:versionId/files",
     params: { project: projectParam, versionId: { schema: VersionId, valid: "existing" } },
-    query: { schema: VersionFileQuery, valid: { path: "data.txt" } },
+    query: { schema: VersionFileQuery, valid: { path: "data.txt", direct: "true" } },
   },
   "GET artifacts": {
     method: "GET",
@@ -804,6 +810,12 @@ const routeSpecs: Record<string, RouteSpec> = {
     method: "PUT",
     path: "/blobs/:sha256",
     params: { sha256: { schema: Sha256, valid: sha256("never uploaded") } },
+  },
+  "POST blob direct": {
+    method: "POST",
+    path: "/blobs/:sha256/direct",
+    params: { sha256: { schema: Sha256, valid: sha256("never uploaded") } },
+    body: { schema: CompleteDirectUploadBody, valid: { upload: "6f1c3a52-59b1-4d3e-9a3b-2b1e0d7c9f10" } },
   },
 };
 

@@ -158,10 +158,29 @@ export const VersionSummary = z.object({
 });
 export type VersionSummary = z.infer<typeof VersionSummary>;
 
+/**
+ * A missing blob the client may PUT straight to the blob store (a presigned URL, with exactly these headers),
+ * bypassing the server; then `POST /blobs/:sha256/direct` with `upload` has the server verify its sha256 and
+ * record it. Until then the upload proves nothing and is not stored.
+ */
+export const DirectUpload = z.object({
+  sha256: Sha256,
+  url: z.string().url(),
+  headers: z.record(z.string(), z.string()),
+  upload: z.string().uuid(),
+  expiresAt: Timestamp,
+});
+export type DirectUpload = z.infer<typeof DirectUpload>;
+
 export const CreateVersionResponse = z.object({
   version: VersionSummary,
   /** Blobs the server does not have yet: upload them, then commit. Empty means the version is committed. */
   missingBlobs: z.array(Sha256),
+  /**
+   * Of the missing blobs, those the store takes directly (large files, on a store with presigned URLs); the
+   * others, or any whose direct upload fails, go through `PUT /blobs/:sha256`.
+   */
+  directUploads: z.array(DirectUpload).optional(),
 });
 export type CreateVersionResponse = z.infer<typeof CreateVersionResponse>;
 
@@ -236,8 +255,30 @@ export const SetAliasBody = z.object({
 export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
 /** `GET …/versions?ref=`: the version a ref names. */
 export const ResolveVersionQuery = z.object({ ref: Ref });
-/** `GET …/versions/:versionId/files?path=`. */
-export const VersionFileQuery = z.object({ path: ManifestPath });
+/**
+ * `GET …/versions/:versionId/files?path=[&direct=true]`. With `direct=true` a store with presigned URLs answers a
+ * large file with a `DirectDownload` (JSON) instead of its bytes; small files, and other stores, answer bytes.
+ */
+export const VersionFileQuery = z.object({
+  path: ManifestPath,
+  direct: z
+    .enum(["true", "false"])
+    .transform((value) => value === "true")
+    .optional(),
+});
+
+/** Where to GET a file's bytes (a presigned URL, no credentials needed until `expiresAt`); verify its sha256. */
+export const DirectDownload = z.object({
+  url: z.string().url(),
+  sha256: Sha256,
+  size: ByteSize,
+  expiresAt: Timestamp,
+});
+export type DirectDownload = z.infer<typeof DirectDownload>;
+
+/** `POST /blobs/:sha256/direct`: the upload of a `DirectUpload` is done; the answer is a `BlobUploadResponse`. */
+export const CompleteDirectUploadBody = z.object({ upload: z.string().uuid() });
+export type CompleteDirectUploadBody = z.input<typeof CompleteDirectUploadBody>;
 
 /** The same answer whether or not the server held these bytes before: an upload reveals nothing of others' files. */
 export const BlobUploadResponse = z.object({

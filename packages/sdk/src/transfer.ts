@@ -6,7 +6,15 @@ import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { BlobUploadResponse, ErrorBody, isSafeRelativePath, type StoredEntry } from "@pedigree/protocol";
+import {
+  BlobUploadResponse,
+  type CompleteDirectUploadBody,
+  DirectDownload,
+  type DirectUpload,
+  ErrorBody,
+  isSafeRelativePath,
+  type StoredEntry,
+} from "@pedigree/protocol";
 import type { HttpClient } from "./client";
 import { errorFor, PedigreeError, ValidationError } from "./errors";
 
@@ -47,35 +55,47 @@ export async function forEachAtMost<T>(limit: number, items: readonly T[], task:
   if (failure) throw failure.reason;
 }
 
-/** Uploads the blobs a version is missing, a few at a time. */
+/**
+ * Uploads the blobs a version is missing, a few at a time: those of `directUploads` straight to the blob store
+ * (presigned URLs; the server then verifies them), the others through the server.
+ */
 export async function uploadBlobs(
   client: HttpClient,
   blobs: readonly { sha256: string; localPath: string; path: string }[],
   onProgress?: ProgressCallback,
+  directUploads: readonly DirectUpload[] = [],
 ): Promise<void> {
+  const direct = new Map(directUploads.map((ticket) => [ticket.sha256, ticket]));
   await forEachAtMost(TRANSFER_CONCURRENCY, blobs, (blob) =>
-    uploadBlob(client, blob.sha256, blob.localPath, { path: blob.path, onProgress }),
+    uploadBlob(client, blob.sha256, blob.localPath, { path: blob.path, onProgress, direct: direct.get(blob.sha256) }),
   );
 }
 
 /**
  * Streams a local file to the blob store. A stream cannot be replayed, so the retries are here (the file is
- * opened again for each attempt) rather than in the HTTP client.
+ * opened again for each attempt) rather than in the HTTP client. With a `direct` ticket the bytes go to the
+ * store's presigned URL and the server is asked to verify them; when the store refuses them (an expired URL,
+ * a refused checksum) or cannot be reached, they go through the server after all.
  */
 export async function uploadBlob(
   client: HttpClient,
   sha256: string,
   localPath: string,
-  options: { path: string; onProgress?: ProgressCallback | undefined },
+  options: { path: string; onProgress?: ProgressCallback | undefined; direct?: DirectUpload | undefined },
 ): Promise<void> {
   const { size } = await stat(localPath);
+  const progress = (bytes: number) =>
+    options.onProgress?.({ phase: "upload", path: options.path, bytes, totalBytes: size });
+  if (options.direct && (await uploadDirect(client, options.direct, localPath, size, progress))) return;
   const path = `blobs/${sha256}`;
+  const target: PutTarget = {
+    url: new URL(`${client.settings.baseUrl}/api/v1/${path}`),
+    what: path,
+    headers: client.settings.apiKey ? { authorization: `Bearer ${client.settings.apiKey}` } : {},
+  };
   for (let attempt = 0; ; attempt++) {
     try {
-      const answer = await putFile(client, path, localPath, size, (bytes) =>
-        options.onProgress?.({ phase: "upload", path: options.path, bytes, totalBytes: size }),
-      );
-      BlobUploadResponse.parse(answer);
+      BlobUploadResponse.parse(await putFile(target, localPath, size, client.settings.timeoutMs, progress));
       return;
     } catch (error) {
       const failure = await client.failureOf(error, "PUT", path);
@@ -87,26 +107,65 @@ export async function uploadBlob(
 }
 
 /**
+ * PUTs the file to its presigned URL (retrying what the store answers 5xx or not at all), then has the server
+ * verify and record it. Answers false when the store would not take it: the caller uploads through the server.
+ * The server's refusal of what was uploaded (a wrong sha256: the file changed) is thrown.
+ */
+async function uploadDirect(
+  client: HttpClient,
+  ticket: DirectUpload,
+  localPath: string,
+  size: number,
+  onSent: (bytes: number) => void,
+): Promise<boolean> {
+  const url = new URL(ticket.url);
+  const target: PutTarget = { url, headers: ticket.headers, what: `${url.origin}${url.pathname}` };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await putFile(target, localPath, size, client.settings.timeoutMs, onSent);
+      break;
+    } catch (error) {
+      const failure = error instanceof PedigreeError ? error : networkError("PUT", target.what, error);
+      const retried = failure.code === "NETWORK" || (failure.status !== undefined && failure.status >= 500);
+      if (!retried || attempt >= client.settings.retries) return false;
+      await sleep(Math.min(5_000, 300 * 2 ** attempt));
+    }
+  }
+  await client.request("POST", `blobs/${ticket.sha256}/direct`, BlobUploadResponse, {
+    json: { upload: ticket.upload } satisfies CompleteDirectUploadBody,
+  });
+  return true;
+}
+
+interface PutTarget {
+  url: URL;
+  /** Sent as they are, besides content-type and content-length (a presigned URL signs some of them). */
+  headers: Record<string, string>;
+  /** How errors name the request. */
+  what: string;
+}
+
+/**
  * One PUT of a file's bytes, written to the socket chunk by chunk: a chunk is read from the file only once the
  * socket took the one before (never more than one chunk in memory), and `onSent` counts what the socket took.
  * Not through ky: ky tees every request body to replay it, and the unread branch would hold the whole file.
  */
 function putFile(
-  client: HttpClient,
-  path: string,
+  target: PutTarget,
   localPath: string,
   size: number,
+  timeoutMs: number,
   onSent: (bytes: number) => void,
 ): Promise<unknown> {
-  const url = new URL(`${client.settings.baseUrl}/api/v1/${path}`);
+  const { url, what: path } = target;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const file = createReadStream(localPath, { highWaterMark: UPLOAD_CHUNK_BYTES });
     const request = send(url, {
       method: "PUT",
       headers: {
-        ...(client.settings.apiKey ? { authorization: `Bearer ${client.settings.apiKey}` } : {}),
         "content-type": "application/octet-stream",
+        ...target.headers,
         "content-length": String(size),
       },
     });
@@ -116,9 +175,7 @@ function putFile(
       reject(error);
     };
     // An idle socket (nothing taken, nothing answered) for a whole timeout is a dead server.
-    request.setTimeout(client.settings.timeoutMs, () =>
-      fail(new PedigreeError("NETWORK", `PUT ${path} timed out`, undefined)),
-    );
+    request.setTimeout(timeoutMs, () => fail(new PedigreeError("NETWORK", `PUT ${path} timed out`, undefined)));
     request.on("error", (error) => fail(networkError("PUT", path, error)));
     request.on("response", (response) => {
       // The server may answer before the body's end (a refusal): stop sending.
@@ -139,7 +196,7 @@ function putFile(
         reject(
           parsed.success
             ? errorFor(parsed.data.error.code, parsed.data.error.message, status, parsed.data.error.field)
-            : errorFor("INTERNAL", `PUT ${path}: the server answered ${status}`, status),
+            : errorFor("INTERNAL", `PUT ${path}: answered ${status} ${text.slice(0, 300)}`.trim(), status),
         );
       });
     });
@@ -156,7 +213,7 @@ function putFile(
     });
     file.on("end", () => {
       // The server hashes and syncs the blob to disk before it answers: allow for that after the last byte.
-      request.setTimeout(client.settings.timeoutMs + Math.ceil(size / 2 ** 20) * 100);
+      request.setTimeout(timeoutMs + Math.ceil(size / 2 ** 20) * 100);
       request.end();
     });
   });
@@ -211,7 +268,11 @@ async function downloadOnce(
   target: string,
   onProgress: ProgressCallback | undefined,
 ): Promise<void> {
-  const response = await client.send("GET", path, { searchParams: { path: entry.path }, timeout: false });
+  // A large file on a store with presigned URLs is answered with where to fetch it; anything else with its bytes.
+  const answer = await client.send("GET", path, { searchParams: { path: entry.path, direct: "true" }, timeout: false });
+  const response = answer.headers.get("content-type")?.startsWith("application/json")
+    ? await fetchDirect(client, DirectDownload.parse(await answer.json()), entry)
+    : answer;
   if (!response.body) throw new PedigreeError("INTERNAL", `empty body for ${entry.path}`, response.status);
   const partial = `${target}.partial-${process.pid}`;
   const hash = createHash("sha256");
@@ -257,6 +318,31 @@ async function downloadOnce(
   } finally {
     clearTimeout(idle);
     await rm(partial, { force: true });
+  }
+}
+
+/**
+ * GETs a file from its presigned URL, with no credentials of Pedigree's. An answer that is not the file (an
+ * expired URL, a store that failed) or none at all is a cut download: the next attempt asks the server again.
+ */
+async function fetchDirect(client: HttpClient, direct: DirectDownload, entry: StoredEntry): Promise<Response> {
+  const where = new URL(direct.url);
+  const what = `${entry.path} from ${where.origin}${where.pathname}`;
+  const headersDue = new AbortController();
+  const timer = setTimeout(() => headersDue.abort(), client.settings.timeoutMs).unref();
+  try {
+    const response = await fetch(direct.url, { signal: headersDue.signal });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new DownloadCut("NETWORK", `${what}: the store answered ${response.status}`, undefined);
+    }
+    return response;
+  } catch (error) {
+    if (error instanceof DownloadCut) throw error;
+    throw new DownloadCut("NETWORK", `${what}: ${error instanceof Error ? error.message : error}`, undefined);
+  } finally {
+    // Headers are in: from here on the idle watch of the body takes over.
+    clearTimeout(timer);
   }
 }
 

@@ -33,6 +33,17 @@ export interface ServerConfig {
   openlineageUrl: string | undefined;
   /** Sent to it as `Authorization: Bearer <key>`. */
   openlineageApiKey: string | undefined;
+  /** Where blobs are kept: unset, `<dataDir>/blobs` on the local disk; `s3://bucket/prefix`, an S3 bucket. */
+  blobStore: string | undefined;
+  /** The S3 endpoint of a store other than AWS (MinIO, R2, s3rver, …), addressed path-style. */
+  s3Endpoint: string | undefined;
+  /** Files at least this large go straight between the SDK and an S3 store (presigned URLs). */
+  directTransferMinBytes: number;
+  /**
+   * Accept a direct upload on the sha256 the S3 store verified (AWS S3 checks a signed x-amz-checksum-sha256)
+   * instead of reading it back through a hash. Only for stores known to check it.
+   */
+  s3TrustChecksums: boolean;
 }
 
 /**
@@ -68,6 +79,10 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServerConfi
     webRoot: env.PEDIGREE_WEB_ROOT || bundledWebRoot(),
     openlineageUrl: env.PEDIGREE_OPENLINEAGE_URL || undefined,
     openlineageApiKey: env.PEDIGREE_OPENLINEAGE_API_KEY || undefined,
+    blobStore: env.PEDIGREE_BLOB_STORE || undefined,
+    s3Endpoint: env.PEDIGREE_S3_ENDPOINT || undefined,
+    directTransferMinBytes: Number(env.PEDIGREE_DIRECT_MIN_BYTES ?? 8 * 1024 ** 2),
+    s3TrustChecksums: env.PEDIGREE_S3_TRUST_CHECKSUMS === "1" || env.PEDIGREE_S3_TRUST_CHECKSUMS === "true",
   };
 }
 

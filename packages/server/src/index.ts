@@ -9,5 +9,7 @@ export { type RunningServer, startServer } from "./server";
 export { runServerCommand } from "./server-command";
 export { collectGarbage, type GcOptions } from "./storage/gc";
 export { type SweepResult, sweepPendingVersions } from "./storage/pending-sweep";
-export type { BlobStore, StagedBlob } from "./store/blob-store";
+export type { BlobStore, DirectTransfers, StagedBlob } from "./store/blob-store";
 export { createLocalBlobStore } from "./store/local-blob-store";
+export { importS3BlobStore, openBlobStore } from "./store/open-blob-store";
+export type { S3BlobStoreOptions } from "./store/s3-blob-store";

@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { ProjectAccessCache } from "./auth/access-cache";
@@ -13,7 +12,8 @@ import { startOutboxDelivery } from "./openlineage/outbox";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
 import { collectGarbage } from "./storage/gc";
-import { createLocalBlobStore } from "./store/local-blob-store";
+import type { BlobStore } from "./store/blob-store";
+import { openBlobStore } from "./store/open-blob-store";
 
 /** How often the temporary files of dead uploads are looked for (also once at start). */
 const DEAD_UPLOAD_SWEEP_MS = 60_000;
@@ -28,18 +28,19 @@ export interface RunningServer {
 }
 
 /**
- * Opens the database (migrating it), creates the admin on first start, and serves the API. On first start
+ * Opens the database (migrating it) and the blob store (`config.blobStore`, unless one is given), creates the
+ * admin on first start, and serves the API. On first start
  * the admin key is written to `<pedigreeDir>/credentials` for this server's URL, where the SDK finds it.
  */
 export async function startServer(
   config: ServerConfig,
-  options: { clock?: Clock; database?: Database; log?: (line: string) => void } = {},
+  options: { clock?: Clock; database?: Database; blobs?: BlobStore; log?: (line: string) => void } = {},
 ): Promise<RunningServer> {
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
-  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
+  const blobs = options.blobs ?? (await openBlobStore(config));
   const removeDeadUploads = () =>
     blobs.removeDeadUploads().catch((error: unknown) => log(`removing dead uploads failed: ${error}`));
   await removeDeadUploads();

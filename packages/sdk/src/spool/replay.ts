@@ -48,7 +48,7 @@ async function sendVersion(
     if (!localPath) throw new Error(`the server asks for ${sha256}, which the spooled artifact has no file for`);
     uploads.push({ sha256, localPath, path: pathOf.get(sha256) ?? sha256 });
   }
-  await uploadBlobs(client, uploads, onProgress);
+  await uploadBlobs(client, uploads, onProgress, created.directUploads);
   return client.request("POST", `projects/${meta.project}/versions/${created.version.id}/commit`, VersionSummary, {
     json: { runId: op.body.runId, aliases: op.body.aliases ?? [] },
   });

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
-import { Limits, type ManifestEntry } from "@pedigree/protocol";
-import { ApiError, badRequest } from "../errors";
-import { BlobRejected, type BlobStore, type StagedBlob } from "../store/blob-store";
+import { type DirectUpload, Limits, type ManifestEntry } from "@pedigree/protocol";
+import { ApiError, badRequest, notFound } from "../errors";
+import { BlobRejected, type BlobStore, type DirectTransfers, type StagedBlob } from "../store/blob-store";
 
 /** Streams one upload into the store's staging area; a wrong digest is a 400 on `sha256`, an oversized one a 413. */
 export async function stageUpload(store: BlobStore, sha256: string, content: Readable, maxBytes: number) {
@@ -13,6 +13,48 @@ export async function stageUpload(store: BlobStore, sha256: string, content: Rea
     if (error instanceof BlobRejected) throw badRequest("sha256", error.message);
     throw error;
   }
+}
+
+/**
+ * Verifies what `owner` PUT straight to the store for `upload`: a wrong digest is a 400 on `sha256`, an
+ * oversized one a 413, nothing uploaded (or by another user: uploads are the asker's) a 404 on `upload`.
+ */
+export async function stageDirectUpload(
+  direct: DirectTransfers,
+  sha256: string,
+  upload: string,
+  owner: string,
+  maxBytes: number,
+) {
+  try {
+    return await direct.stageUploaded(sha256, upload, owner, maxBytes);
+  } catch (error) {
+    if (error instanceof BlobRejected && error.reason === "not_uploaded")
+      throw notFound(`a direct upload '${upload}' of yours`, "upload");
+    if (error instanceof BlobRejected && error.reason === "too_large")
+      throw new ApiError("PAYLOAD_TOO_LARGE", error.message, "upload");
+    if (error instanceof BlobRejected) throw badRequest("sha256", `${error.message}; nothing was kept`);
+    throw error;
+  }
+}
+
+/** Presigned URLs for the missing blobs large enough to go straight to the store (none when it has no such URLs). */
+export async function directUploadsFor(
+  store: BlobStore,
+  manifest: readonly ManifestEntry[],
+  missing: readonly string[],
+  owner: string,
+): Promise<DirectUpload[] | undefined> {
+  const direct = store.direct;
+  if (!direct || missing.length === 0) return undefined;
+  const sizes = new Map(manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.size] as const] : [])));
+  const large = missing.filter((sha256) => (sizes.get(sha256) ?? 0) >= direct.minBytes);
+  return Promise.all(
+    large.map(async (sha256) => {
+      const ticket = await direct.uploadUrl(sha256, sizes.get(sha256) ?? 0, owner);
+      return { sha256, ...ticket, expiresAt: ticket.expiresAt.toISOString() };
+    }),
+  );
 }
 
 /**

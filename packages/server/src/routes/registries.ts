@@ -42,7 +42,7 @@ import { namesOf } from "../registry/present";
 import { resolveLinkedVersion } from "../registry/refs";
 import { createRegistry, listRegistries, requireRegistry, toRegistry, updateRegistry } from "../registry/registries";
 import { jsonBody, queryOf } from "./request";
-import { streamStoredFile } from "./versions";
+import { answerStoredFile } from "./versions";
 
 /** A linked version as a path names it: the collection's `vN`, an alias, `latest`, or an artifact version id. */
 const LinkedVersionSelector = z
@@ -133,12 +133,12 @@ export function registryRoutes(deps: AppDeps) {
     })
     .get("/:registry/collections/:collection/versions/:version/files", async (c) => {
       const path = linkedPath(c);
-      const { path: file } = queryOf(c, VersionFileQuery);
+      const { path: file, direct } = queryOf(c, VersionFileQuery);
       const stored = await deps.db.read(async (db) => {
         const { version } = await resolveLinkedVersion(db, path, c.get("actor").userId);
         return findVersionFile(db, version.project, version.id, file);
       });
-      return streamStoredFile(c, deps, stored);
+      return answerStoredFile(c, deps, stored, direct ?? false);
     })
     .post("/:registry/collections/:collection/versions", async (c) => {
       const path = collectionPath(c);

@@ -3,13 +3,14 @@ import {
   CommitVersionBody,
   CreateVersionBody,
   DeleteVersionQuery,
+  type DirectDownload,
   ResolveVersionQuery,
   UpdateVersionBody,
   VersionFileQuery,
   VersionId,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
-import { stageInlineBlobs } from "../artifacts/blobs";
+import { directUploadsFor, stageInlineBlobs } from "../artifacts/blobs";
 import { deleteVersions } from "../artifacts/deletion";
 import { getVersionDetails } from "../artifacts/details";
 import { findVersionFile, type StoredFile } from "../artifacts/files";
@@ -46,7 +47,14 @@ export function versionRoutes(deps: AppDeps) {
       const created = await keepingOnlyRecorded(deps.db, deps.blobs, staged, () =>
         deps.db.transaction((tx) => createVersion(tx, writeContext(c, deps), body, inline)),
       );
-      return c.json(created, created.missingBlobs.length > 0 ? 202 : 201);
+      if (created.missingBlobs.length === 0) return c.json(created, 201);
+      const directUploads = await directUploadsFor(
+        deps.blobs,
+        body.manifest,
+        created.missingBlobs,
+        c.get("actor").userId,
+      );
+      return c.json(directUploads?.length ? { ...created, directUploads } : created, 202);
     })
     .post("/:versionId/commit", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
@@ -69,14 +77,23 @@ export function versionRoutes(deps: AppDeps) {
     })
     .get("/:versionId/files", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
-      const { path } = queryOf(c, VersionFileQuery);
+      const { path, direct } = queryOf(c, VersionFileQuery);
       const file = await deps.db.read((db) => findVersionFile(db, projectOf(c), versionId, path));
-      return streamStoredFile(c, deps, file);
+      return answerStoredFile(c, deps, file, direct ?? false);
     });
 }
 
-/** Answers the bytes of a stored file, streamed as the client reads them. */
-export async function streamStoredFile(c: Context<AppEnv>, deps: AppDeps, file: StoredFile) {
+/**
+ * Answers a stored file: where to fetch it straight from the store, when the client asks (`direct`) and the file
+ * is large enough on a store with presigned URLs; otherwise its bytes, streamed as the client reads them.
+ */
+export async function answerStoredFile(c: Context<AppEnv>, deps: AppDeps, file: StoredFile, direct: boolean) {
+  const transfers = deps.blobs.direct;
+  if (direct && transfers && file.size >= transfers.minBytes) {
+    const { url, expiresAt } = await transfers.downloadUrl(file.sha256);
+    const answer: DirectDownload = { url, sha256: file.sha256, size: file.size, expiresAt: expiresAt.toISOString() };
+    return c.json(answer);
+  }
   const content = await deps.blobs.open(file.sha256);
   if (!content) throw notFound(`blob ${file.sha256}`, "path");
   // A client that goes away cancels the read (and closes the file).

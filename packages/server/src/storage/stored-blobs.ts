@@ -1,4 +1,4 @@
-import { inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, Db } from "../db/client";
 import { blobs, blobUploads } from "../db/schema";
 import type { BlobStore, StagedBlob } from "../store/blob-store";
@@ -69,4 +69,14 @@ export async function removeUnrecordedBlobs(db: Database, store: BlobStore, sha2
     });
   }
   return removed;
+}
+
+/** The size of `sha256` when `userId` holds a standing proof of possession of it (an upload recorded earlier). */
+export async function uploadedSize(db: Db, sha256: string, userId: string): Promise<number | null> {
+  const [row] = await db
+    .select({ size: blobs.size })
+    .from(blobUploads)
+    .innerJoin(blobs, eq(blobs.sha256, blobUploads.sha256))
+    .where(and(eq(blobUploads.sha256, sha256), eq(blobUploads.userId, userId)));
+  return row ? Number(row.size) : null;
 }

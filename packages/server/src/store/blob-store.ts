@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 
 /**
  * Content-addressed file storage: a blob is named by the sha256 of its bytes, stored once, and never
- * half-written. Implementations: the local disk (default); an S3-compatible bucket can follow.
+ * half-written. Implementations: the local disk (default) and an S3-compatible bucket (s3-blob-store.ts).
  *
  * Writing is two steps, so the database decides what is kept: `stage` hashes the bytes into a temporary file,
  * `place` gives it its name. The store itself never decides that a blob is unused: callers place and remove
@@ -29,6 +29,36 @@ export interface BlobStore {
    * here. Answers how many were removed.
    */
   removeDeadUploads(maxIdleMs?: number): Promise<number>;
+  /** Present when clients can send and fetch bytes straight to and from the store (presigned URLs). */
+  readonly direct?: DirectTransfers | undefined;
+}
+
+/**
+ * Transfers that bypass the server: a client PUTs a file to a presigned URL of a temporary object owned by
+ * one user, and the server verifies the sha256 (`stageUploaded`) before the blob is placed like any upload; a
+ * stored blob is fetched from a presigned GET URL. Nothing a client sends directly is trusted before that.
+ */
+export interface DirectTransfers {
+  /** Smaller files go through the server: a direct transfer costs more round trips than it saves. */
+  readonly minBytes: number;
+  /** A URL for `owner` (a user id) to PUT one file of `size` bytes to, with the headers it must send. */
+  uploadUrl(sha256: string, size: number, owner: string): Promise<DirectUploadTicket>;
+  /**
+   * Verifies what `owner` uploaded for `upload`: its sha256 must be `sha256` (read back through a hash, or the
+   * store's own verified checksum), at most `maxBytes`. Answers it staged; throws a `BlobRejected` otherwise,
+   * keeping nothing (but for `not_uploaded`: nothing is there).
+   */
+  stageUploaded(sha256: string, upload: string, owner: string, maxBytes: number): Promise<StagedBlob>;
+  /** A URL to GET a stored blob's bytes from. */
+  downloadUrl(sha256: string): Promise<{ url: string; expiresAt: Date }>;
+}
+
+export interface DirectUploadTicket {
+  url: string;
+  headers: Record<string, string>;
+  /** Names the temporary object; the client sends it back when the PUT is done. */
+  upload: string;
+  expiresAt: Date;
 }
 
 export interface StagedBlob {
@@ -40,7 +70,7 @@ export interface StagedBlob {
 
 export class BlobRejected extends Error {
   constructor(
-    readonly reason: "digest_mismatch" | "too_large",
+    readonly reason: "digest_mismatch" | "too_large" | "not_uploaded",
     message: string,
   ) {
     super(message);
