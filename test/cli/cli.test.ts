@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Pedigree } from "@pedigree/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,11 +64,53 @@ describe("cli", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/alias_added\s+v0\s+production/);
     expect(stdout).toContain("chain verified (5 events)");
+    expect(stdout).toContain("state matches the events");
+    const kept = /keep (\d+:[a-f0-9]{64})/.exec(stdout)?.[1];
+    expect(kept).toMatch(/^5:/);
+    const again = await pedigree("history", "model/zoo-classifier", "--since", kept ?? "");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("checkpoint 5 is in the chain");
+    const forged = await pedigree("history", "model/zoo-classifier", "--since", `5:${"0".repeat(64)}`);
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toContain("checkpoint 5 NOT in the chain");
+  });
+
+  it("lists the registries the key can read with their visibility, and downloads through a registry ref", async () => {
+    const { code, stdout } = await pedigree("registries");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/model\s+restricted/);
+    const dir = await mkdtemp(join(tmpdir(), "pedigree-cli-registry-"));
+    const downloaded = await pedigree("download", "model/zoo-classifier:production", dir, "--json");
+    expect(downloaded.code, downloaded.stderr).toBe(0);
+    expect(JSON.parse(downloaded.stdout)).toMatchObject({ ref: zoo.model.ref, dir });
   });
 
   it("fails with the server's message and a non-zero code", async () => {
     const { code, stderr } = await pedigree("artifact", "nothing:v9", "--project", "zoo");
     expect(code).toBe(1);
     expect(stderr).toContain("nothing");
+  });
+});
+
+describe("cli: sync", () => {
+  it("skips the spool of a run live in this process and says so, then sends it once the run is done", async () => {
+    const pd = new Pedigree({
+      baseUrl: server.url,
+      apiKey: server.apiKey,
+      project: "zoo",
+      pedigreeDir: server.dir,
+      mode: "offline",
+    });
+    const live = await pd.init({ jobType: "offline" });
+    const skipped = await pedigree("sync");
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain(`skipped run ${live.id}: the spool`);
+    expect(skipped.stdout).toContain(`in use by process ${process.pid}`);
+
+    expect(await live.finish()).toMatchObject({ queued: 2 });
+    const sent = await pedigree("sync", "--json");
+    expect(sent.code).toBe(0);
+    expect(JSON.parse(sent.stdout)).toEqual([expect.objectContaining({ runId: live.id, sent: 2, left: 0 })]);
+    expect((await pd.run(live.id)).state).toBe("finished");
   });
 });

@@ -1,7 +1,15 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Artifact, AuthError, ConflictError, type HistoryEvent, Pedigree, ValidationError } from "@pedigree/sdk";
+import {
+  Artifact,
+  AuthError,
+  ConflictError,
+  type HistoryEvent,
+  NotFoundError,
+  Pedigree,
+  ValidationError,
+} from "@pedigree/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMember } from "../fixtures/registry";
 import { startTestServer, type TestServer } from "../fixtures/server";
@@ -14,7 +22,12 @@ beforeAll(async () => {
   server = await startTestServer();
   pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "zoo", pedigreeDir: server.dir });
   workDir = await mkdtemp(join(tmpdir(), "pedigree-sdk-registry-"));
-  await pd.createRegistry({ name: "model", acceptedTypes: ["model"], protectedAliases: ["production"] });
+  await pd.createRegistry({
+    name: "model",
+    acceptedTypes: ["model"],
+    protectedAliases: ["production"],
+    visibility: "organization",
+  });
 });
 afterAll(() => server.close());
 
@@ -38,8 +51,14 @@ describe("sdk: registry", () => {
       name: "model",
       acceptedTypes: ["model"],
       protectedAliases: ["production"],
+      visibility: "organization",
     });
-    expect(again).toMatchObject({ name: "model", acceptedTypes: ["model"], protectedAliases: ["production"] });
+    expect(again).toMatchObject({
+      name: "model",
+      acceptedTypes: ["model"],
+      protectedAliases: ["production"],
+      visibility: "organization",
+    });
     await expect(pd.createRegistry({ name: "model" })).rejects.toBeInstanceOf(ConflictError);
   });
 
@@ -90,7 +109,16 @@ describe("sdk: registry", () => {
       "alias_added:production",
       "alias_added:staging",
     ]);
-    expect(await collection.verifyHistory()).toMatchObject({ ok: true, eventCount: 10, firstBroken: null });
+    const verified = await collection.verifyHistory();
+    expect(verified).toMatchObject({ ok: true, eventCount: 10, firstBroken: null, stateDifferences: [], since: null });
+    expect(verified.head).toEqual({ seq: 10, hash: verified.headHash });
+
+    // A checkpoint kept from that answer: the chain still extends it after one more change.
+    await collection.addAlias("v0", "candidate");
+    const later = await collection.verifyHistory({ since: verified.head });
+    expect(later).toMatchObject({ ok: true, eventCount: 11, since: { ...verified.head, inChain: true, reason: null } });
+    const forged = await collection.verifyHistory({ since: { seq: 10, hash: "0".repeat(64) } });
+    expect(forged).toMatchObject({ ok: false, firstBroken: null, since: { seq: 10, inChain: false } });
   });
 
   it("uses a registry ref as a run input, recording the artifact version behind it", async () => {
@@ -139,5 +167,32 @@ describe("sdk: registry", () => {
       .catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(ValidationError);
     expect(refused).toMatchObject({ status: 400, field: "ref" });
+  });
+
+  it("reads a restricted registry only as its member, who downloads what it links without a role in the project", async () => {
+    const vault = await pd.createRegistry({ name: "vault" });
+    expect(vault.visibility).toBe("restricted");
+    const run = await pd.init({ jobType: "training" });
+    const logged = await run.logArtifact(await modelArtifact("vault-weights"));
+    await run.linkArtifact(logged, "vault/secret-model", { aliases: ["production"] });
+    await run.finish();
+
+    const key = (await server.api("POST", "/users", { name: "frank" })).body.apiKey as string;
+    const frank = new Pedigree({ baseUrl: server.url, apiKey: key, pedigreeDir: server.dir });
+    expect((await frank.registries()).map((r) => r.name)).toEqual(["model"]);
+    await expect(frank.artifact("vault/secret-model:production")).rejects.toBeInstanceOf(NotFoundError);
+
+    await server.api("PUT", "/registries/vault/members/frank", { role: "viewer" });
+    expect((await frank.registries()).map((r) => [r.name, r.visibility])).toEqual([
+      ["model", "organization"],
+      ["vault", "restricted"],
+    ]);
+    const version = await frank.artifact("vault/secret-model:production");
+    expect(version.id).toBe(logged.id);
+    expect(version.via).toEqual({ registry: "vault", collection: "secret-model" });
+    const dir = await version.download(join(workDir, "frank"));
+    expect(await readFile(join(dir, "model.bin"), "utf8")).toBe("vault-weights");
+    // The project itself stays invisible to frank.
+    await expect(frank.artifact(logged.id, { project: "zoo" })).rejects.toBeInstanceOf(NotFoundError);
   });
 });

@@ -350,7 +350,7 @@ describe("access: users and API keys", () => {
 });
 
 describe("access: rate limit on writes", () => {
-  it("answers 429 past the burst, per key, and leaves reads alone", async () => {
+  it("answers 429 past the burst, per user, and leaves reads alone", async () => {
     const limited = await startTestServer({ config: { rateLimit: { perSecond: 0.001, burst: 3 } } });
     try {
       const fresh = await limited.api("POST", "/users", { name: "fresh" });
@@ -369,6 +369,29 @@ describe("access: rate limit on writes", () => {
       expect(await refused.json()).toMatchObject({ error: { code: "RATE_LIMITED", field: "authorization" } });
       expect((await limited.api("GET", "/projects/busy/runs")).body.runs).toHaveLength(2);
       expect((await limited.api("POST", "/projects/freshproj/runs", {}, fresh.body.apiKey)).status).toBe(201);
+    } finally {
+      await limited.close();
+    }
+  }, 30_000);
+
+  it("counts every key of a user against one limit: spare keys add no writes", async () => {
+    const limited = await startTestServer({ config: { rateLimit: { perSecond: 0.001, burst: 3 } } });
+    try {
+      const created = await limited.api("POST", "/users", { name: "minter" });
+      const first = created.body.apiKey as string;
+      const spare = await limited.api("POST", "/keys", { name: "spare" }, first); // write 1 of 3
+      expect(spare.status).toBe(201);
+      const second = spare.body.apiKey as string;
+      expect((await limited.api("POST", "/projects/minted/runs", {}, first)).status).toBe(201); // 2 of 3
+      expect((await limited.api("POST", "/projects/minted/runs", {}, second)).status).toBe(201); // 3 of 3
+      const refused = await limited.api("POST", "/projects/minted/runs", {}, second);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: "RATE_LIMITED", field: "authorization" });
+      expect(refused.body.error.message).toContain("user 'minter'");
+      expect((await limited.api("POST", "/keys", { name: "third" }, first)).status).toBe(429);
+      expect((await limited.api("GET", "/projects/minted/runs", undefined, second)).body.runs).toHaveLength(2);
+      // Another user's budget is untouched.
+      expect((await limited.api("POST", "/projects/other/runs", {})).status).toBe(201);
     } finally {
       await limited.close();
     }

@@ -18,9 +18,12 @@ const sweeps: string[] = [];
 const scores: string[] = [];
 let loopBase: string;
 let summaryRun: string;
+/** The server admin reads every project. */
+let everything: { reader: string; all: true };
 
 beforeAll(async () => {
   server = await startTestServer();
+  everything = { reader: (await server.api("GET", "/me")).body.user.id, all: true };
   const lab = lineageBuilder(server, "lab");
   await lab.log(undefined, "raw", "dataset");
   const ingest = await lab.run("ingest", "ingest");
@@ -79,8 +82,8 @@ const sorted = <T>(items: T[]) => items.map((item) => JSON.stringify(item)).sort
 async function bothPaths(project: string, input: LineageQueryInput) {
   const query = LineageQuery.parse(input);
   const [inMemory, inDatabase] = await Promise.all([
-    server.database.read((db) => getLineage(db, project, query, { largeLayer: 1_000_000 })),
-    server.database.read((db) => getLineage(db, project, query, { largeLayer: 1 })),
+    server.database.read((db) => getLineage(db, project, query, { largeLayer: 1_000_000, visibility: everything })),
+    server.database.read((db) => getLineage(db, project, query, { largeLayer: 1, visibility: everything })),
   ]);
   return { inMemory, inDatabase };
 }
@@ -143,8 +146,12 @@ describe("lineage: large layers clustered in the database", () => {
       for (const page of [{}, { limit: "2", offset: "1" }, { q: "-3" }, { q: "SWEEP" }]) {
         const query = ClusterMembersQuery.parse({ node: "hub", downstream: 3, ...page });
         const [inMemory, inDb] = await Promise.all([
-          server.database.read((db) => listClusterMembers(db, "lab", cluster.id, query, { largeLayer: 1_000_000 })),
-          server.database.read((db) => listClusterMembers(db, "lab", cluster.id, query, { largeLayer: 1 })),
+          server.database.read((db) =>
+            listClusterMembers(db, "lab", cluster.id, query, { largeLayer: 1_000_000, visibility: everything }),
+          ),
+          server.database.read((db) =>
+            listClusterMembers(db, "lab", cluster.id, query, { largeLayer: 1, visibility: everything }),
+          ),
         ]);
         expect(inDb).toEqual(inMemory);
       }
@@ -154,7 +161,9 @@ describe("lineage: large layers clustered in the database", () => {
 
 describe("lineage: maxNodes ends the walk at a whole layer", () => {
   const lineage = (input: LineageQueryInput) =>
-    server.database.read((db) => getLineage(db, "lab", LineageQuery.parse({ expandClusters: true, ...input })));
+    server.database.read((db) =>
+      getLineage(db, "lab", LineageQuery.parse({ expandClusters: true, ...input }), { visibility: everything }),
+    );
   const depths = (graph: { nodes: { depth: number }[] }) => graph.nodes.map((node) => Math.abs(node.depth)).sort();
 
   it("stops at a layer it only counted, when no filter can hide its nodes", async () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HistoryVerification } from "../../packages/protocol/src";
 import { sql } from "../../packages/server/src/db/client";
+import { eventHash } from "../../packages/server/src/registry/history";
 import { createMember, historyOf, logVersion } from "../fixtures/registry";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
@@ -173,5 +175,139 @@ describe("registry: tamper evidence", () => {
       ok: false,
       firstBroken: { id: events[2]!.id, seq: 2, reason: "event 2 is missing" },
     });
+  });
+});
+
+describe("registry: replay and checkpoints", () => {
+  const verify = async (collection: string, query = "") => {
+    const response = await server.api("GET", `/registries/model/collections/${collection}/history/verify${query}`);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response.body as HistoryVerification;
+  };
+  const sinceQuery = (checkpoint: { seq: number; hash: string }) =>
+    `?sinceSeq=${checkpoint.seq}&sinceHash=${checkpoint.hash}`;
+  const link = async (collection: string, ref: string, aliases: string[] = []) => {
+    const linked = await server.api("POST", `/registries/model/collections/${collection}/versions`, {
+      project: "hist",
+      ref,
+      aliases,
+    });
+    expect(linked.status).toBe(201);
+  };
+
+  it("answers the head to keep as a checkpoint, and proves the chain extends it after more changes", async () => {
+    await link("kept", "net:v0");
+    const first = await verify("kept");
+    expect(first).toMatchObject({ ok: true, firstBroken: null, stateDifferences: [], since: null });
+    expect(first.head).toEqual({ seq: 2, hash: first.headHash });
+    await link("kept", "net:v1", ["staging"]);
+    const later = await verify("kept", sinceQuery(first.head));
+    expect(later).toMatchObject({ ok: true, eventCount: 4, since: { seq: 2, hash: first.headHash, inChain: true } });
+  });
+
+  it("catches an alias row moved behind the server's back by replaying the events", async () => {
+    await link("moved", "net:v0");
+    await link("moved", "net:v1", ["production"]);
+    expect(await verify("moved")).toMatchObject({ ok: true, stateDifferences: [] });
+    await tamper(sql`
+      update collection_aliases set membership_id = (
+        select m.id from collection_memberships m join collections c on c.id = m.collection_id
+        where c.name = 'moved' and m.index = 0)
+      where alias = 'production' and collection_id = (select id from collections where name = 'moved')`);
+    const verification = await verify("moved");
+    expect(verification).toMatchObject({ ok: false, firstBroken: null });
+    expect(verification.stateDifferences).toEqual([
+      {
+        kind: "alias",
+        name: "production",
+        history: "v1",
+        current: "v0",
+        message: "alias 'production': the history puts it on v1, the collection on v0",
+      },
+    ]);
+  });
+
+  it("catches a link unlinked or added behind the server's back", async () => {
+    await link("links", "net:v0");
+    const [source] = (await server.api("GET", "/registries/model/collections/links/versions")).body.versions;
+    await tamper(sql`
+      update collection_memberships set unlinked_at = now()
+      where collection_id = (select id from collections where name = 'links') and index = 0`);
+    const verification = await verify("links");
+    expect(verification.ok).toBe(false);
+    expect(verification.stateDifferences).toEqual([
+      expect.objectContaining({
+        kind: "link",
+        name: "v0",
+        history: `linked ${source.source.id}`,
+        current: `unlinked ${source.source.id}`,
+      }),
+    ]);
+  });
+
+  it("catches a cut tail, head rewritten to match, for a client that kept a checkpoint", async () => {
+    await link("cut", "net:v0");
+    await link("cut", "net:v1", ["production"]); // seq 3 version_linked, 4 alias_added
+    const kept = (await verify("cut")).head;
+    const early = { seq: 2, hash: (await historyOf(server, "model/collections/cut"))[1]!.hash };
+    expect(kept.seq).toBe(4);
+    // The database owner removes the last event, the state it made, and moves the head back: consistent.
+    const events = await historyOf(server, "model/collections/cut");
+    await tamper(sql`delete from history_events where id = ${Number(events[3]!.id)}`);
+    await tamper(sql`
+      delete from collection_aliases where alias = 'production'
+      and collection_id = (select id from collections where name = 'cut')`);
+    await tamper(sql`update collections set event_count = 3, head_hash = ${events[2]!.hash} where name = 'cut'`);
+    // Without a checkpoint nothing can tell.
+    expect(await verify("cut")).toMatchObject({ ok: true, eventCount: 3, stateDifferences: [] });
+    const caught = await verify("cut", sinceQuery(kept));
+    expect(caught).toMatchObject({
+      ok: false,
+      firstBroken: null,
+      since: {
+        seq: 4,
+        hash: kept.hash,
+        inChain: false,
+        reason: "the chain ends at event 3: event 4 of the checkpoint was cut off",
+      },
+    });
+    // A checkpoint from before the cut is still in the chain.
+    expect(await verify("cut", sinceQuery(early))).toMatchObject({ ok: true, since: { seq: 2, inChain: true } });
+  });
+
+  it("catches a chain rewritten consistently before a client's checkpoint", async () => {
+    await link("rewritten", "net:v0");
+    await link("rewritten", "net:v1");
+    const kept = (await verify("rewritten")).head;
+    // Event 2 gets another actor; every hash from there on and the head are recomputed to match.
+    const events = await historyOf(server, "model/collections/rewritten");
+    let prevHash = events[0]!.hash;
+    for (const event of events.slice(1)) {
+      const { hash: _old, ...rest } = event;
+      const forged = { ...rest, actor: event.seq === 2 ? "mallory" : event.actor, prevHash };
+      const hash = eventHash(forged);
+      await tamper(sql`
+        update history_events set actor_name = ${forged.actor}, prev_hash = ${prevHash}, hash = ${hash}
+        where id = ${Number(event.id)}`);
+      prevHash = hash;
+    }
+    await tamper(sql`update collections set head_hash = ${prevHash} where name = 'rewritten'`);
+    expect(await verify("rewritten")).toMatchObject({ ok: true, firstBroken: null });
+    expect(await verify("rewritten", sinceQuery(kept))).toMatchObject({
+      ok: false,
+      since: { seq: kept.seq, inChain: false, reason: expect.stringContaining("was rewritten") },
+    });
+  });
+
+  it("answers 400 for half a checkpoint or a seq past what the database stores", async () => {
+    const half = await server.api("GET", "/registries/model/collections/kept/history/verify?sinceSeq=2");
+    expect(half.status).toBe(400);
+    expect(half.body.error.field).toBe("sinceHash");
+    const huge = await server.api(
+      "GET",
+      `/registries/model/collections/kept/history/verify?sinceSeq=4294967296&sinceHash=${"a".repeat(64)}`,
+    );
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.field).toBe("sinceSeq");
   });
 });

@@ -157,8 +157,9 @@ describe("registry: refs and memberships", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await link("asof", { project: "asof", ref: "net:v1", aliases: ["production"] });
     await server.api("DELETE", "/registries/model/collections/asof/versions/v0");
+    const reader = (await server.api("GET", "/me")).body.user.id as string;
     const resolveAt = (ref: string, asOf?: Date) =>
-      server.database.read(async (db) => (await resolveRef(db, "asof", ref, asOf ? { asOf } : {})).version.id);
+      server.database.read(async (db) => (await resolveRef(db, "asof", ref, { reader, asOf })).version.id);
     expect(await resolveAt("model/asof:production")).toBe(v1.id);
     expect(await resolveAt("model/asof:production", before)).toBe(v0.id);
     expect(await resolveAt("model/asof:latest", before)).toBe(v0.id);

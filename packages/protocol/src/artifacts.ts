@@ -1,5 +1,13 @@
 import { z } from "zod";
 import {
+  ByteSize,
+  hasStorableVersionNumber,
+  MAX_SAFE_SIZE,
+  PG_INT4_MAX,
+  Timestamp,
+  versionNumberLimit,
+} from "./bounds";
+import {
   AliasName,
   ArtifactName,
   ArtifactType,
@@ -8,10 +16,12 @@ import {
   LoggedJsonObject,
   ProjectName,
   Ref,
+  RunId,
   Sha256,
-  Timestamp,
   VersionId,
 } from "./common";
+import { DatasetOpenLineage } from "./openlineage";
+import { TombstoneFields, Ttl } from "./storage";
 
 export { ArtifactType } from "./common";
 
@@ -25,7 +35,7 @@ const ManifestPath = z
 export const StoredEntry = z.object({
   path: ManifestPath,
   sha256: Sha256,
-  size: z.number().int().min(0),
+  size: ByteSize,
 });
 /** A file left in outside storage; Pedigree keeps the address, not the bytes. */
 export const ReferenceEntry = z.object({
@@ -35,7 +45,7 @@ export const ReferenceEntry = z.object({
     .max(2048)
     .regex(/^(s3|gs|https?|file):\/\/.+/, "references are s3://, gs://, http(s):// or file:// URIs"),
   checksum: z.string().max(256).optional(),
-  size: z.number().int().min(0).optional(),
+  size: ByteSize.optional(),
 });
 export const ManifestEntry = z.union([StoredEntry, ReferenceEntry]);
 export type StoredEntry = z.infer<typeof StoredEntry>;
@@ -45,10 +55,55 @@ export type ManifestEntry = z.infer<typeof ManifestEntry>;
 export const Manifest = z
   .array(ManifestEntry)
   .max(Limits.maxManifestEntries, `manifests hold at most ${Limits.maxManifestEntries} entries (maxManifestEntries)`)
+  .superRefine((entries, ctx) => {
+    const problem = manifestProblem(entries);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  })
+  // A version's size is the sum: it must fit its column and stay exact as a JavaScript number.
   .refine(
-    (entries) => new Set(entries.map((entry) => entry.path)).size === entries.length,
-    "manifest paths must be unique",
+    (entries) => entries.reduce((total, entry) => total + (entry.size ?? 0), 0) <= MAX_SAFE_SIZE,
+    `the sizes of a manifest add up to at most ${MAX_SAFE_SIZE} bytes`,
   );
+
+/**
+ * What makes a list of entries no manifest, naming the entry: two entries at one path, a path that is a
+ * directory of another (`a` and `a/b` cannot both be written out), one sha256 declared with two sizes.
+ * Linear in the total length of the paths.
+ */
+function manifestProblem(entries: readonly ManifestEntry[]): { path: (string | number)[]; message: string } | null {
+  const paths = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    const first = paths.get(entry.path);
+    if (first !== undefined)
+      return {
+        path: [index, "path"],
+        message: `manifest paths must be unique: '${entry.path}' is also entry ${first}`,
+      };
+    paths.set(entry.path, index);
+  }
+  const sizes = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) {
+    for (let slash = entry.path.indexOf("/"); slash !== -1; slash = entry.path.indexOf("/", slash + 1)) {
+      const file = paths.get(entry.path.slice(0, slash));
+      if (file !== undefined) {
+        return {
+          path: [index, "path"],
+          message: `'${entry.path}' lies inside '${entry.path.slice(0, slash)}', which entry ${file} makes a file`,
+        };
+      }
+    }
+    if (!("sha256" in entry)) continue;
+    const size = sizes.get(entry.sha256);
+    if (size !== undefined && size !== entry.size) {
+      return {
+        path: [index, "size"],
+        message: `'${entry.path}' declares ${entry.size} bytes for sha256 ${entry.sha256}, another entry ${size}`,
+      };
+    }
+    sizes.set(entry.sha256, entry.size);
+  }
+  return null;
+}
 
 export const VersionState = z.enum(["pending", "committed"]);
 
@@ -60,8 +115,10 @@ export const CreateVersionBody = z.object({
   description: z.string().max(10_000).optional(),
   generated: z.boolean().default(false),
   /** The producing run; its output edge is recorded on commit. */
-  runId: z.string().optional(),
+  runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
+  /** Retention: the version becomes a tombstone this long after it is committed (default: the project's). */
+  ttl: Ttl.optional(),
   /**
    * Contents of small files (base64, by sha256), sent with the manifest so a small version is logged in one
    * request instead of three. Each at most `Limits.maxInlineBlobBytes`, all together at most `maxInlineTotalBytes`.
@@ -74,7 +131,7 @@ export const CreateVersionBody = z.object({
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
 
 export const CommitVersionBody = z.object({
-  runId: z.string().optional(),
+  runId: RunId.optional(),
   aliases: z.array(AliasName).max(64).default([]),
 });
 export type CommitVersionBody = z.input<typeof CommitVersionBody>;
@@ -95,13 +152,35 @@ export const VersionSummary = z.object({
   description: z.string().nullable(),
   createdAt: Timestamp,
   committedAt: Timestamp.nullable(),
+  /** When the version expires (retention); absent when it is kept for good. */
+  expiresAt: Timestamp.optional(),
+  ...TombstoneFields,
 });
 export type VersionSummary = z.infer<typeof VersionSummary>;
+
+/**
+ * A missing blob the client may PUT straight to the blob store (a presigned URL, with exactly these headers),
+ * bypassing the server; then `POST /blobs/:sha256/direct` with `upload` has the server verify its sha256 and
+ * record it. Until then the upload proves nothing and is not stored.
+ */
+export const DirectUpload = z.object({
+  sha256: Sha256,
+  url: z.string().url(),
+  headers: z.record(z.string(), z.string()),
+  upload: z.string().uuid(),
+  expiresAt: Timestamp,
+});
+export type DirectUpload = z.infer<typeof DirectUpload>;
 
 export const CreateVersionResponse = z.object({
   version: VersionSummary,
   /** Blobs the server does not have yet: upload them, then commit. Empty means the version is committed. */
   missingBlobs: z.array(Sha256),
+  /**
+   * Of the missing blobs, those the store takes directly (large files, on a store with presigned URLs); the
+   * others, or any whose direct upload fails, go through `PUT /blobs/:sha256`.
+   */
+  directUploads: z.array(DirectUpload).optional(),
 });
 export type CreateVersionResponse = z.infer<typeof CreateVersionResponse>;
 
@@ -140,6 +219,8 @@ export const VersionDetails = VersionSummary.extend({
   consumers: z.array(RunRef.extend({ requestedRef: z.string(), usedAt: Timestamp })),
   consumerCount: z.number().int(),
   memberships: z.array(RegistryMembership),
+  /** Set on versions of datasets that came from OpenLineage events. */
+  openlineage: DatasetOpenLineage.optional(),
 });
 export type VersionDetails = z.infer<typeof VersionDetails>;
 
@@ -162,20 +243,48 @@ export const ArtifactList = z.object({ artifacts: z.array(ArtifactSummary) });
 
 export const SetAliasBody = z.object({
   /** `vN` or a version id of this artifact. */
-  version: z.string().min(1).max(64),
+  version: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine(hasStorableVersionNumber, versionNumberLimit)
+    .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "best"] }),
 });
 
+/** `GET …/artifacts?type=`. */
+export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
+/** `GET …/versions?ref=`: the version a ref names. */
+export const ResolveVersionQuery = z.object({ ref: Ref });
+/**
+ * `GET …/versions/:versionId/files?path=[&direct=true]`. With `direct=true` a store with presigned URLs answers a
+ * large file with a `DirectDownload` (JSON) instead of its bytes; small files, and other stores, answer bytes.
+ */
+export const VersionFileQuery = z.object({
+  path: ManifestPath,
+  direct: z
+    .enum(["true", "false"])
+    .transform((value) => value === "true")
+    .optional(),
+});
+
+/** Where to GET a file's bytes (a presigned URL, no credentials needed until `expiresAt`); verify its sha256. */
+export const DirectDownload = z.object({
+  url: z.string().url(),
+  sha256: Sha256,
+  size: ByteSize,
+  expiresAt: Timestamp,
+});
+export type DirectDownload = z.infer<typeof DirectDownload>;
+
+/** `POST /blobs/:sha256/direct`: the upload of a `DirectUpload` is done; the answer is a `BlobUploadResponse`. */
+export const CompleteDirectUploadBody = z.object({ upload: z.string().uuid() });
+export type CompleteDirectUploadBody = z.input<typeof CompleteDirectUploadBody>;
+
+/** The same answer whether or not the server held these bytes before: an upload reveals nothing of others' files. */
 export const BlobUploadResponse = z.object({
   sha256: Sha256,
   size: z.number(),
-  created: z.boolean(),
 });
-
-/** `GET …/versions?ref=`: the version a ref names. */
-export const VersionRefQuery = z.object({ ref: Ref });
-/** `GET …/versions/:versionId/files?path=`: one stored file of a version. */
-export const FileQuery = z.object({ path: ManifestPath });
-export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
 
 export function isSafeRelativePath(path: string): boolean {
   if (path.includes("\0") || path.includes("\\") || path.startsWith("/")) return false;

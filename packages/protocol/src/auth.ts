@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Timestamp } from "./common";
+import { Timestamp } from "./bounds";
 
 export const WhoAmI = z.object({
   user: z.object({ id: z.string(), name: z.string(), isAdmin: z.boolean() }),
@@ -32,10 +32,14 @@ export const CredentialsFile = z.object({
 });
 export type CredentialsFile = z.infer<typeof CredentialsFile>;
 
+/** User ids are `u_` and 12 letters or digits; a name of that shape could be taken for another user's id. */
+const USER_ID_SHAPE = /^u_/i;
+
 /** User names: what `actor` shows in history and what project membership routes take. */
 export const UserName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "user names are letters, digits, '.', '_', '@', '-' (at most 64)");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "user names are letters, digits, '.', '_', '@', '-' (at most 64)")
+  .refine((name) => !USER_ID_SHAPE.test(name), "user names may not start with 'u_': that is how user ids look");
 
 /** Per project (and later per registry): a viewer reads, a member also writes, an admin also manages members. */
 export const Role = z.enum(["viewer", "member", "admin"]);
@@ -51,7 +55,6 @@ export type UserSummary = z.infer<typeof UserSummary>;
 export const UserList = z.object({ users: z.array(UserSummary) });
 
 const KeyName = z.string().min(1).max(128);
-
 export const KeyId = z.string().regex(/^k_[a-z0-9]{12}$/, "key ids look like k_ and 12 letters or digits");
 
 export const CreateKeyBody = z.object({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hasStorableVersionNumber, PG_INT4_MAX, versionNumberLimit } from "./bounds";
 
 /** Names and ids as shared/SPEC.md defines them. */
 export const ProjectName = z
@@ -24,10 +25,17 @@ export const Tag = z.string().min(1).max(64);
 export const Tags = z.array(Tag).max(64);
 /** A JSON object as the server answers it: config, metadata. */
 export const JsonObject = z.record(z.string(), z.unknown());
-export const Timestamp = z.string().datetime({ offset: true });
 
-/** How users name a version: `name`, `name:alias`, `name:vN`, `registry/collection:alias` or a version id. */
-export const Ref = z.string().min(1).max(300);
+/**
+ * How users name a version: `name`, `name:alias`, `name:vN`, `registry/collection:alias` or a version id.
+ * The N of a `vN` is bounded here, so every route that takes a ref refuses one no version can have.
+ */
+export const Ref = z
+  .string()
+  .min(1)
+  .max(300)
+  .refine((ref) => hasStorableVersionNumber(ref.slice(ref.lastIndexOf(":") + 1)), versionNumberLimit)
+  .meta({ examples: ["ds", "ds:best", "ds:v0", `ds:v${PG_INT4_MAX}`, "model/zoo-classifier:production"] });
 
 export const Limits = {
   /** Of one logged JSON value (config, summary, metadata), serialised. */
@@ -39,6 +47,8 @@ export const Limits = {
   maxPageSize: 1000,
   maxHops: 50,
   maxNodes: 10_000,
+  /** Of a list in a query string (`artifactTypes=`, `jobTypes=`, `pull=`). */
+  maxListItems: 1000,
   maxInlineBlobBytes: 64 * 1024,
   maxInlineTotalBytes: 1024 * 1024,
 } as const;

@@ -1,18 +1,36 @@
 import { z } from "zod";
-import { Limits, Timestamp } from "./common";
+import { QueryInt4, Timestamp } from "./bounds";
+import { Limits, Ref } from "./common";
+import { TombstoneFields } from "./storage";
 
 const booleanFlag = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
   .transform((value) => value === true || value === "true" || value === "1");
+/** `a,b,c` or a repeated parameter: at most `Limits.maxListItems` items of at most 300 characters. */
 const commaList = z
   .union([z.array(z.string()), z.string()])
-  .transform((value) => (Array.isArray(value) ? value : value.split(",")).map((item) => item.trim()).filter(Boolean));
+  .transform((value) => (Array.isArray(value) ? value : value.split(",")).map((item) => item.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().max(300))
+      .max(Limits.maxListItems, `lists hold at most ${Limits.maxListItems} items (maxListItems)`),
+  );
 
 const hopsLimit = `at most ${Limits.maxHops} hops (maxHops)`;
 
+/** A node as a query names it: a ref, a version or run id, or an OpenLineage node id (`dataset:<ns>:<name>`…). */
+const NodeText = z.string().min(1).max(4200);
+const NodePart = z.string().min(1).max(2048).optional();
+/**
+ * An OpenLineage dataset or job named by its parts, for names that hold the `:` delimiter: `namespace` and
+ * `name`, with `node=job` for a job (its latest run); a dataset otherwise. Either this or `node` is needed.
+ */
+const nodeNameParams = { namespace: NodePart, name: NodePart };
+
 /** Query options of a lineage request, as shared/SPEC.md "Lineage graph" defines them. */
 export const LineageQuery = z.object({
-  node: z.string().min(1).max(300),
+  node: NodeText.optional(),
+  ...nodeNameParams,
   upstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   downstream: z.coerce.number().int().min(0).max(Limits.maxHops, hopsLimit).default(2),
   artifactTypes: commaList.optional(),
@@ -42,6 +60,9 @@ const NodeBase = z.object({
   extended: z.boolean().optional(),
 });
 
+/** The OpenLineage identity of a node that came from (or is exported as) OpenLineage data. */
+export const NodeOpenLineage = z.object({ namespace: z.string(), name: z.string(), runId: z.string().optional() });
+
 export const VersionNode = NodeBase.extend({
   kind: z.literal("version"),
   artifact: z.string(),
@@ -52,6 +73,8 @@ export const VersionNode = NodeBase.extend({
   size: z.number(),
   generated: z.boolean(),
   createdAt: Timestamp,
+  openlineage: NodeOpenLineage.optional(),
+  ...TombstoneFields,
 });
 export const RunNode = NodeBase.extend({
   kind: z.literal("run"),
@@ -60,6 +83,8 @@ export const RunNode = NodeBase.extend({
   state: z.string(),
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
+  openlineage: NodeOpenLineage.optional(),
+  ...TombstoneFields,
 });
 export const ClusterNode = NodeBase.extend({
   kind: z.literal("cluster"),
@@ -94,7 +119,7 @@ export const ClusterId = z.string().regex(/^cl_[a-f0-9]{16}$/, "cluster ids look
 export const ClusterMembersQuery = LineageQuery.extend({
   q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: QueryInt4.default(0),
 });
 export const ClusterMembers = z.object({
   cluster: z.string(),
@@ -105,7 +130,8 @@ export type ClusterMembers = z.infer<typeof ClusterMembers>;
 
 /** `GET …/impact?node=`: everything downstream of a node. */
 export const ImpactQuery = z.object({
-  node: z.string().min(1).max(300),
+  node: NodeText.optional(),
+  ...nodeNameParams,
   asOf: Timestamp.optional(),
 });
 export type ImpactQueryInput = z.input<typeof ImpactQuery>;
@@ -134,8 +160,12 @@ export const impactGroupLimit = ImpactGroupLimit;
 
 /** `GET …/lineage/path?from=&to=`: the shortest chain between two nodes, in time order. */
 export const LineagePathQuery = z.object({
-  from: z.string().min(1).max(300),
-  to: z.string().min(1).max(300),
+  from: NodeText.optional(),
+  fromNamespace: NodePart,
+  fromName: NodePart,
+  to: NodeText.optional(),
+  toNamespace: NodePart,
+  toName: NodePart,
   asOf: Timestamp.optional(),
 });
 export type LineagePathQueryInput = z.input<typeof LineagePathQuery>;

@@ -4,10 +4,12 @@ import * as auth from "./auth";
 import * as common from "./common";
 import { ErrorBody } from "./errors";
 import * as lineage from "./lineage";
+import * as openlineage from "./openlineage";
 import * as registry from "./registry";
 import { type AnyRoute, API_PREFIX, type ErrorStatus, errorStatusesOf, isBinary } from "./route-definition";
 import { OpenApiDocument, routeList } from "./routes";
 import * as runs from "./runs";
+import * as storage from "./storage";
 
 /**
  * The OpenAPI 3.1 document of the route table, built with zod's own JSON Schema output (draft 2020-12, the
@@ -127,6 +129,7 @@ const errorDescriptions: Record<ErrorStatus, string> = {
   403: "The caller's role does not allow this",
   404: "Not found, or in a project the caller has no role in",
   409: "Conflicts with the current state",
+  410: "Deleted: a tombstone whose files are gone",
   413: "The body is larger than the server accepts",
   429: "Too many writes; retry after `Retry-After` seconds",
 };
@@ -143,7 +146,7 @@ function tagOf(route: AnyRoute): string {
 /** Names of the schemas the protocol exports, by schema: what a component is called. */
 function exportedSchemaNames(): Map<z.ZodType, string> {
   const names = new Map<z.ZodType, string>();
-  for (const module of [common, auth, artifacts, runs, lineage, registry, { OpenApiDocument }]) {
+  for (const module of [common, auth, artifacts, runs, lineage, registry, storage, openlineage, { OpenApiDocument }]) {
     for (const [name, value] of Object.entries(module)) {
       if (value instanceof z.ZodType && !names.has(value)) names.set(value, name);
     }

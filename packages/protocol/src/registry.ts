@@ -1,6 +1,16 @@
 import { z } from "zod";
 import { AliasName, ArtifactName, ArtifactType, VersionSummary } from "./artifacts";
-import { Limits, Page, ProjectName, Ref, Sha256, Tags, Timestamp } from "./common";
+import {
+  hasStorableVersionNumber,
+  isStorableTime,
+  MAX_SAFE_SIZE,
+  PG_INT4_MAX,
+  Timestamp,
+  VersionNumber,
+  versionNumberLimit,
+  versionNumberOf,
+} from "./bounds";
+import { Page, ProjectName, Ref, Sha256, Tags, VersionId } from "./common";
 
 /** Registries, collections, links and the action history, as shared/SPEC.md "registry" … "Action history" define them. */
 
@@ -8,7 +18,28 @@ export const RegistryName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "registry names are lower-case letters, digits, '.', '_', '-' (at most 64)");
 export const CollectionName = ArtifactName;
+
+const REGISTRY_REF =
+  /^([a-z0-9][a-z0-9._-]{0,63})\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})(?::([A-Za-z0-9][A-Za-z0-9._-]{0,63}))?$/;
+
+/** A registry ref: `registry/collection[:selector]`, where the selector is `latest` (default), a `vN` or an alias. */
+export interface RegistryRef {
+  registry: string;
+  collection: string;
+  selector: string;
+}
+
+/** The parts of `registry/collection[:selector]`, or null when `ref` is not of that form. */
+export function parseRegistryRef(ref: string): RegistryRef | null {
+  const match = REGISTRY_REF.exec(ref);
+  if (!match) return null;
+  const [, registry = "", collection = "", selector = "latest"] = match;
+  return { registry, collection, selector };
+}
 const Description = z.string().max(10_000);
+/** Who reads a registry: `restricted` (its members; server admins read all) or `organization` (every signed-in user). */
+export const RegistryVisibility = z.enum(["restricted", "organization"]);
+export type RegistryVisibility = z.infer<typeof RegistryVisibility>;
 
 export const CreateRegistryBody = z.object({
   name: RegistryName,
@@ -17,14 +48,29 @@ export const CreateRegistryBody = z.object({
   acceptedTypes: z.array(ArtifactType).min(1).max(64).nullable().default(null),
   /** Aliases only admins may add or remove (e.g. `production`). */
   protectedAliases: z.array(AliasName).max(64).default([]),
+  /**
+   * Who reads it; a new registry is `restricted` when not given. Left out, creating an existing registry again
+   * accepts whatever visibility it has (an admin may have changed it since).
+   */
+  visibility: RegistryVisibility.optional(),
 });
 export type CreateRegistryBody = z.input<typeof CreateRegistryBody>;
+
+/** What registry admins may change after creation. */
+export const UpdateRegistryBody = z
+  .object({ description: Description.optional(), visibility: RegistryVisibility.optional() })
+  .refine(
+    (body) => body.description !== undefined || body.visibility !== undefined,
+    "give a description or visibility",
+  );
+export type UpdateRegistryBody = z.input<typeof UpdateRegistryBody>;
 
 export const Registry = z.object({
   name: RegistryName,
   description: z.string(),
   acceptedTypes: z.array(z.string()).nullable(),
   protectedAliases: z.array(z.string()),
+  visibility: RegistryVisibility,
   createdAt: Timestamp,
 });
 export type Registry = z.infer<typeof Registry>;
@@ -82,9 +128,6 @@ export type CollectionVersion = z.infer<typeof CollectionVersion>;
 export const CollectionVersionList = z.object({ versions: z.array(CollectionVersion) });
 export type CollectionVersionList = z.infer<typeof CollectionVersionList>;
 
-/** A collection version in a path: its `vN`, an alias or a linked artifact version id. */
-export const CollectionVersionSelector = z.string().min(1).max(64);
-
 /** Linking a version of `project` named by `ref`; the collection is created (with the version's type) on first link. */
 export const LinkBody = z.object({
   project: ProjectName,
@@ -101,9 +144,26 @@ export const LinkResponse = z.object({
 });
 export type LinkResponse = z.infer<typeof LinkResponse>;
 
+/** A linked version as a path names it: the collection's `vN`, an alias, `latest`, or an artifact version id. */
+export const LinkedVersionSelector = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "give a vN, an alias or a version id")
+  .refine(hasStorableVersionNumber, versionNumberLimit);
+
+/** A version of a collection: its `vN`, or the id of the artifact version linked there. */
+export const CollectionVersionSelector = z
+  .string()
+  .max(64)
+  .refine(
+    (selector) => versionNumberOf(selector) !== undefined || VersionId.safeParse(selector).success,
+    "versions are the collection's vN or a version id",
+  )
+  .refine(hasStorableVersionNumber, versionNumberLimit)
+  .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "av_0123456789abcdef"] });
+
 export const SetCollectionAliasBody = z.object({
   /** The collection's `vN` or a linked artifact version id. */
-  version: z.string().min(1).max(64),
+  version: CollectionVersionSelector,
   move: z.boolean().default(true),
 });
 export type SetCollectionAliasBody = z.input<typeof SetCollectionAliasBody>;
@@ -156,15 +216,51 @@ const commaActions = z
   .transform((value) => (Array.isArray(value) ? value : value.split(",").filter(Boolean)))
   .pipe(z.array(HistoryAction).min(1));
 
+/** Where a history listing goes on: after the event at (`at`, `id`), newest first. */
+export interface HistoryPosition {
+  at: Date;
+  id: number;
+}
+
+/** The opaque `nextCursor` of a history page: base64url of `<ISO time>|<event id>`. */
+export function encodeHistoryCursor(position: HistoryPosition): string {
+  return btoa(`${position.at.toISOString()}|${position.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The position a cursor names, or undefined when it is not one `encodeHistoryCursor` could have made. */
+export function decodeHistoryCursor(cursor: string): HistoryPosition | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) return undefined;
+  let text: string;
+  try {
+    text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+  } catch {
+    return undefined;
+  }
+  const match = /^(.+)\|(\d{1,16})$/.exec(text);
+  if (!match || !Timestamp.safeParse(match[1]).success) return undefined;
+  const at = new Date(match[1] as string);
+  const id = Number(match[2]);
+  return isStorableTime(at) && id <= MAX_SAFE_SIZE ? { at, id } : undefined;
+}
+
+/** `cursor=` of a history listing, decoded to the position it names (a 400 naming `cursor` otherwise). */
+export const HistoryCursor = z
+  .string()
+  .max(512)
+  .transform((cursor, ctx) => {
+    const position = decodeHistoryCursor(cursor);
+    if (position) return position;
+    ctx.issues.push({ code: "custom", input: cursor, message: "cursor is the nextCursor of the previous page" });
+    return z.NEVER;
+  });
+
 export const HistoryQuery = Page.extend({
+  cursor: HistoryCursor.optional(),
   action: commaActions.optional(),
   /** User name or id. */
   actor: z.string().min(1).max(128).optional(),
   /** The collection's `vN`. */
-  version: z
-    .string()
-    .regex(/^v\d+$/, "versions are the collection's vN")
-    .optional(),
+  version: VersionNumber.optional(),
   from: Timestamp.optional(),
   to: Timestamp.optional(),
 });
@@ -174,13 +270,53 @@ export type HistoryQuery = z.output<typeof HistoryQuery>;
 export const HistoryPage = z.object({ events: z.array(HistoryEvent), nextCursor: z.string().nullable() });
 export type HistoryPage = z.infer<typeof HistoryPage>;
 
+/** A point of a collection's chain: event `seq` and its `hash`. Kept by a client, it proves later that the chain still extends it. */
+export const HistoryCheckpoint = z.object({ seq: z.number().int().min(0), hash: Sha256 });
+export type HistoryCheckpoint = z.infer<typeof HistoryCheckpoint>;
+
+/** `GET …/history/verify?sinceSeq=&sinceHash=`: also prove the chain extends that checkpoint. */
+export const HistoryVerifyQuery = z
+  .object({
+    sinceSeq: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+    sinceHash: Sha256.optional(),
+  })
+  .superRefine((query, context) => {
+    if ((query.sinceSeq === undefined) !== (query.sinceHash === undefined)) {
+      context.addIssue({
+        code: "custom",
+        path: [query.sinceSeq === undefined ? "sinceSeq" : "sinceHash"],
+        message: "a checkpoint is sinceSeq and sinceHash together",
+      });
+    }
+  });
+export type HistoryVerifyQueryInput = z.input<typeof HistoryVerifyQuery>;
+
+/** One way the collection's current state differs from what replaying its events gives. */
+export const HistoryStateDifference = z.object({
+  kind: z.enum(["link", "alias", "type", "description", "tags", "versionCount"]),
+  /** The collection's `vN` for a link, the alias for an alias, null for the collection's own fields. */
+  name: z.string().nullable(),
+  /** What the events say, and what the collection holds now (null: nothing). */
+  history: z.string().nullable(),
+  current: z.string().nullable(),
+  message: z.string(),
+});
+export type HistoryStateDifference = z.infer<typeof HistoryStateDifference>;
+
 export const HistoryVerification = z.object({
   registry: z.string(),
   collection: z.string(),
+  /** The chain is intact, replaying it gives the collection's current state, and it extends `since` when asked. */
   ok: z.boolean(),
   eventCount: z.number().int(),
   headHash: Sha256,
+  /** The chain's head as verified now: keep it, and pass it back as `since` to prove later that no event was cut or rewritten. */
+  head: HistoryCheckpoint,
   /** The first event whose row does not match the chain, or null when the chain is intact. */
   firstBroken: z.object({ id: z.string().nullable(), seq: z.number().int(), reason: z.string() }).nullable(),
+  /** Links, aliases and fields of the collection that differ from what the events say (changed behind the server's back). */
+  stateDifferences: z.array(HistoryStateDifference),
+  /** The checkpoint asked about and whether the chain holds it, or null when none was given. */
+  since: HistoryCheckpoint.extend({ inChain: z.boolean(), reason: z.string().nullable() }).nullable(),
 });
 export type HistoryVerification = z.infer<typeof HistoryVerification>;

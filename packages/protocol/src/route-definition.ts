@@ -60,7 +60,7 @@ export type Binary = typeof binary;
 /** Statuses of success answers; `null` as its schema means no content (204). */
 export type SuccessStatus = 200 | 201 | 202 | 204;
 /** Statuses of error answers, each `ErrorBody`. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 429;
 
 export type ParamShape<P extends string> = { [Name in PathParamNames<P>]: z.ZodType<string, string> };
 
@@ -73,6 +73,8 @@ interface RouteCommon<M extends Method, P extends string> {
   permission: PermissionFor<P>;
   query?: z.ZodObject;
   body?: z.ZodType | Binary;
+  /** The JSON body may come gzipped (`Content-Encoding: gzip`), as the OpenLineage HTTP transport sends it. */
+  acceptsGzip?: boolean;
   responses: { [S in SuccessStatus]?: z.ZodType | Binary | null };
   /** Errors this route answers besides those every route of its kind may (see `errorStatusesOf`). */
   errors?: readonly ErrorStatus[];
@@ -90,6 +92,7 @@ export interface AnyRoute {
   params?: Record<string, z.ZodType> | undefined;
   query?: z.ZodObject | undefined;
   body?: z.ZodType | Binary | undefined;
+  acceptsGzip?: boolean | undefined;
   responses: { [S in SuccessStatus]?: z.ZodType | Binary | null };
   errors?: readonly ErrorStatus[] | undefined;
 }

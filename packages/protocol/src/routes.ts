@@ -7,13 +7,14 @@ import {
   ArtifactName,
   BlobUploadResponse,
   CommitVersionBody,
+  CompleteDirectUploadBody,
   CreateVersionBody,
   CreateVersionResponse,
-  FileQuery,
+  ResolveVersionQuery,
   SetAliasBody,
   VersionContents,
   VersionDetails,
-  VersionRefQuery,
+  VersionFileQuery,
   VersionSummary,
 } from "./artifacts";
 import {
@@ -45,6 +46,7 @@ import {
   LineagePathQuery,
   LineageQuery,
 } from "./lineage";
+import { LineageIngestResponse, OpenLineageBatchBody, OpenLineageEventBody, RunOpenLineageEvents } from "./openlineage";
 import {
   Collection,
   CollectionList,
@@ -58,7 +60,9 @@ import {
   HistoryPage,
   HistoryQuery,
   HistoryVerification,
+  HistoryVerifyQuery,
   LinkBody,
+  LinkedVersionSelector,
   LinkResponse,
   Registry,
   RegistryList,
@@ -66,9 +70,21 @@ import {
   SetCollectionAliasBody,
   SetVersionAliasesBody,
   UpdateCollectionBody,
+  UpdateRegistryBody,
 } from "./registry";
 import { type AnyRoute, binary, defineRoute, type Empty, type RouteInput } from "./route-definition";
 import { CreateRunBody, RunDetails, RunList, RunListQuery, RunSummary, UpdateRunBody, UseArtifactBody } from "./runs";
+import {
+  AuditList,
+  AuditListQuery,
+  DeleteVersionQuery,
+  DeleteVersionsResponse,
+  GcQuery,
+  GcResult,
+  ProjectSettings,
+  UpdateProjectSettingsBody,
+  UpdateVersionBody,
+} from "./storage";
 
 /** The OpenAPI document itself: an object this contract does not describe further. */
 export const OpenApiDocument = z.record(z.string(), z.unknown());
@@ -80,6 +96,7 @@ const artifact = { ...project, name: ArtifactName };
 const registry = { registry: RegistryName };
 const collection = { ...registry, collection: CollectionName };
 const collectionVersion = { ...collection, version: CollectionVersionSelector };
+const linkedVersion = { ...collection, version: LinkedVersionSelector };
 
 /**
  * Every route of `/api/v1`, by name: the one contract the server registers, the clients call and the
@@ -191,7 +208,16 @@ export const routes = {
     permission: "blob:write",
     params: { sha256: Sha256 },
     body: binary,
-    responses: { 200: BlobUploadResponse, 201: BlobUploadResponse },
+    responses: { 201: BlobUploadResponse },
+  }),
+  completeDirectUpload: defineRoute({
+    method: "POST",
+    path: "/blobs/{sha256}/direct",
+    summary: "Completes an upload made straight to the store through a presigned URL; the server verifies the bytes",
+    permission: "blob:write",
+    params: { sha256: Sha256 },
+    body: CompleteDirectUploadBody,
+    responses: { 201: BlobUploadResponse },
   }),
 
   createRun: defineRoute({
@@ -231,6 +257,23 @@ export const routes = {
     responses: { 200: RunSummary },
     errors: [409],
   }),
+  deleteRun: defineRoute({
+    method: "DELETE",
+    path: "/projects/{project}/runs/{runId}",
+    summary: "Makes a run a tombstone (project admins, or the member who logged it)",
+    permission: "project:write",
+    params: run,
+    responses: { 200: RunSummary },
+    errors: [409],
+  }),
+  exportRunOpenLineage: defineRoute({
+    method: "GET",
+    path: "/projects/{project}/runs/{runId}/openlineage",
+    summary: "The run as OpenLineage events: its START and its terminal event",
+    permission: "project:read",
+    params: run,
+    responses: { 200: RunOpenLineageEvents },
+  }),
   useArtifact: defineRoute({
     method: "POST",
     path: "/projects/{project}/runs/{runId}/inputs",
@@ -239,7 +282,7 @@ export const routes = {
     params: run,
     body: UseArtifactBody,
     responses: { 200: VersionContents },
-    errors: [409],
+    errors: [409, 410],
   }),
 
   createVersion: defineRoute({
@@ -268,7 +311,7 @@ export const routes = {
     summary: "The version a ref names, with its manifest, producers, consumers and registry memberships",
     permission: "project:read",
     params: project,
-    query: VersionRefQuery,
+    query: ResolveVersionQuery,
     responses: { 200: VersionDetails },
   }),
   getVersion: defineRoute({
@@ -279,14 +322,35 @@ export const routes = {
     params: version,
     responses: { 200: VersionDetails },
   }),
+  deleteVersion: defineRoute({
+    method: "DELETE",
+    path: "/projects/{project}/versions/{versionId}",
+    summary: "Makes a version a tombstone (project admins, or the member who logged it); unlink=true unlinks it",
+    permission: "project:write",
+    params: version,
+    query: DeleteVersionQuery,
+    responses: { 200: DeleteVersionsResponse },
+    errors: [409],
+  }),
+  updateVersion: defineRoute({
+    method: "PATCH",
+    path: "/projects/{project}/versions/{versionId}",
+    summary: "Sets a version's retention (project admins, or the member who logged it)",
+    permission: "project:write",
+    params: version,
+    body: UpdateVersionBody,
+    responses: { 200: VersionSummary },
+    errors: [409, 410],
+  }),
   downloadFile: defineRoute({
     method: "GET",
     path: "/projects/{project}/versions/{versionId}/files",
-    summary: "The bytes of one stored file of a version",
+    summary: "The bytes of one stored file of a version (with direct=true, maybe a DirectDownload as JSON)",
     permission: "project:read",
     params: version,
-    query: FileQuery,
+    query: VersionFileQuery,
     responses: { 200: binary },
+    errors: [410],
   }),
 
   listArtifacts: defineRoute({
@@ -306,6 +370,16 @@ export const routes = {
     params: artifact,
     responses: { 200: ArtifactDetails },
   }),
+  deleteArtifact: defineRoute({
+    method: "DELETE",
+    path: "/projects/{project}/artifacts/{name}",
+    summary: "Makes every version of an artifact a tombstone; unlink=true unlinks them",
+    permission: "project:write",
+    params: artifact,
+    query: DeleteVersionQuery,
+    responses: { 200: DeleteVersionsResponse },
+    errors: [409],
+  }),
   setArtifactAlias: defineRoute({
     method: "PUT",
     path: "/projects/{project}/artifacts/{name}/aliases/{alias}",
@@ -314,7 +388,7 @@ export const routes = {
     params: { ...artifact, alias: AliasName },
     body: SetAliasBody,
     responses: { 200: VersionSummary },
-    errors: [409],
+    errors: [409, 410],
   }),
   removeArtifactAlias: defineRoute({
     method: "DELETE",
@@ -362,6 +436,63 @@ export const routes = {
     responses: { 200: Impact },
   }),
 
+  getProjectSettings: defineRoute({
+    method: "GET",
+    path: "/projects/{project}/settings",
+    summary: "The project's settings: its default retention",
+    permission: "project:read",
+    params: project,
+    responses: { 200: ProjectSettings },
+  }),
+  updateProjectSettings: defineRoute({
+    method: "PATCH",
+    path: "/projects/{project}/settings",
+    summary: "Changes the project's default retention",
+    permission: "project:admin",
+    params: project,
+    body: UpdateProjectSettingsBody,
+    responses: { 200: ProjectSettings },
+  }),
+  listAuditEvents: defineRoute({
+    method: "GET",
+    path: "/projects/{project}/audit",
+    summary: "Who deleted what and when, and what expired; newest first",
+    permission: "project:read",
+    params: project,
+    query: AuditListQuery,
+    responses: { 200: AuditList },
+  }),
+  collectGarbage: defineRoute({
+    method: "POST",
+    path: "/admin/gc",
+    summary: "Deletes blobs no version references any more (dryRun=true only counts them)",
+    permission: "server:admin",
+    query: GcQuery,
+    responses: { 200: GcResult },
+  }),
+
+  ingestOpenLineageEvent: defineRoute({
+    method: "POST",
+    path: "/lineage",
+    summary:
+      "Ingests one OpenLineage event (optionally gzipped) into the project of ?project=, the x-pedigree-project header or openlineage; needs write access to it",
+    permission: "user",
+    body: OpenLineageEventBody,
+    acceptsGzip: true,
+    responses: { 201: LineageIngestResponse },
+    errors: [403, 404, 409],
+  }),
+  ingestOpenLineageBatch: defineRoute({
+    method: "POST",
+    path: "/lineage/batch",
+    summary: "Ingests a batch of OpenLineage events (optionally gzipped), as POST /lineage does one",
+    permission: "user",
+    body: OpenLineageBatchBody,
+    acceptsGzip: true,
+    responses: { 201: LineageIngestResponse },
+    errors: [403, 404, 409],
+  }),
+
   createRegistry: defineRoute({
     method: "POST",
     path: "/registries",
@@ -384,6 +515,15 @@ export const routes = {
     summary: "A registry and its settings",
     permission: "registry:read",
     params: registry,
+    responses: { 200: Registry },
+  }),
+  updateRegistry: defineRoute({
+    method: "PATCH",
+    path: "/registries/{registry}",
+    summary: "Changes a registry's description or visibility",
+    permission: "registry:admin",
+    params: registry,
+    body: UpdateRegistryBody,
     responses: { 200: Registry },
   }),
   listRegistryMembers: defineRoute({
@@ -455,6 +595,25 @@ export const routes = {
     params: collection,
     responses: { 200: CollectionVersionList },
   }),
+  getCollectionVersion: defineRoute({
+    method: "GET",
+    path: "/registries/{registry}/collections/{collection}/versions/{version}",
+    summary: "A linked version's details, for registry readers without a role in its project",
+    permission: "registry:read",
+    params: linkedVersion,
+    responses: { 200: VersionDetails },
+    errors: [410],
+  }),
+  downloadCollectionVersionFile: defineRoute({
+    method: "GET",
+    path: "/registries/{registry}/collections/{collection}/versions/{version}/files",
+    summary: "The bytes of one stored file of a linked version (with direct=true, maybe a DirectDownload as JSON)",
+    permission: "registry:read",
+    params: linkedVersion,
+    query: VersionFileQuery,
+    responses: { 200: binary },
+    errors: [410],
+  }),
   linkVersion: defineRoute({
     method: "POST",
     path: "/registries/{registry}/collections/{collection}/versions",
@@ -463,7 +622,7 @@ export const routes = {
     params: collection,
     body: LinkBody,
     responses: { 200: LinkResponse, 201: LinkResponse },
-    errors: [409],
+    errors: [409, 410],
   }),
   unlinkVersion: defineRoute({
     method: "DELETE",
@@ -517,6 +676,7 @@ export const routes = {
     summary: "Recomputes the collection's hash chain and says where it first breaks",
     permission: "registry:read",
     params: collection,
+    query: HistoryVerifyQuery,
     responses: { 200: HistoryVerification },
   }),
 } as const;

@@ -1,8 +1,12 @@
 import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
-import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags, Timestamp } from "./common";
+import { Timestamp } from "./bounds";
+import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags } from "./common";
+import { RunOpenLineage } from "./openlineage";
+import { TombstoneFields } from "./storage";
 
-export const RunState = z.enum(["running", "finished", "failed", "crashed"]);
+/** `aborted`: an OpenLineage ABORT, the run's own terminal state (neither finished nor failed). */
+export const RunState = z.enum(["running", "finished", "failed", "crashed", "aborted"]);
 export type RunState = z.infer<typeof RunState>;
 
 export const CreateRunBody = z.object({
@@ -34,6 +38,7 @@ export const RunSummary = z.object({
   startedAt: Timestamp,
   finishedAt: Timestamp.nullable(),
   heartbeatAt: Timestamp,
+  ...TombstoneFields,
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
@@ -49,6 +54,8 @@ export const RunDetails = RunSummary.extend({
   summary: JsonObject,
   inputs: z.array(RunInput),
   outputs: z.array(VersionSummary),
+  /** Set on runs that came from OpenLineage events. */
+  openlineage: RunOpenLineage.optional(),
 });
 export type RunDetails = z.infer<typeof RunDetails>;
 
@@ -66,17 +73,20 @@ export const UseArtifactBody = z.object({
 });
 export type UseArtifactBody = z.input<typeof UseArtifactBody>;
 
+/** `GET …/runs`: newest first; the cursor is the last run's ordinal (an int4, so at most 9 digits). */
+export const RunListQuery = Page.extend({
+  jobType: JobType.optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
+    .meta({ examples: ["999999999"] })
+    .optional(),
+});
+
 export const RunList = z.object({
   runs: z.array(RunSummary),
   nextCursor: z.string().nullable(),
 });
 export type RunList = z.infer<typeof RunList>;
 
-export const RunListQuery = Page.extend({
-  jobType: JobType.optional(),
-  cursor: z
-    .string()
-    .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
-    .optional(),
-});
 export type RunListQuery = z.input<typeof RunListQuery>;

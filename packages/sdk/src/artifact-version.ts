@@ -1,9 +1,16 @@
 import { join, resolve } from "node:path";
-import type { StoredEntry, VersionContents, VersionDetails, VersionSummary } from "@pedigree/protocol";
-import type { Artifact } from "./artifact";
+import type {
+  DeleteVersionsResponse,
+  StoredEntry,
+  VersionContents,
+  VersionDetails,
+  VersionSummary,
+} from "@pedigree/protocol";
+import { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
-import { downloadFile, type ProgressCallback } from "./transfer";
+import type { ProgressCallback } from "./transfer";
+import type { VersionFiles } from "./version-files";
 
 /** A committed version on the server: what `useArtifact`, `logArtifact` and `pd.artifact` give back. */
 export class ArtifactVersion {
@@ -19,13 +26,31 @@ export class ArtifactVersion {
   readonly size: number;
   /** True when the version is only queued in the spool: the server has not numbered it yet. */
   readonly queued: boolean;
+  /**
+   * The registry collection this version was read through (a registry ref), or undefined. Its details and files
+   * are then fetched through that collection, which lets a registry reader without a role in the version's
+   * project read them.
+   */
+  readonly via: { registry: string; collection: string } | undefined;
+  /**
+   * True when `useArtifact` answered this version from the local cache because the server was unreachable (or
+   * in offline mode): it is what the ref resolved to on this machine at `resolvedAt`; its files come from the cache.
+   */
+  readonly offline: boolean;
+  /** When an offline answer's ref was resolved by the server (ISO 8601); undefined for an answer of the server. */
+  readonly resolvedAt: string | undefined;
   private details: VersionDetails | undefined;
   private contents: VersionContents | undefined;
 
   constructor(
     private readonly client: HttpClient,
     summary: VersionSummary | VersionContents | VersionDetails,
+    via?: { registry: string; collection: string },
+    cached?: { resolvedAt: string },
   ) {
+    this.via = via;
+    this.offline = cached !== undefined;
+    this.resolvedAt = cached?.resolvedAt;
     this.id = summary.id;
     this.project = summary.project;
     this.name = summary.artifact;
@@ -60,9 +85,33 @@ export class ArtifactVersion {
     });
   }
 
+  /** Where this version's files are read: through the collection it was read through, else in its project. */
+  private get files(): VersionFiles {
+    if (!this.via) return { route: "downloadFile", params: { project: this.project, versionId: this.id } };
+    const { registry, collection } = this.via;
+    return { route: "downloadCollectionVersionFile", params: { registry, collection, version: this.id } };
+  }
+
   /** `name:vN`. */
   get ref(): string {
     return `${this.name}:${this.version}`;
+  }
+
+  /**
+   * Deletes this version: it becomes a tombstone (kept in the lineage graph, its files gone, downloads answer
+   * 410) and loses its aliases. Allowed to project admins and to the member who logged it. A version linked in
+   * a registry is refused (409) unless `unlink` is set by an admin of that registry, who unlinks it in the call.
+   */
+  async delete(options: { unlink?: boolean } = {}): Promise<DeleteVersionsResponse> {
+    return this.client.call("deleteVersion", {
+      params: { project: this.project, versionId: this.id },
+      query: { unlink: options.unlink ?? false },
+    });
+  }
+
+  /** Sets how long after it was logged this version expires (`"30d"`), or keeps it for good (`null`). */
+  async setTtl(ttl: string | null): Promise<VersionSummary> {
+    return this.client.call("updateVersion", { params: { project: this.project, versionId: this.id }, body: { ttl } });
   }
 
   /** The lineage graph around this version. */
@@ -73,7 +122,11 @@ export class ArtifactVersion {
   /** Metadata, manifest, producers, consumers and registry memberships, fetched once. */
   async fetchDetails(refresh = false): Promise<VersionDetails> {
     if (!this.details || refresh) {
-      this.details = await this.client.call("getVersion", { params: { project: this.project, versionId: this.id } });
+      this.details = this.via
+        ? await this.client.call("getCollectionVersion", {
+            params: { registry: this.via.registry, collection: this.via.collection, version: this.id },
+          })
+        : await this.client.call("getVersion", { params: { project: this.project, versionId: this.id } });
     }
     return this.details;
   }
@@ -93,23 +146,50 @@ export class ArtifactVersion {
   }
 
   /**
-   * Downloads the stored files into `dir` (default `./artifacts/<name>:<vN>`), each verified by sha256.
+   * A new version of this artifact to log, holding this version's files, description and metadata: add or remove
+   * files, then `run.logArtifact(draft)`. The files it holds are references to their content (sha256 and size),
+   * not downloaded; only the files added are uploaded, the server already has the others.
+   */
+  async newDraft(): Promise<Artifact> {
+    const contents = this.contents ?? (await this.fetchDetails());
+    return Artifact.fromVersion({
+      name: this.name,
+      type: this.type,
+      ...(contents.description ? { description: contents.description } : {}),
+      metadata: structuredClone(contents.metadata),
+      generated: contents.generated,
+      manifest: contents.manifest,
+      files: this.files,
+    });
+  }
+
+  /**
+   * Downloads the stored files into `dir` (default `./artifacts/<name>:<vN>`), each verified by sha256, through
+   * the cache (`$PEDIGREE_DIR/cache`): a file is fetched only when the cache lacks it, and placed as a hard link
+   * to the cached blob (read-only) or, across filesystems or with `copy: true`, as a copy you may edit.
    * References to outside storage are listed in the manifest but not fetched. Returns the directory.
    */
-  async download(dir?: string, options: { onProgress?: ProgressCallback } = {}): Promise<string> {
+  async download(dir?: string, options: { onProgress?: ProgressCallback; copy?: boolean } = {}): Promise<string> {
     const target = resolve(dir ?? join("artifacts", `${this.name}-${this.version}`));
     const { manifest } = this.contents ?? (await this.fetchDetails());
     const stored = manifest.filter((entry): entry is StoredEntry => "sha256" in entry);
-    for (const entry of stored) {
-      await downloadFile(
-        this.client,
-        this.project,
-        this.id,
+    // The manifest is read once, then the files come a few at a time; the transfer code loads on first use.
+    const [{ downloadFile, forEachAtMost, TRANSFER_CONCURRENCY }, { blobCacheOf }] = await Promise.all([
+      import("./transfer"),
+      import("./cache/blob-cache"),
+    ]);
+    // --- cache hook: the cache decides whether a file is fetched; a fetch is the plain verified download.
+    const cache = blobCacheOf(this.client.settings);
+    await forEachAtMost(TRANSFER_CONCURRENCY, stored, (entry) =>
+      cache.placeInto(
+        target,
         entry,
-        join(target, ...entry.path.split("/")),
-        options.onProgress,
-      );
-    }
+        (into) => downloadFile(this.client, this.files, entry, into, options.onProgress),
+        options,
+      ),
+    );
+    await cache.trim();
+    // --- end of the cache hook
     return target;
   }
 }

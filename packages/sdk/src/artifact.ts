@@ -3,8 +3,16 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ArtifactName, ArtifactType, isSafeRelativePath, type ManifestEntry } from "@pedigree/protocol";
+import {
+  ArtifactName,
+  ArtifactType,
+  isSafeRelativePath,
+  Manifest,
+  type ManifestEntry,
+  type StoredEntry,
+} from "@pedigree/protocol";
 import { ValidationError } from "./errors";
+import type { VersionFiles } from "./version-files";
 
 export interface ArtifactInit {
   name: string;
@@ -13,6 +21,12 @@ export interface ArtifactInit {
   metadata?: Record<string, unknown>;
   /** Made by the system rather than the user (a code snapshot, a table export); hidden in lineage by default. */
   generated?: boolean;
+}
+
+/** Where a draft's file held by reference can be fetched: the files of the version it came from. */
+export interface ContentSource {
+  files: VersionFiles;
+  entry: StoredEntry;
 }
 
 /**
@@ -28,6 +42,8 @@ export class Artifact {
   private readonly entries = new Map<string, ManifestEntry>();
   /** sha256 → a local file with that content, for upload. */
   private readonly localFilesBySha = new Map<string, string>();
+  /** sha256 → the version a draft's file came from, for a server that asks for its bytes. */
+  private readonly sourcesBySha = new Map<string, ContentSource>();
 
   constructor(init: ArtifactInit) {
     this.name = checked(ArtifactName, init.name, "name");
@@ -35,6 +51,20 @@ export class Artifact {
     this.description = init.description;
     this.metadata = init.metadata ?? {};
     this.generated = init.generated ?? false;
+  }
+
+  /**
+   * A draft holding `manifest` by reference (see `ArtifactVersion.newDraft`): its stored files name content the
+   * server has, so they have no local file and are not uploaded.
+   */
+  static fromVersion(init: ArtifactInit & { manifest: readonly ManifestEntry[]; files: VersionFiles }): Artifact {
+    const { manifest, files, ...rest } = init;
+    const draft = new Artifact(rest);
+    for (const entry of manifest) {
+      draft.entries.set(entry.path, { ...entry });
+      if ("sha256" in entry) draft.sourcesBySha.set(entry.sha256, { files, entry: { ...entry } });
+    }
+    return draft;
   }
 
   /** Adds one file, stored in the artifact as `name` (default: its base name). */
@@ -73,6 +103,20 @@ export class Artifact {
     return entry;
   }
 
+  /**
+   * Removes the file or reference at `path`, or every entry below `path/`; answers the entries removed (none
+   * when nothing is there).
+   */
+  remove(path: string): ManifestEntry[] {
+    const prefix = `${path.replace(/\/+$/, "")}/`;
+    const removed = [...this.entries.values()].filter((entry) => entry.path === path || entry.path.startsWith(prefix));
+    for (const entry of removed) this.entries.delete(entry.path);
+    // A local file stays for upload while another entry still holds its content.
+    const held = new Set(this.manifest.flatMap((entry) => ("sha256" in entry ? [entry.sha256] : [])));
+    for (const sha256 of this.localFilesBySha.keys()) if (!held.has(sha256)) this.localFilesBySha.delete(sha256);
+    return removed;
+  }
+
   get manifest(): ManifestEntry[] {
     return [...this.entries.values()];
   }
@@ -80,6 +124,18 @@ export class Artifact {
   /** sha256 → the local file holding that content, for upload. */
   localFiles(): Record<string, string> {
     return Object.fromEntries(this.localFilesBySha);
+  }
+
+  /**
+   * sha256 → where a file held by reference (a draft's) can be fetched, for the content that has no local file.
+   * The server asks for such bytes only when the writer cannot read the version they came from in its project
+   * (a draft of a version read through a registry): they are then fetched, through the cache, and uploaded.
+   */
+  contentSources(): Record<string, ContentSource> {
+    const held = new Set(this.manifest.flatMap((entry) => ("sha256" in entry ? [entry.sha256] : [])));
+    return Object.fromEntries(
+      [...this.sourcesBySha].filter(([sha256]) => held.has(sha256) && !this.localFilesBySha.has(sha256)),
+    );
   }
 
   private checkedPath(path: string): string {
@@ -93,6 +149,18 @@ export class Artifact {
     }
     return path;
   }
+}
+
+/**
+ * The manifest as the server will check it (e.g. no file `a` beside a file `a/b`), refused here with the same
+ * message and field before anything is sent.
+ */
+export function checkedManifest(entries: ManifestEntry[]): ManifestEntry[] {
+  const result = Manifest.safeParse(entries);
+  if (result.success) return entries;
+  const issue = result.error.issues[0];
+  const field = ["manifest", ...(issue?.path ?? []).map(String)].join(".");
+  throw new ValidationError("BAD_REQUEST", `${field}: ${issue?.message ?? "invalid"}`, undefined, field);
 }
 
 export async function sha256File(path: string): Promise<string> {

@@ -3,22 +3,30 @@ export type {
   ClusterNode,
   Collection,
   CollectionVersion,
+  DeleteVersionsResponse,
+  GcResult,
+  HistoryCheckpoint,
   HistoryEvent,
+  HistoryStateDifference,
   HistoryVerification,
   Impact,
   LineageEdge,
   LineageGraph,
   LineageNode,
   LineagePath,
+  OpenLineageNodeName,
   RunDetails,
   RunNode,
+  RunOpenLineageEvents,
+  RunState,
   VersionDetails,
   VersionNode,
 } from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
-export { AuthError, ConflictError, NotFoundError, PedigreeError, ValidationError } from "./errors";
-export type { ClusterMembersOptions, LineageOptions } from "./lineage";
+export { AuthError, ConflictError, GoneError, NotFoundError, PedigreeError, ValidationError } from "./errors";
+export type { ClusterMembersOptions, LineageNodeRef, LineageOptions } from "./lineage";
+export { type CacheUsage, cacheInfo, cleanupCache, type EvictionResult } from "./local-cache";
 export { type InitOptions, Pedigree } from "./pedigree";
 export {
   type HistoryFilters,
@@ -29,6 +37,6 @@ export {
   type VersionInput,
 } from "./registry";
 export { type FinishResult, Run } from "./run";
-export type { PedigreeOptions } from "./settings";
-export { type SyncedRun, syncSpool } from "./spool/sync";
+export { type PedigreeOptions, parseByteSize } from "./settings";
+export { type SyncedRun, syncSpool } from "./sync";
 export type { ProgressCallback, TransferProgress } from "./transfer";

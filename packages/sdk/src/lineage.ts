@@ -1,5 +1,12 @@
 /** Lineage queries: the graph around a version or run, what depends on it, and the chain between two nodes. */
-import type { ClusterMembers, Impact, LineageGraph, LineagePath, LineageQuery } from "@pedigree/protocol";
+import type {
+  ClusterMembers,
+  Impact,
+  LineageGraph,
+  LineagePath,
+  LineageQuery,
+  OpenLineageNodeName,
+} from "@pedigree/protocol";
 import type { HttpClient } from "./client";
 
 /** Options of `lineage()`, as SPEC.md "Lineage graph" defines them; `asOf` may be a Date. */
@@ -18,9 +25,22 @@ export interface ClusterMembersOptions extends LineageOptions {
   offset?: number;
 }
 
-function lineageQuery(node: string, options: LineageOptions) {
+/**
+ * A lineage node: a ref, a version id or a run id; an OpenLineage node id (`dataset:<namespace>:<name>`,
+ * `job:<namespace>:<name>` for the job's latest run, `run:<uuid>`); or an OpenLineage dataset or job by its
+ * parts, for names that hold `:`.
+ */
+export type LineageNodeRef = string | OpenLineageNodeName;
+
+/** The query parameters naming `node`: `node` (or `from`/`to`), or its namespace and name. */
+function nodeQuery(node: LineageNodeRef): { node?: string; namespace?: string; name?: string } {
+  if (typeof node === "string") return { node };
+  return { ...(node.kind === "job" ? { node: "job" } : {}), namespace: node.namespace, name: node.name };
+}
+
+function lineageQuery(node: LineageNodeRef, options: LineageOptions) {
   const { asOf, ...rest } = options;
-  return { node, ...rest, asOf: timeOf(asOf) };
+  return { ...nodeQuery(node), ...rest, asOf: timeOf(asOf) };
 }
 
 const timeOf = (asOf: Date | string | undefined) => (asOf instanceof Date ? asOf.toISOString() : asOf);
@@ -29,7 +49,7 @@ const timeOf = (asOf: Date | string | undefined) => (asOf instanceof Date ? asOf
 export function fetchLineage(
   client: HttpClient,
   project: string,
-  node: string,
+  node: LineageNodeRef,
   options: LineageOptions = {},
 ): Promise<LineageGraph> {
   return client.call("getLineage", { params: { project }, query: lineageQuery(node, options) });
@@ -40,7 +60,7 @@ export function fetchClusterMembers(
   client: HttpClient,
   project: string,
   clusterId: string,
-  node: string,
+  node: LineageNodeRef,
   options: ClusterMembersOptions = {},
 ): Promise<ClusterMembers> {
   const { q, limit, offset, ...lineage } = options;
@@ -54,19 +74,32 @@ export function fetchClusterMembers(
 export function fetchImpact(
   client: HttpClient,
   project: string,
-  node: string,
+  node: LineageNodeRef,
   options: { asOf?: Date | string } = {},
 ): Promise<Impact> {
-  return client.call("getImpact", { params: { project }, query: { node, asOf: timeOf(options.asOf) } });
+  return client.call("getImpact", { params: { project }, query: { ...nodeQuery(node), asOf: timeOf(options.asOf) } });
 }
 
 /** The shortest chain of runs and versions between `from` and `to` (either way round), or `nodes: null`. */
 export function fetchLineagePath(
   client: HttpClient,
   project: string,
-  from: string,
-  to: string,
+  from: LineageNodeRef,
+  to: LineageNodeRef,
   options: { asOf?: Date | string } = {},
 ): Promise<LineagePath> {
-  return client.call("getLineagePath", { params: { project }, query: { from, to, asOf: timeOf(options.asOf) } });
+  const start = nodeQuery(from);
+  const end = nodeQuery(to);
+  return client.call("getLineagePath", {
+    params: { project },
+    query: {
+      from: start.node,
+      fromNamespace: start.namespace,
+      fromName: start.name,
+      to: end.node,
+      toNamespace: end.namespace,
+      toName: end.name,
+      asOf: timeOf(options.asOf),
+    },
+  });
 }

@@ -1,4 +1,12 @@
-import type { CreateRegistryBody, CreateRunBody, RunSummary } from "@pedigree/protocol";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type CreateRegistryBody,
+  type CreateRunBody,
+  type GcResult,
+  parseRegistryRef,
+  type RunSummary,
+} from "@pedigree/protocol";
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
 import { ValidationError } from "./errors";
@@ -8,13 +16,12 @@ import {
   fetchImpact,
   fetchLineage,
   fetchLineagePath,
+  type LineageNodeRef,
   type LineageOptions,
 } from "./lineage";
 import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
-import { RunWriter } from "./spool/run-writer";
-import { RunSpool } from "./spool/spool-log";
 
 export interface InitOptions {
   project?: string;
@@ -47,6 +54,11 @@ export class Pedigree {
       ...(options.name ? { name: options.name } : {}),
     };
     const runId = body.id as string;
+    // The spool (disk, background retries) loads with the first run, not with the SDK.
+    const [{ RunSpool }, { RunWriter }] = await Promise.all([
+      import("./spool/spool-log"),
+      import("./spool/run-writer"),
+    ]);
     const spool = await RunSpool.create(this.client.settings.pedigreeDir, {
       baseUrl: this.client.settings.baseUrl,
       project,
@@ -56,7 +68,17 @@ export class Pedigree {
       offline: this.client.settings.mode === "offline",
       maxBlockMs: this.client.settings.maxBlockMs,
     });
-    const sent = await writer.submit<RunSummary>({ kind: "createRun", body });
+    const sent = await writer.submit<RunSummary>({ kind: "createRun", body }).catch(async (error: unknown) => {
+      // The server refused the run (a refused key, no role in the project): there is no run to keep writing to.
+      writer.close();
+      await rm(spool.dir, { recursive: true, force: true });
+      throw error;
+    });
+    if (sent.queued && sent.reason.kind === "parked") {
+      console.warn(
+        `[pedigree] the start of run ${runId} is parked in ${join(spool.dir, "rejected.jsonl")} (${sent.reason.entry.reason}); the run's writes wait behind it, \`pedigree sync --retry-rejected\` sends them`,
+      );
+    }
     const summary = sent.queued
       ? { id: runId, project, name: options.name ?? runId, jobType: body.jobType ?? "job" }
       : sent.result;
@@ -65,6 +87,9 @@ export class Pedigree {
 
   /** A committed version by ref (`name`, `name:alias`, `name:vN`, `registry/collection:alias`) or id. */
   async artifact(ref: string, options: { project?: string } = {}): Promise<ArtifactVersion> {
+    // A registry ref is read through its collection: registry readers need no project.
+    const linked = parseRegistryRef(ref);
+    if (linked) return this.registry(linked.registry).collection(linked.collection).version(linked.selector);
     const project = this.projectOf(options.project);
     const details = await this.client.call("resolveVersion", { params: { project }, query: { ref } });
     return new ArtifactVersion(this.client, details);
@@ -96,6 +121,11 @@ export class Pedigree {
     return createRegistry(this.client, options);
   }
 
+  /** The registries you can read: organization registries and the restricted ones you are a member of. */
+  async registries(): Promise<RegistryInfo[]> {
+    return (await this.client.call("listRegistries")).registries;
+  }
+
   /** A registry by name (`model`, `dataset`): link versions, manage collections and their aliases. */
   registry(name: string): Registry {
     return new Registry(this.client, name, this.client.settings.project);
@@ -109,32 +139,65 @@ export class Pedigree {
     return this.client.call("whoAmI");
   }
 
+  /** Deletes every version of artifact `name` (tombstones, as `version.delete()` makes). */
+  async deleteArtifact(name: string, options: { project?: string; unlink?: boolean } = {}) {
+    const project = this.projectOf(options.project);
+    return this.client.call("deleteArtifact", {
+      params: { project, name },
+      query: { unlink: options.unlink ?? false },
+    });
+  }
+
+  /** Deletes a run: it stays in the lineage graph, marked deleted, with its edges. */
+  async deleteRun(runId: string, options: { project?: string } = {}) {
+    return this.client.call("deleteRun", { params: { project: this.projectOf(options.project), runId } });
+  }
+
+  /**
+   * Server maintenance (server admins): expires versions past their ttl, sweeps abandoned pending versions and
+   * frees the blobs no live version references (after the server's grace period). `dryRun` only counts.
+   */
+  async collectGarbage(options: { dryRun?: boolean } = {}): Promise<GcResult> {
+    return this.client.call("collectGarbage", { query: { dryRun: options.dryRun ?? false } });
+  }
+
   /** Points `alias` of artifact `name` at `version` (`vN` or a version id). */
   async setAlias(name: string, alias: string, version: string, options: { project?: string } = {}) {
     const project = this.projectOf(options.project);
     await this.client.call("setArtifactAlias", { params: { project, name, alias }, body: { version } });
   }
 
-  /** The lineage graph around a version (ref or id) or a run (id). */
-  async lineage(node: string, options: LineageOptions & { project?: string } = {}) {
+  /**
+   * The lineage graph around a version (ref or id), a run (id), or an OpenLineage node (`dataset:<ns>:<name>`,
+   * `job:<ns>:<name>`, `run:<uuid>`, or `{ kind, namespace, name }` when a name holds `:`).
+   */
+  async lineage(node: LineageNodeRef, options: LineageOptions & { project?: string } = {}) {
     const { project, ...query } = options;
     return fetchLineage(this.client, this.projectOf(project), node, query);
   }
 
   /** One page of the members of a cluster of `lineage(node, options)`, searchable by name with `q`. */
-  async clusterMembers(clusterId: string, node: string, options: ClusterMembersOptions & { project?: string } = {}) {
+  async clusterMembers(
+    clusterId: string,
+    node: LineageNodeRef,
+    options: ClusterMembersOptions & { project?: string } = {},
+  ) {
     const { project, ...query } = options;
     return fetchClusterMembers(this.client, this.projectOf(project), clusterId, node, query);
   }
 
   /** Every version and run downstream of `node`, grouped by artifact type, job type and registry collection. */
-  async impact(node: string, options: { project?: string; asOf?: Date | string } = {}) {
+  async impact(node: LineageNodeRef, options: { project?: string; asOf?: Date | string } = {}) {
     const { project, ...query } = options;
     return fetchImpact(this.client, this.projectOf(project), node, query);
   }
 
   /** The shortest chain of runs and versions connecting `from` and `to`, in time order; `nodes` is null if none. */
-  async lineagePath(from: string, to: string, options: { project?: string; asOf?: Date | string } = {}) {
+  async lineagePath(
+    from: LineageNodeRef,
+    to: LineageNodeRef,
+    options: { project?: string; asOf?: Date | string } = {},
+  ) {
     const { project, ...query } = options;
     return fetchLineagePath(this.client, this.projectOf(project), from, to, query);
   }

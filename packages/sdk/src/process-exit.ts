@@ -4,8 +4,8 @@ import { execFileSync } from "node:child_process";
 export interface ExitWatchedRun {
   readonly id: string;
   finish(state: "finished"): Promise<unknown>;
-  /** Marks the run ended locally and describes the one request that tells the server. */
-  finishRequest(state: "finished" | "failed"): FinishRequest;
+  /** Marks the run ended locally and describes the one request that tells the server (null: it stays queued). */
+  finishRequest(state: "finished" | "failed"): FinishRequest | null;
 }
 
 /** The PATCH that ends a run, sent by a child process once the parent can no longer wait on promises. */
@@ -46,7 +46,7 @@ function finishOpenRuns() {
 
 /** For `process.exit()` and uncaught errors: no promise completes after them. */
 function endOpenRunsSync(state: "finished" | "failed") {
-  const requests = [...openRuns].map((run) => run.finishRequest(state));
+  const requests = [...openRuns].flatMap((run) => run.finishRequest(state) ?? []);
   openRuns.clear();
   if (requests.length === 0) return;
   const script = `

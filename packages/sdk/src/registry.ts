@@ -5,6 +5,7 @@ import type {
   CreateCollectionBody,
   CreateRegistryBody,
   HistoryAction,
+  HistoryCheckpoint,
   HistoryEvent,
   HistoryVerification,
   Registry as RegistryInfo,
@@ -130,6 +131,17 @@ export class RegistryCollection {
     return this.client.call("getCollection", { params: this.params });
   }
 
+  /**
+   * The version linked here that `selector` names (`latest`, the collection's `vN`, an alias, or a linked version
+   * id), with its details; its files download through this collection, whatever project the version is in.
+   */
+  async version(selector = "latest"): Promise<ArtifactVersion> {
+    const details = await this.client.call("getCollectionVersion", {
+      params: { ...this.params, version: selector },
+    });
+    return new ArtifactVersion(this.client, details, { registry: this.registry, collection: this.name });
+  }
+
   /** Changes tags and/or description; each real change is recorded in the action history. */
   async update(changes: { tags?: string[]; description?: string }): Promise<Collection> {
     return this.client.call("updateCollection", { params: this.params, body: changes });
@@ -176,9 +188,18 @@ export class RegistryCollection {
     } while (cursor);
   }
 
-  /** Recomputes the hash chain on the server; `firstBroken` names the first event that does not fit. */
-  async verifyHistory(): Promise<HistoryVerification> {
-    return this.client.call("verifyHistory", { params: this.params });
+  /**
+   * Verifies the history on the server: recomputes the hash chain (`firstBroken` names the first event that
+   * does not fit), replays the events against the collection's links and aliases (`stateDifferences`), and,
+   * with `since`, proves the chain still extends a checkpoint kept from an earlier answer's `head`
+   * (`since.inChain`): keep `head` somewhere the server cannot write, and a cut or rewritten history shows.
+   */
+  async verifyHistory(options: { since?: HistoryCheckpoint } = {}): Promise<HistoryVerification> {
+    const { since } = options;
+    return this.client.call("verifyHistory", {
+      params: this.params,
+      query: since ? { sinceSeq: since.seq, sinceHash: since.hash } : {},
+    });
   }
 
   /** @internal The path segment naming a version in this collection: `vN` or a version id. */

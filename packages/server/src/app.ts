@@ -12,10 +12,12 @@ import { mountApiDocs } from "./routes/docs";
 import { keyRoutes } from "./routes/keys";
 import { lineageRoutes } from "./routes/lineage";
 import { memberRoutes, registryMemberRoutes } from "./routes/members";
+import { openLineageExportRoutes, openLineageIngestRoutes } from "./routes/openlineage";
 import { registerRoutes } from "./routes/register-route";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
 import { serverInfoRoutes } from "./routes/server-info";
+import { adminRoutes, auditRoutes, projectSettingsRoutes } from "./routes/storage";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
 import { mountWebApp } from "./routes/web";
@@ -49,10 +51,15 @@ export function createApp(deps: AppDeps) {
       ...registryMemberRoutes(deps),
       ...blobRoutes(deps),
       ...runRoutes(deps),
+      ...openLineageExportRoutes(deps),
+      ...openLineageIngestRoutes(deps),
       ...versionRoutes(deps),
       ...artifactRoutes(deps),
       ...registryRoutes(deps),
       ...lineageRoutes(deps),
+      ...projectSettingsRoutes(deps),
+      ...auditRoutes(deps),
+      ...adminRoutes(deps),
     },
   );
   mountApiDocs(app);

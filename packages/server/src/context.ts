@@ -16,7 +16,14 @@ export interface Clock {
 export interface AppDeps {
   db: Database;
   blobs: BlobStore;
-  config: Pick<ServerConfig, "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit"> & { webRoot?: string | undefined };
+  config: Pick<
+    ServerConfig,
+    "maxJsonBodyBytes" | "maxBlobBytes" | "rateLimit" | "gcGraceMs" | "pendingVersionTtlMs"
+  > & {
+    webRoot?: string | undefined;
+    /** The OpenLineage consumer run events are sent to (openlineage/outbox.ts), when one is configured. */
+    openlineageUrl?: string | undefined;
+  };
   clock: Clock;
   keyCache: ApiKeyCache;
   accessCache: ProjectAccessCache;

@@ -1,4 +1,5 @@
 export { createApp, type PedigreeApp, SERVER_VERSION } from "./app";
+export { type ExpiryResult, expireVersions } from "./artifacts/retention";
 export { ApiKeyCache } from "./auth/key-cache";
 export { createUserWithKey } from "./auth/users";
 export { defaultConfig, type ServerConfig } from "./config";
@@ -6,5 +7,9 @@ export { type AppDeps, type Clock, systemClock } from "./context";
 export { type Database, openDatabase, openPglite, openPostgres } from "./db/client";
 export { type RunningServer, startServer } from "./server";
 export { runServerCommand } from "./server-command";
-export type { BlobStore } from "./store/blob-store";
+export { collectGarbage, type GcOptions } from "./storage/gc";
+export { type SweepResult, sweepPendingVersions } from "./storage/pending-sweep";
+export type { BlobStore, DirectTransfers, StagedBlob } from "./store/blob-store";
 export { createLocalBlobStore } from "./store/local-blob-store";
+export { importS3BlobStore, openBlobStore } from "./store/open-blob-store";
+export type { S3BlobStoreOptions } from "./store/s3-blob-store";

@@ -2,6 +2,7 @@ import type { ProjectMember, ProjectSummary, Role } from "@pedigree/protocol";
 import { and, eq, exists, ne, sql } from "drizzle-orm";
 import { claimProject } from "./auth/access";
 import type { Actor } from "./auth/actor";
+import { requireUserByName } from "./auth/users";
 import type { Db } from "./db/client";
 import { artifacts, projectMembers, projects, runs, users } from "./db/schema";
 import { conflict, notFound } from "./errors";
@@ -77,12 +78,6 @@ export async function removeMember(tx: Db, project: string, userName: string): P
     .where(and(eq(projectMembers.project, project), eq(projectMembers.userId, user.id)))
     .returning();
   if (removed.length === 0) throw notFound(`member '${userName}' of project '${project}'`, "user");
-}
-
-async function requireUserByName(db: Db, name: string) {
-  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.name, name));
-  if (!user) throw notFound(`user '${name}'`, "user");
-  return user;
 }
 
 /** Serialises membership changes of one project, so two admins cannot demote each other at once. */

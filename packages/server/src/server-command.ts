@@ -10,9 +10,15 @@ const usage = `Usage: pedigree server [options]
   --database-url <url>  PostgreSQL instead of PGlite (DATABASE_URL)
 
 Environment:
-  PEDIGREE_RATE_LIMIT       writes per second per API key: 'off', '<n>' (burst 10n) or '<n>:<burst>' (200:2000)
+  PEDIGREE_RATE_LIMIT       writes per second per user (all its keys): 'off', '<n>' (burst 10n) or '<n>:<burst>' (200:2000)
   PEDIGREE_MAX_BODY_BYTES   largest JSON request body, larger ones get a 413 (64 MiB)
   PEDIGREE_MAX_BLOB_BYTES   largest uploaded file (50 GiB)
+  PEDIGREE_PENDING_TTL_MS   pending versions older are swept with the uploads nothing else uses (86400000: 1 day)
+  PEDIGREE_BLOB_STORE       s3://bucket/prefix keeps blobs in an S3-compatible bucket (unset: <data-dir>/blobs)
+  PEDIGREE_S3_ENDPOINT      the endpoint of a store other than AWS S3 (MinIO, R2, …), path-style
+                            region and credentials: the standard AWS_* variables and profiles
+  PEDIGREE_DIRECT_MIN_BYTES files this large go straight between SDK and bucket, presigned (8 MiB)
+  PEDIGREE_S3_TRUST_CHECKSUMS  1: accept direct uploads on the store's verified sha256 (AWS S3), no read-back
 `;
 
 export function configFromArgs(args: string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -52,6 +58,7 @@ export async function runServerCommand(args: string[]) {
     : `embedded PGlite in ${config.dataDir}`;
   console.log(`Pedigree server listening on ${running.url}`);
   console.log(`  database: ${database}`);
+  console.log(`  blobs: ${config.blobStore ?? `${config.dataDir}/blobs`}`);
   console.log(
     running.createdAdminKey
       ? `  admin API key created and saved to ${running.credentialsFile} (for ${running.url})`

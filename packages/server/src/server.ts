@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp, type PedigreeApp } from "./app";
 import { ProjectAccessCache } from "./auth/access-cache";
@@ -9,12 +8,15 @@ import { bootstrapAdmin } from "./auth/users";
 import type { ServerConfig } from "./config";
 import { type Clock, systemClock } from "./context";
 import { type Database, openDatabase } from "./db/client";
+import { startOutboxDelivery } from "./openlineage/outbox";
 import { RunOrdinals } from "./runs/ordinals";
 import { markSilentRunsCrashed } from "./runs/service";
-import { createLocalBlobStore } from "./store/local-blob-store";
+import { collectGarbage } from "./storage/gc";
+import type { BlobStore } from "./store/blob-store";
+import { openBlobStore } from "./store/open-blob-store";
 
-/** A temporary upload file untouched this long belongs to an upload that died with its process. */
-const STALE_UPLOAD_MS = 60 * 60_000;
+/** How often the temporary files of dead uploads are looked for (also once at start). */
+const DEAD_UPLOAD_SWEEP_MS = 60_000;
 
 export interface RunningServer {
   url: string;
@@ -28,23 +30,22 @@ export interface RunningServer {
 }
 
 /**
- * Opens the database (migrating it), creates the admin on first start, and serves the API. On first start
+ * Opens the database (migrating it) and the blob store (`config.blobStore`, unless one is given), creates the
+ * admin on first start, and serves the API. On first start
  * the admin key is written to `<pedigreeDir>/credentials` for this server's URL, where the SDK finds it.
  */
 export async function startServer(
   config: ServerConfig,
-  options: { clock?: Clock; database?: Database; log?: (line: string) => void } = {},
+  options: { clock?: Clock; database?: Database; blobs?: BlobStore; log?: (line: string) => void } = {},
 ): Promise<RunningServer> {
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const adminKey = await database.transaction((tx) => bootstrapAdmin(tx, config.adminKey));
-  const blobs = createLocalBlobStore(join(config.dataDir, "blobs"));
-  const removeStaleUploads = () =>
-    blobs
-      .removeStaleUploads(new Date(Date.now() - STALE_UPLOAD_MS))
-      .catch((error) => log(`removing stale uploads failed: ${error}`));
-  await removeStaleUploads();
+  const blobs = options.blobs ?? (await openBlobStore(config));
+  const removeDeadUploads = () =>
+    blobs.removeDeadUploads().catch((error: unknown) => log(`removing dead uploads failed: ${error}`));
+  await removeDeadUploads();
   const app = createApp({
     db: database,
     blobs,
@@ -70,14 +71,39 @@ export async function startServer(
     () => {
       const silentSince = new Date(clock.now().getTime() - config.heartbeatTimeoutMs);
       database
-        .transaction((tx) => markSilentRunsCrashed(tx, silentSince))
+        .transaction((tx) =>
+          markSilentRunsCrashed(tx, silentSince, { emitsOpenLineage: Boolean(config.openlineageUrl) }),
+        )
         .catch((error) => log(`crash sweep failed: ${error}`));
     },
     Math.min(60_000, config.heartbeatTimeoutMs),
   );
   sweeper.unref();
-  const uploadSweeper = setInterval(removeStaleUploads, STALE_UPLOAD_MS);
+  const uploadSweeper = setInterval(removeDeadUploads, DEAD_UPLOAD_SWEEP_MS);
   uploadSweeper.unref();
+  let sweeping: Promise<unknown> | null = null;
+  const pendingSweeper = setInterval(
+    () => {
+      // One run at a time here (a long one is not started again underneath itself); across servers, expiry
+      // takes an advisory lock and the sweeps work under the blob locks.
+      sweeping ??= collectGarbage(database, blobs, {
+        now: clock.now(),
+        graceMs: config.gcGraceMs,
+        pendingTtlMs: config.pendingVersionTtlMs,
+        dryRun: false,
+        actor: null,
+      })
+        .catch((error: unknown) => log(`storage maintenance (expiry, pending sweep, gc) failed: ${error}`))
+        .finally(() => {
+          sweeping = null;
+        });
+    },
+    Math.max(60_000, Math.min(60 * 60_000, config.pendingVersionTtlMs, config.gcIntervalMs)),
+  );
+  pendingSweeper.unref();
+  const outbox = config.openlineageUrl
+    ? startOutboxDelivery(database, { url: config.openlineageUrl, apiKey: config.openlineageApiKey, log })
+    : undefined;
 
   return {
     url,
@@ -88,6 +114,9 @@ export async function startServer(
     async close() {
       clearInterval(sweeper);
       clearInterval(uploadSweeper);
+      clearInterval(pendingSweeper);
+      await sweeping;
+      await outbox?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
     },

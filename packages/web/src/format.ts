@@ -14,3 +14,9 @@ export function formatBytes(bytes: number): string {
 export const formatTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
 
 export const formatJson = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** What a registry's visibility means, for a tooltip beside its badge. */
+export const visibilityHint: Record<"restricted" | "organization", string> = {
+  restricted: "only members of this registry (and server admins) can read it",
+  organization: "every signed-in user can read it",
+};

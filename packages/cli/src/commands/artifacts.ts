@@ -31,12 +31,16 @@ export const artifactCommand: Command = {
 export const downloadCommand: Command = {
   summary: "download a version's files, verified by sha256",
   async run(args) {
-    const parsed = parseClientArgs(args, "Usage: pedigree download <ref> [dir] --project <p>", {});
+    const parsed = parseClientArgs(
+      args,
+      "Usage: pedigree download <ref> [dir] --project <p> [--copy]\n\nFiles come through the cache ($PEDIGREE_DIR/cache) as read-only hard links; --copy writes editable copies.",
+      { copy: { type: "boolean" } },
+    );
     if (!parsed) return 0;
     const [ref, dir] = parsed.positionals;
     if (!ref) throw new Error("name a ref");
     const version = await parsed.client.artifact(ref);
-    const target = await version.download(dir);
+    const target = await version.download(dir, { copy: Boolean(parsed.values.copy) });
     print(parsed.json, { ref: version.ref, dir: target }, () => `${version.ref} -> ${target}`);
     return 0;
   },

@@ -31,6 +31,22 @@ export const projectsCommand: Command = {
   },
 };
 
+export const registriesCommand: Command = {
+  summary: "the registries you can read, with who else can",
+  async run(args) {
+    const parsed = parseClientArgs(args, "Usage: pedigree registries [--json]", {});
+    if (!parsed) return 0;
+    const registries = await parsed.client.registries();
+    print(parsed.json, registries, () =>
+      table([
+        ["registry", "visibility", "description"],
+        ...registries.map((r) => [r.name, r.visibility, r.description]),
+      ]),
+    );
+    return 0;
+  },
+};
+
 export const runsCommand: Command = {
   summary: "a project's runs, newest first",
   async run(args) {

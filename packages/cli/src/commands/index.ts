@@ -1,6 +1,8 @@
 import { artifactCommand, downloadCommand } from "./artifacts";
-import { projectsCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
+import { projectsCommand, registriesCommand, runCommand, runsCommand, whoamiCommand } from "./browse";
+import { cacheCommand } from "./cache";
 import type { Command } from "./command";
+import { gcCommand } from "./gc";
 import { historyCommand } from "./history";
 import { lineageCommand } from "./lineage";
 import { serverCommand } from "./server";
@@ -9,12 +11,15 @@ import { syncCommand } from "./sync";
 export const commands: Record<string, Command> = {
   server: serverCommand,
   sync: syncCommand,
+  cache: cacheCommand,
   whoami: whoamiCommand,
   projects: projectsCommand,
+  registries: registriesCommand,
   runs: runsCommand,
   run: runCommand,
   artifact: artifactCommand,
   download: downloadCommand,
   lineage: lineageCommand,
   history: historyCommand,
+  gc: gcCommand,
 };

@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { Limits, type RunSummary, type VersionContents, type VersionSummary } from "@pedigree/protocol";
+import type { ContentSource } from "../artifact";
 import type { HttpClient } from "../client";
-import type { PedigreeError } from "../errors";
-import { type ProgressCallback, uploadBlob } from "../transfer";
-import type { RunSpoolMeta, SpooledOp } from "./spool-log";
+import { PedigreeError } from "../errors";
+import { downloadFile, type ProgressCallback, uploadBlobs } from "../transfer";
+import type { RejectedEntry, RunSpoolMeta, SpooledOp } from "./spool-log";
 
 export type OpResult = RunSummary | VersionContents | VersionSummary | null;
 
@@ -42,15 +43,29 @@ async function sendVersion(
   const pathOf = new Map(
     op.body.manifest.flatMap((entry) => ("sha256" in entry ? [[entry.sha256, entry.path] as const] : [])),
   );
+  const uploads = [];
   for (const sha256 of created.missingBlobs) {
-    const localPath = op.files[sha256];
+    const localPath = op.files[sha256] ?? (await fetchedFromSource(client, op.sources?.[sha256]));
     if (!localPath) throw new Error(`the server asks for ${sha256}, which the spooled artifact has no file for`);
-    await uploadBlob(client, sha256, localPath, { path: pathOf.get(sha256) ?? sha256, onProgress });
+    uploads.push({ sha256, localPath, path: pathOf.get(sha256) ?? sha256 });
   }
+  await uploadBlobs(client, uploads, onProgress, created.directUploads);
   return client.call("commitVersion", {
     params: { project: meta.project, versionId: created.version.id },
     body: { runId: op.body.runId, aliases: op.body.aliases ?? [] },
   });
+}
+
+/**
+ * A draft's file held by reference, which the server asks for because the writer cannot read the version it came
+ * from in its project (it read it through a registry): fetched into the cache, verified, and uploaded from there.
+ */
+async function fetchedFromSource(client: HttpClient, source: ContentSource | undefined): Promise<string | undefined> {
+  if (!source) return undefined;
+  const { blobCacheOf } = await import("../cache/blob-cache");
+  return blobCacheOf(client.settings).obtain(source.entry, (into) =>
+    downloadFile(client, source.files, source.entry, into),
+  );
 }
 
 /** Small files travel with the manifest (one request); the server verifies each by its sha256. */
@@ -69,11 +84,43 @@ async function inlineContents(op: Extract<SpooledOp, { kind: "logArtifact" }>) {
 }
 
 /**
- * Worth sending again later: network trouble, timeouts, 5xx, 429, and a key the server refuses (401/403: the
- * user can fix the key and sync). Anything else the server would refuse again.
+ * What to do with a write that failed:
+ * - `unreachable`: no answer (the circuit is open); it stays queued until the server is back.
+ * - `later`: 429, 408, or a 503 with Retry-After; it stays queued and is sent again after `delayMs`.
+ * - `auth`: the server refused the key (401); it stays queued for a `sync` with a good key.
+ * - `park`: 5xx after the client's retries; parked in rejected.jsonl, later writes go on.
+ * - `refused`: any other 4xx (403 too); the server would refuse it again.
  */
-export function isTransient(error: PedigreeError | Error): boolean {
-  const { code, status } = error as PedigreeError;
-  if (code === "NETWORK") return true;
-  return status === undefined ? false : status >= 500 || [401, 403, 408, 429].includes(status);
+export type FailureKind = "unreachable" | "later" | "auth" | "park" | "refused";
+
+export function failureKind(error: unknown): FailureKind {
+  if (!(error instanceof PedigreeError)) return "park";
+  const { code, status } = error;
+  if (code === "NETWORK" || status === undefined) return "unreachable";
+  if (status === 401) return "auth";
+  if (error.retryAfterMs !== undefined || status === 408 || status === 429) return "later";
+  return status >= 500 ? "park" : "refused";
+}
+
+/** The answer kept beside a parked write. */
+export function parkedAnswer(error: unknown) {
+  return error instanceof PedigreeError
+    ? {
+        reason: error.message.startsWith("the server answered") ? error.message : `${error.code}: ${error.message}`,
+        status: error.status,
+      }
+    : { reason: String(error), status: undefined };
+}
+
+/**
+ * The parked write `op` must wait behind, if any. Order is kept where a write needs an earlier one: every later
+ * write of a run needs its parked creation, and the run's final state waits behind its parked inputs and outputs
+ * (so they can still be recorded: a finished run takes no new edges). Other writes go on past a parked one.
+ */
+export function blockerOf(op: SpooledOp, parked: readonly RejectedEntry[]): RejectedEntry | undefined {
+  const waiting = parked.filter((entry) => entry.heldBehind !== undefined || (entry.status ?? 500) >= 500);
+  const creation = waiting.find((entry) => entry.op.kind === "createRun");
+  if (creation) return creation;
+  const ends = op.kind === "updateRun" && op.body.state !== undefined && op.body.state !== "running";
+  return ends ? waiting.find((entry) => entry.op.kind === "useArtifact" || entry.op.kind === "logArtifact") : undefined;
 }

@@ -56,7 +56,7 @@ export async function setAlias(
   input: { name: string; alias: string; version: string },
 ): Promise<VersionSummary> {
   const ref = VersionId.safeParse(input.version).success ? input.version : `${input.name}:${input.version}`;
-  const target = await resolveRef(tx, ctx.project, ref, { field: "version" });
+  const target = await resolveRef(tx, ctx.project, ref, { reader: ctx.actor, field: "version" });
   if (target.artifact.name !== input.name)
     throw notFound(`version '${input.version}' of artifact '${input.name}'`, "version");
   await lockArtifact(tx, target.artifact.id);
@@ -73,7 +73,10 @@ export async function setAlias(
 
 export async function removeAlias(tx: Db, ctx: WriteContext, input: { name: string; alias: string }): Promise<void> {
   if (input.alias === "latest") throw badRequest("alias", "'latest' is managed by the server");
-  const target = await resolveRef(tx, ctx.project, `${input.name}:${input.alias}`, { field: "alias" });
+  const target = await resolveRef(tx, ctx.project, `${input.name}:${input.alias}`, {
+    reader: ctx.actor,
+    field: "alias",
+  });
   await lockArtifact(tx, target.artifact.id);
   await releaseAlias(tx, { artifactId: target.artifact.id, alias: input.alias, at: ctx.now() });
 }

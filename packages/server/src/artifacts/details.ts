@@ -6,22 +6,33 @@ import {
   type VersionContents,
   type VersionDetails,
 } from "@pedigree/protocol";
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { notFound } from "../errors";
+import { inVisibleProject, type ProjectVisibility } from "../lineage/visibility";
+import { datasetOpenLineageOf } from "../openlineage/details";
 import { listMemberships } from "../registry/memberships";
 import type { ResolvedVersion } from "./present";
 import { type ArtifactRow, currentAliases, toVersionSummary } from "./present";
 
-/** Everything a selected version node shows: metadata, files, producers, consumers, registry memberships. */
-export async function getVersionDetails(db: Db, { version, artifact }: ResolvedVersion): Promise<VersionDetails> {
+/**
+ * Everything a selected version node shows: metadata, files, producers, consumers, registry memberships.
+ * Runs of projects the reader cannot see are left out (and out of the counts), as lineage leaves them out;
+ * so are memberships in registries the reader cannot read.
+ */
+export async function getVersionDetails(
+  db: Db,
+  { version, artifact }: ResolvedVersion,
+  visibility: ProjectVisibility,
+): Promise<VersionDetails> {
   const held = await currentAliases(db, [{ version, artifact }]);
+  const visibleRun = inVisibleProject(runs.project, visibility);
   const producers = await db
     .select({ id: runs.id, name: runs.name, jobType: runs.jobType, state: runs.state, loggedAt: runOutputs.createdAt })
     .from(runOutputs)
     .innerJoin(runs, eq(runs.id, runOutputs.runId))
-    .where(eq(runOutputs.versionId, version.id))
+    .where(and(eq(runOutputs.versionId, version.id), visibleRun))
     .orderBy(asc(runOutputs.createdAt))
     .limit(DETAILS_RUN_LIMIT);
   const consumers = await db
@@ -35,25 +46,31 @@ export async function getVersionDetails(db: Db, { version, artifact }: ResolvedV
     })
     .from(runInputs)
     .innerJoin(runs, eq(runs.id, runInputs.runId))
-    .where(eq(runInputs.versionId, version.id))
+    .where(and(eq(runInputs.versionId, version.id), visibleRun))
     .orderBy(desc(runInputs.createdAt))
     .limit(DETAILS_RUN_LIMIT);
-  const [counts] = await db
-    .select({
-      producers: sql<number>`(select count(*)::int from ${runOutputs} where ${runOutputs.versionId} = ${version.id})`,
-      consumers: sql<number>`(select count(*)::int from ${runInputs} where ${runInputs.versionId} = ${version.id})`,
-    })
-    .from(sql`(select 1) as one`);
-  const memberships: RegistryMembership[] = await listMemberships(db, version.id);
+  const [producerCount] = await db
+    .select({ count: count() })
+    .from(runOutputs)
+    .innerJoin(runs, eq(runs.id, runOutputs.runId))
+    .where(and(eq(runOutputs.versionId, version.id), visibleRun));
+  const [consumerCount] = await db
+    .select({ count: count() })
+    .from(runInputs)
+    .innerJoin(runs, eq(runs.id, runInputs.runId))
+    .where(and(eq(runInputs.versionId, version.id), visibleRun));
+  const memberships: RegistryMembership[] = await listMemberships(db, version.id, visibility.reader);
   return {
     ...toVersionSummary(version, artifact, held.get(version.id) ?? []),
     metadata: version.metadata,
-    manifest: version.manifest,
+    // A tombstone has no files.
+    manifest: version.deletedAt ? [] : version.manifest,
     producers: producers.map((row) => ({ ...row, loggedAt: row.loggedAt.toISOString() })),
-    producerCount: counts?.producers ?? producers.length,
+    producerCount: producerCount?.count ?? producers.length,
     consumers: consumers.reverse().map((row) => ({ ...row, usedAt: row.usedAt.toISOString() })),
-    consumerCount: counts?.consumers ?? consumers.length,
+    consumerCount: consumerCount?.count ?? consumers.length,
     memberships,
+    ...(await datasetOpenLineageOf(db, version.id)),
   };
 }
 

@@ -24,10 +24,22 @@ export async function currentAliases(db: Db, rows: { version: VersionRow; artifa
   return byVersion;
 }
 
-/** `latest` for the artifact's newest committed version: kept by the server, never stored. */
+/** `latest` for the artifact's newest committed version that is not a tombstone: kept by the server. */
 export function managedAliases(version: VersionRow, artifact: ArtifactRow): string[] {
-  return version.state === "committed" && version.index === artifact.versionCount - 1 ? ["latest"] : [];
+  return version.state === "committed" && version.deletedAt === null && version.index === artifact.latestIndex
+    ? ["latest"]
+    : [];
 }
+
+/** `deleted: true` and who and when, on a tombstone only. */
+export function tombstoneOf(row: { deletedAt: Date | null; deletedBy: string | null }): TombstoneSummary {
+  if (row.deletedAt === null) return {};
+  return {
+    deleted: true,
+    deletion: { reason: row.deletedBy ? "deleted" : "expired", by: row.deletedBy, at: row.deletedAt.toISOString() },
+  };
+}
+type TombstoneSummary = Pick<VersionSummary, "deleted" | "deletion">;
 
 export function toVersionSummary(version: VersionRow, artifact: ArtifactRow, heldAliases: string[]): VersionSummary {
   return {
@@ -45,6 +57,8 @@ export function toVersionSummary(version: VersionRow, artifact: ArtifactRow, hel
     description: version.description,
     createdAt: version.createdAt.toISOString(),
     committedAt: version.committedAt?.toISOString() ?? null,
+    ...(version.expiresAt && !version.deletedAt ? { expiresAt: version.expiresAt.toISOString() } : {}),
+    ...tombstoneOf(version),
   };
 }
 

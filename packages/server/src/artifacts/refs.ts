@@ -2,9 +2,10 @@ import { VersionId } from "@pedigree/protocol";
 import { and, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { aliases, artifacts, versions } from "../db/schema";
-import { badRequest, notFound } from "../errors";
+import { ApiError, badRequest, notFound } from "../errors";
 import { resolveRegistryRef } from "../registry/refs";
-import type { ResolvedVersion } from "./present";
+import type { ResolvedVersion, VersionRow } from "./present";
+import { versionIndexOf } from "./version-number";
 
 export interface ParsedRef {
   name: string;
@@ -22,23 +23,48 @@ export function parseArtifactRef(ref: string, field = "ref"): ParsedRef {
   return { name, selector };
 }
 
+export interface RefOptions {
+  /** The user resolving the ref: a registry ref needs read access to its registry. */
+  reader: string;
+  asOf?: Date | undefined;
+  field?: string;
+  /** Answer tombstones too (details, lineage); otherwise naming one is a 410 naming its deletion. */
+  tombstones?: "allow";
+}
+
 /**
- * The committed version a ref names in `project`, as it stood at `asOf` (now when not given).
- * Throws a 404 naming the ref when there is none.
+ * The committed version a ref names in `project`, as it stood at `asOf` (now when not given); a registry
+ * ref names the version linked there, whatever its project. Throws a 404 naming the ref when there is none.
  */
-export async function resolveRef(
-  db: Db,
-  project: string,
-  ref: string,
-  options: { asOf?: Date; field?: string } = {},
-): Promise<ResolvedVersion> {
+export async function resolveRef(db: Db, project: string, ref: string, options: RefOptions): Promise<ResolvedVersion> {
+  const resolved = await resolveAnyRef(db, project, ref, options);
+  if (options.tombstones !== "allow") assertLive(resolved, options.field ?? "ref");
+  return resolved;
+}
+
+/** Throws the 410 for a tombstone, naming the version and its deletion. */
+export function assertLive(
+  {
+    version,
+    artifact,
+  }: { version: Pick<VersionRow, "id" | "index" | "deletedAt" | "deletedBy">; artifact: { name: string } },
+  field = "ref",
+): void {
+  if (version.deletedAt === null) return;
+  const how = version.deletedBy ? `deleted by ${version.deletedBy}` : "expired";
+  throw new ApiError(
+    "GONE",
+    `version ${artifact.name}:v${version.index} (${version.id}) was ${how} at ${version.deletedAt.toISOString()}`,
+    field,
+  );
+}
+
+async function resolveAnyRef(db: Db, project: string, ref: string, options: RefOptions): Promise<ResolvedVersion> {
   const field = options.field ?? "ref";
   if (VersionId.safeParse(ref).success) return resolveVersionId(db, project, ref, field);
-  if (ref.includes("/")) {
-    return resolveRegistryRef(db, ref, { ...options, field });
-  }
+  if (ref.includes("/")) return resolveRegistryRef(db, ref, { ...options, field });
   const { name, selector } = parseArtifactRef(ref, field);
-  const found = await selectVersion(db, project, name, selector, options.asOf);
+  const found = await selectVersion(db, project, name, selector, versionIndexOf(selector, field), options.asOf);
   if (found) return found;
   // Only a miss asks which part is missing, for the message.
   const [artifact] = await db
@@ -65,6 +91,7 @@ async function selectVersion(
   project: string,
   name: string,
   selector: string,
+  index: number | undefined,
   asOf: Date | undefined,
 ): Promise<ResolvedVersion | undefined> {
   const committed = and(
@@ -73,13 +100,12 @@ async function selectVersion(
     eq(versions.state, "committed"),
     asOf ? lte(versions.committedAt, asOf) : undefined,
   );
-  const indexMatch = /^v(\d+)$/.exec(selector);
-  if (indexMatch) {
+  if (index !== undefined) {
     const [row] = await db
       .select({ version: versions, artifact: artifacts })
       .from(artifacts)
       .innerJoin(versions, eq(versions.artifactId, artifacts.id))
-      .where(and(committed, eq(versions.index, Number(indexMatch[1]))));
+      .where(and(committed, eq(versions.index, index)));
     return row;
   }
   if (selector === "latest") {
@@ -87,7 +113,12 @@ async function selectVersion(
       .select({ version: versions, artifact: artifacts })
       .from(artifacts)
       .innerJoin(versions, eq(versions.artifactId, artifacts.id))
-      .where(committed)
+      .where(
+        and(
+          committed,
+          asOf ? or(isNull(versions.deletedAt), gt(versions.deletedAt, asOf)) : isNull(versions.deletedAt),
+        ),
+      )
       .orderBy(desc(versions.index))
       .limit(1);
     return row;

@@ -1,13 +1,18 @@
 import type { CommitVersionBody, CreateVersionBody, CreateVersionResponse, VersionSummary } from "@pedigree/protocol";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { artifacts, blobs, runOutputs, runs, versions } from "../db/schema";
+import { artifacts, projects, runOutputs, versions } from "../db/schema";
 import { conflict, notFound } from "../errors";
 import { ensureProject } from "../projects";
+import { lockRunForEdge } from "../runs/service";
+import { lockBlobs } from "../storage/blob-locks";
+import { recordUploads } from "../storage/stored-blobs";
+import type { BlobStore, StagedBlob } from "../store/blob-store";
 import type { WriteContext } from "../write-context";
 import { assignAlias, lockArtifact } from "./aliases";
 import { manifestDigest, manifestSize, storedBlobs } from "./digest";
+import { assertDeclaredSizes, checkBlobPossession } from "./possession";
 
 /** A column as the target of an update's SET, which PostgreSQL refuses qualified. */
 const column = (target: { name: string }) => sql.identifier(target.name);
@@ -17,8 +22,14 @@ import { type ArtifactRow, loadVersionSummaries, managedAliases, toVersionSummar
 type CreateInput = Required<
   Pick<CreateVersionBody, "name" | "type" | "manifest" | "metadata" | "generated" | "aliases">
 > &
-  Pick<CreateVersionBody, "description" | "runId">;
+  Pick<CreateVersionBody, "description" | "runId"> & { ttl?: number | undefined };
 type CommitInput = Required<Pick<CommitVersionBody, "aliases">> & Pick<CommitVersionBody, "runId">;
+
+/** Small files sent with the manifest, hashed and staged by the route; placed and recorded by the create. */
+export interface InlineFiles {
+  store: BlobStore;
+  staged: readonly StagedBlob[];
+}
 
 /**
  * First phase of logging a version: records the manifest and answers which blobs must be uploaded.
@@ -28,10 +39,11 @@ export async function createVersion(
   tx: Db,
   ctx: WriteContext,
   input: CreateInput,
-  /** Blobs this transaction recorded itself (sent inline): known stored, not looked up again. */
-  recordedBlobs: ReadonlySet<string> = new Set(),
+  inline?: InlineFiles,
 ): Promise<CreateVersionResponse> {
   await ensureProject(tx, ctx);
+  // Refused before any upload is asked for; run before artifact, the lock order of every edge.
+  if (input.runId) await lockRunForEdge(tx, ctx.project, input.runId, ctx.now());
   // The upsert locks the artifact row as `lockArtifact` does, so what follows reads rows nobody else can change.
   const artifact = await upsertLockedArtifact(tx, ctx.project, input);
   const digest = manifestDigest(input.manifest);
@@ -49,15 +61,27 @@ export async function createVersion(
       fileCount: input.manifest.length,
       generated: input.generated,
       createdBy: ctx.actor,
+      // Without a ttl of its own, the project's default (null: kept for good).
+      expiresAt: sql`${ctx.now().toISOString()}::timestamptz + make_interval(secs => coalesce(${input.ttl ?? null}::bigint,
+        (select ${projects.defaultTtlSeconds} from ${projects} where ${projects.name} = ${ctx.project})))`,
     })
-    .onConflictDoNothing({ target: [versions.artifactId, versions.digest] })
+    .onConflictDoNothing({ target: [versions.artifactId, versions.digest], where: sql`${versions.deletedAt} is null` })
     .returning();
   const version = inserted ?? (await selectVersion(tx, artifact.id, digest));
-  const unchecked = storedBlobs(input.manifest).filter((sha256) => !recordedBlobs.has(sha256));
-  const missingBlobs = version.state === "committed" ? [] : await missingBlobsOf(tx, unchecked);
-  if (missingBlobs.length > 0) {
-    const [summary] = await loadVersionSummaries(tx, [version.id]);
-    return { version: summary as VersionSummary, missingBlobs };
+  if (version.state === "pending") {
+    const stored = storedBlobs(input.manifest);
+    await lockBlobs(tx, stored, "shared");
+    if (inline) await recordUploads(tx, inline.store, inline.staged, ctx.actor);
+    // Files all sent inline were just hashed and measured: nothing is left to check.
+    const sent = new Set(inline?.staged.map((blob) => blob.sha256));
+    if (!stored.every((sha256) => sent.has(sha256))) {
+      const { missing, wrongSize } = await checkBlobPossession(tx, writerOf(ctx), version.id);
+      assertDeclaredSizes(input.manifest, wrongSize);
+      if (missing.length > 0) {
+        const [summary] = await loadVersionSummaries(tx, [version.id]);
+        return { version: summary as VersionSummary, missingBlobs: missing };
+      }
+    }
   }
   const committed = await commitLocked(
     tx,
@@ -84,10 +108,12 @@ export async function commitVersion(
     .from(versions)
     .where(and(eq(versions.id, versionId), eq(versions.project, ctx.project)));
   if (!found) throw notFound(`version '${versionId}' in project '${ctx.project}'`, "versionId");
+  if (input.runId) await lockRunForEdge(tx, ctx.project, input.runId, ctx.now());
   const artifact = await lockArtifact(tx, found.artifactId);
   // Read again under the lock: a concurrent commit of the same version may have numbered it meanwhile.
   const [version] = await tx.select().from(versions).where(eq(versions.id, versionId));
-  if (!version) throw new Error("artifact or version vanished inside its transaction");
+  // Gone only when the pending sweep removed it meanwhile: as if it had never been made.
+  if (!version) throw notFound(`version '${versionId}' in project '${ctx.project}'`, "versionId");
   return commitLocked(tx, ctx, { artifact, version, blobsChecked: false, madeHere: false }, input);
 }
 
@@ -95,7 +121,7 @@ interface LockedVersion {
   /** Read while this transaction holds the artifact row lock. */
   artifact: ArtifactRow;
   version: VersionRow;
-  /** Every blob of the manifest is known to be stored. */
+  /** This writer was found to hold every blob of the manifest, under the shared blob locks. */
   blobsChecked: boolean;
   /** Inserted by this transaction: no alias can point at it yet. */
   madeHere: boolean;
@@ -111,9 +137,13 @@ async function commitLocked(
   let committed = version;
   let counted = artifact;
   if (version.state === "pending") {
-    const missing = blobsChecked ? [] : await missingBlobsOf(tx, storedBlobs(version.manifest));
-    if (missing.length > 0) {
-      throw conflict(`${missing.length} blob(s) are not uploaded yet: ${missing.slice(0, 5).join(", ")}`, "blobs");
+    if (!blobsChecked) {
+      await lockBlobs(tx, storedBlobs(version.manifest), "shared");
+      const { missing, wrongSize } = await checkBlobPossession(tx, writerOf(ctx), version.id);
+      assertDeclaredSizes(version.manifest, wrongSize);
+      if (missing.length > 0) {
+        throw conflict(`${missing.length} blob(s) are not uploaded yet: ${missing.slice(0, 5).join(", ")}`, "blobs");
+      }
     }
     // Both rows in one statement (one round trip); column names as in db/schema/artifacts.ts.
     await tx.execute(sql`
@@ -122,12 +152,19 @@ async function commitLocked(
           ${column(versions.committedAt)} = ${at.toISOString()}::timestamptz
         where ${versions.id} = ${version.id}
       )
-      update ${artifacts} set ${column(artifacts.versionCount)} = ${artifacts.versionCount} + 1
+      update ${artifacts} set ${column(artifacts.versionCount)} = ${artifacts.versionCount} + 1,
+        ${column(artifacts.latestIndex)} = ${artifacts.versionCount}
       where ${artifacts.id} = ${artifact.id}`);
     committed = { ...version, state: "committed", index: artifact.versionCount, committedAt: at };
-    counted = { ...artifact, versionCount: artifact.versionCount + 1 };
+    counted = { ...artifact, versionCount: artifact.versionCount + 1, latestIndex: artifact.versionCount };
   }
-  if (input.runId) await recordOutput(tx, ctx.project, input.runId, version.id, at);
+  // The caller holds the run open (`lockRunForEdge`).
+  if (input.runId) {
+    await tx
+      .insert(runOutputs)
+      .values({ runId: input.runId, versionId: version.id, createdAt: at })
+      .onConflictDoNothing();
+  }
   const aliasNames = [...new Set(input.aliases)];
   for (const alias of aliasNames) {
     await assignAlias(tx, { artifactId: artifact.id, alias, versionId: version.id, actor: ctx.actor, at });
@@ -163,42 +200,9 @@ async function selectVersion(tx: Db, artifactId: number, digest: string): Promis
   const [version] = await tx
     .select()
     .from(versions)
-    .where(and(eq(versions.artifactId, artifactId), eq(versions.digest, digest)));
+    .where(and(eq(versions.artifactId, artifactId), eq(versions.digest, digest), isNull(versions.deletedAt)));
   if (!version) throw new Error("version row vanished inside its transaction");
   return version;
 }
 
-/** Records the output edge; the run is checked by the same statement, and again only when nothing was inserted. */
-async function recordOutput(tx: Db, project: string, runId: string, versionId: string, at: Date) {
-  const inserted = await tx
-    .insert(runOutputs)
-    .select(
-      tx
-        .select({
-          runId: runs.id,
-          versionId: sql<string>`${versionId}::text`.as("version_id"),
-          createdAt: sql<Date>`${at.toISOString()}::timestamptz`.as("created_at"),
-        })
-        .from(runs)
-        .where(and(eq(runs.id, runId), eq(runs.project, project))),
-    )
-    .onConflictDoNothing()
-    .returning({ runId: runOutputs.runId });
-  if (inserted.length > 0) return;
-  const [run] = await tx
-    .select({ id: runs.id })
-    .from(runs)
-    .where(and(eq(runs.id, runId), eq(runs.project, project)));
-  if (!run) throw notFound(`run '${runId}' in project '${project}'`, "runId");
-}
-
-async function missingBlobsOf(db: Db, sha256s: string[]): Promise<string[]> {
-  if (sha256s.length === 0) return [];
-  const present = new Set<string>();
-  for (let start = 0; start < sha256s.length; start += 5000) {
-    const chunk = sha256s.slice(start, start + 5000);
-    const rows = await db.select({ sha256: blobs.sha256 }).from(blobs).where(inArray(blobs.sha256, chunk));
-    for (const row of rows) present.add(row.sha256);
-  }
-  return sha256s.filter((sha256) => !present.has(sha256));
-}
+const writerOf = (ctx: WriteContext) => ({ userId: ctx.actor, isAdmin: ctx.actorIsAdmin ?? false });

@@ -1,9 +1,9 @@
 import { ProjectName, RegistryName, type Role } from "@pedigree/protocol";
-import { and, eq, inArray } from "drizzle-orm";
+import { type AnyColumn, and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../context";
 import type { Db } from "../db/client";
-import { projectMembers, projects, registries, registryMembers } from "../db/schema";
+import { projectMembers, projects, registries, registryMembers, users } from "../db/schema";
 import { forbidden, notFound, parseInput } from "../errors";
 import type { Actor } from "./actor";
 import type { ProjectAccess } from "./project-access";
@@ -13,7 +13,7 @@ import type { ProjectAccess } from "./project-access";
  * a viewer reads, a member also writes, an admin also manages members. A project the actor has no role in
  * answers 404, exactly as one that does not exist, so names do not leak. A write to a project that does
  * not exist yet is allowed: the write creates it (`ensureProject`) and makes the writer its admin.
- * Registries (registry_members) use the same roles and ranking: see `authorizeRegistry`.
+ * Registries (registry_members) use the same roles and ranking; who reads one is `registryReadableBy`.
  */
 export type Permission = "read" | "write" | "manage";
 
@@ -32,6 +32,28 @@ export async function authorizeProject(
   permission: Permission,
 ): Promise<ProjectAccess> {
   return decideProjectAccess(actor, project, permission, await projectRole(db, actor.userId, project));
+}
+
+/**
+ * Who may delete what the data of a project: its admins (and server admins) anything, a member what they
+ * logged themselves (`createdBy`). Throws the 403 naming the first item the actor may not delete.
+ */
+export async function authorizeDeletion(
+  db: Db,
+  actor: Pick<Actor, "userId" | "isAdmin">,
+  project: string,
+  items: readonly { createdBy: string; label: string }[],
+): Promise<void> {
+  if (actor.isAdmin) return;
+  const role = (await projectRole(db, actor.userId, project))?.role ?? null;
+  if (role === "admin") return;
+  const other = items.find((item) => item.createdBy !== actor.userId);
+  if (other || !roleAllows(role, "write")) {
+    throw forbidden(
+      `${other?.label ?? "this"} can be deleted only by an admin of project '${project}' or the member who logged it`,
+      "project",
+    );
+  }
 }
 
 /** Whether `project` exists, and the role `userId` holds in it (null without one). */
@@ -100,6 +122,15 @@ export async function claimProject(
   await authorizeProject(tx, { userId: actor, isAdmin: false }, project, "write");
 }
 
+/**
+ * Which projects a user reads, as a condition on a project column: every project for a server admin, those the
+ * user holds any role in otherwise. The one rule for reads that cross projects (e.g. blobs named by sha256).
+ */
+export function projectReadableBy(actor: Pick<Actor, "userId" | "isAdmin">, project: AnyColumn | SQL): SQL {
+  if (actor.isAdmin) return sql`true`;
+  return sql`${project} in (select ${projectMembers.project} from ${projectMembers} where ${projectMembers.userId} = ${actor.userId})`;
+}
+
 /** Routes needing `server:admin` are no secret, so others get a 403. */
 export function assertServerAdmin(actor: Pick<Actor, "isAdmin">): void {
   if (!actor.isAdmin) throw forbidden("only server admins manage users", "authorization");
@@ -119,12 +150,28 @@ export async function authorizeBlobUpload(db: Db, actor: Pick<Actor, "userId" | 
   if (!writable) throw forbidden("uploading files needs the member or admin role in a project", "authorization");
 }
 
-/** The actor's role in a registry: admin for a server admin, null without a row (or without the registry). */
+/**
+ * The one rule for reading a registry, as a condition over `registries`: server admins read every registry,
+ * every signed-in user reads an `organization` registry, only its members read a `restricted` one. The
+ * registry gate, the registry list and registry refs (`resolveRegistryRef`, wherever a ref is resolved)
+ * all apply it, so a registry a user cannot read is, to that user, one that does not exist.
+ */
+export function registryReadableBy(userId: string): SQL {
+  return sql`(${registries.visibility} = 'organization'
+    or exists (select 1 from ${registryMembers}
+      where ${registryMembers.registryId} = ${registries.id} and ${registryMembers.userId} = ${userId})
+    or exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.isAdmin}))`;
+}
+
+/**
+ * The actor's role in a registry it can read (admin for a server admin, null without a membership row),
+ * or undefined when the registry does not exist or the actor cannot read it.
+ */
 export async function registryRole(
   db: Db,
   actor: Pick<Actor, "userId" | "isAdmin">,
   registry: string,
-): Promise<{ exists: boolean; role: Role | null }> {
+): Promise<{ role: Role | null } | undefined> {
   const [row] = await db
     .select({ id: registries.id, role: registryMembers.role })
     .from(registries)
@@ -132,14 +179,15 @@ export async function registryRole(
       registryMembers,
       and(eq(registryMembers.registryId, registries.id), eq(registryMembers.userId, actor.userId)),
     )
-    .where(eq(registries.name, registry));
-  if (!row) return { exists: false, role: null };
-  return { exists: true, role: actor.isAdmin ? "admin" : (row.role ?? null) };
+    .where(and(eq(registries.name, registry), registryReadableBy(actor.userId)));
+  if (!row) return undefined;
+  return { role: actor.isAdmin ? "admin" : (row.role ?? null) };
 }
 
 /**
- * Registries are organisation-wide: anyone may read them. Writing (collections, links, unprotected aliases)
- * needs the member role; protected aliases and members need admin. Answers the actor's role.
+ * A registry the actor cannot read answers 404, exactly as a missing one. Reading needs nothing more;
+ * writing (collections, links, unprotected aliases) needs the member role; protected aliases, members and
+ * the registry's settings need admin. Answers the actor's role.
  */
 export async function authorizeRegistry(
   db: Db,
@@ -147,9 +195,10 @@ export async function authorizeRegistry(
   registry: string,
   permission: Permission,
 ): Promise<Role | null> {
-  const { exists, role } = await registryRole(db, actor, registry);
+  const found = await registryRole(db, actor, registry);
+  if (!found) throw notFound(`registry '${registry}'`, "registry");
+  const { role } = found;
   if (permission === "read") return role;
-  if (!exists) throw notFound(`registry '${registry}'`, "registry");
   if (!roleAllows(role, permission)) {
     const need = permission === "manage" ? "an admin" : "a member";
     throw forbidden(

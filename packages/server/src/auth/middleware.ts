@@ -16,9 +16,10 @@ export function requireApiKey(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const now = deps.clock.now();
     let actor = deps.keyCache.get(keyHash, now.getTime());
     if (!actor) {
-      actor = (await deps.db.read((db) => authenticate(db, apiKey, now))) ?? undefined;
-      if (!actor) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired", "authorization");
-      deps.keyCache.set(keyHash, actor, now.getTime());
+      const found = await deps.db.read((db) => authenticate(db, apiKey, now));
+      if (!found) throw new ApiError("UNAUTHORIZED", "the API key is unknown, revoked or expired", "authorization");
+      actor = found.actor;
+      deps.keyCache.set(keyHash, actor, found.keyExpiresAt?.getTime() ?? null, now.getTime());
     }
     c.set("actor", actor);
     await next();

@@ -2,15 +2,25 @@ import type { CreatedUser, UserSummary } from "@pedigree/protocol";
 import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, users } from "../db/schema";
-import { conflict } from "../errors";
+import { conflict, notFound } from "../errors";
 import type { Actor } from "./actor";
 import { createApiKey } from "./api-keys";
 import { generateApiKey, hashApiKey, randomId } from "./keys";
 
-/** The user behind a key that is neither revoked nor expired, or null. */
-export async function authenticate(db: Db, apiKey: string, now: Date): Promise<Actor | null> {
+/** The user behind a key that is neither revoked nor expired, with the key's expiry (null: never), or null. */
+export async function authenticate(
+  db: Db,
+  apiKey: string,
+  now: Date,
+): Promise<{ actor: Actor; keyExpiresAt: Date | null } | null> {
   const [row] = await db
-    .select({ keyId: apiKeys.id, userId: users.id, userName: users.name, isAdmin: users.isAdmin })
+    .select({
+      keyId: apiKeys.id,
+      userId: users.id,
+      userName: users.name,
+      isAdmin: users.isAdmin,
+      keyExpiresAt: apiKeys.expiresAt,
+    })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(
@@ -21,7 +31,9 @@ export async function authenticate(db: Db, apiKey: string, now: Date): Promise<A
       ),
     )
     .limit(1);
-  return row ?? null;
+  if (!row) return null;
+  const { keyExpiresAt, ...actor } = row;
+  return { actor, keyExpiresAt };
 }
 
 export async function createUserWithKey(
@@ -57,6 +69,16 @@ export async function bootstrapAdmin(db: Db, presetKey: string | undefined): Pro
   return apiKey;
 }
 
+/** The user named `name`, whatever its case; 404 naming `user` without one. */
+export async function requireUserByName(db: Db, name: string): Promise<{ id: string; name: string }> {
+  const [user] = await db
+    .select({ id: users.id, name: users.name })
+    .from(users)
+    .where(eq(sql`lower(${users.name})`, name.toLowerCase()));
+  if (!user) throw notFound(`user '${name}'`, "user");
+  return user;
+}
+
 /** A new user (by a server admin) and its first key, shown once. User names are unique. */
 export async function createUser(
   tx: Db,
@@ -66,9 +88,9 @@ export async function createUser(
   const [user] = await tx
     .insert(users)
     .values({ id: `u_${randomId(12)}`, name: input.name, isAdmin: input.isAdmin })
-    .onConflictDoNothing({ target: users.name })
+    .onConflictDoNothing()
     .returning();
-  if (!user) throw conflict(`user '${input.name}' exists`, "name");
+  if (!user) throw conflict(`user '${input.name}' exists (names are unique whatever their case)`, "name");
   const { key, apiKey } = await createApiKey(tx, { userId: user.id, ...input.key, now });
   return { user: toUserSummary(user), key, apiKey };
 }

@@ -1,8 +1,8 @@
 /** The write rate limit as configured: read from the environment by `config.ts`, applied by `rate-limit.ts`. */
 export interface RateLimit {
-  /** Sustained writes per second per API key. */
+  /** Sustained writes per second per user (all of the user's keys together). */
   perSecond: number;
-  /** Writes a key may make at once after being idle. */
+  /** Writes a user may make at once after being idle. */
   burst: number;
 }
 

@@ -26,7 +26,7 @@ export async function getLineage(
   db: Db,
   project: string,
   query: LineageQuery,
-  options: ShapeOptions = {},
+  options: ShapeOptions,
 ): Promise<LineageGraph> {
   const shaped = await shapeLineage(db, project, query, options);
   const cut = cutAtLayers(shaped.nodes, shaped.edges, query.maxNodes, shaped.cutFrom);
@@ -46,7 +46,7 @@ export async function listClusterMembers(
   project: string,
   clusterId: string,
   query: LineageQuery & { q?: string | undefined; limit: number; offset: number },
-  options: ShapeOptions = {},
+  options: ShapeOptions,
 ): Promise<ClusterMembers> {
   const shaped = await shapeLineage(db, project, query, options);
   const cluster = shaped.clusters.get(clusterId);
@@ -66,8 +66,8 @@ export const LARGE_LAYER = 2_000;
 export interface ShapeOptions {
   /** Overrides LARGE_LAYER (tests take the database path on small graphs with it). */
   largeLayer?: number;
-  /** The projects the reader can see (all by default); other projects' nodes are left out. */
-  visibility?: ProjectVisibility;
+  /** Who reads, and the projects it can see; other projects' nodes are left out. */
+  visibility: ProjectVisibility;
 }
 
 interface ShapedGraph {
@@ -79,15 +79,10 @@ interface ShapedGraph {
   cutFrom?: number | undefined;
 }
 
-async function shapeLineage(
-  db: Db,
-  project: string,
-  query: LineageQuery,
-  options: ShapeOptions = {},
-): Promise<ShapedGraph> {
+async function shapeLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions): Promise<ShapedGraph> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
-  const visibility = options.visibility ?? { all: true };
-  const base = await resolveBaseNode(db, project, query.node, { asOf, field: "node" });
+  const { visibility } = options;
+  const base = await resolveBaseNode(db, project, query, { reader: visibility.reader, asOf, field: "node" });
   const walkOptions = { upstream: query.upstream, downstream: query.downstream, asOf };
   if (query.expandClusters || query.extended || query.artifactTypes || query.jobTypes) {
     // Without siblings or clusters, a layer's shown nodes are its count in the answer: the walk can stop at maxNodes.

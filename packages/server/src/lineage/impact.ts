@@ -19,10 +19,10 @@ export async function getImpact(
   db: Db,
   project: string,
   query: z.output<typeof ImpactQuery>,
-  visibility: ProjectVisibility = { all: true },
+  visibility: ProjectVisibility,
 ): Promise<Impact> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
-  const base = await resolveBaseNode(db, project, query.node, { asOf, field: "node" });
+  const base = await resolveBaseNode(db, project, query, { reader: visibility.reader, asOf, field: "node" });
   const walked = await walkLineage(db, base, { upstream: 0, downstream: Limits.maxHops, asOf });
   const graph = await keepVisibleNodes(db, walked, project, visibility);
   const descendants = [...graph.nodes.values()].filter((node) => node.id !== base.id);
@@ -41,7 +41,7 @@ export async function getImpact(
   const listOf = <Node extends VersionNode | RunNode>(group: WalkedNode[]) =>
     group.slice(0, impactGroupLimit).flatMap((node) => (summaries.get(node.id) as Node | undefined) ?? []);
   const versionIds = descendants.filter((node) => node.kind === "version").map((node) => node.id);
-  const collections = await collectionsHolding(db, versionIds);
+  const collections = await collectionsHolding(db, versionIds, visibility.reader);
   return {
     base: base.id,
     versionCount: versionIds.length,

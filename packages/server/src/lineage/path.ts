@@ -14,21 +14,31 @@ export async function getLineagePath(
   db: Db,
   project: string,
   query: z.output<typeof LineagePathQuery>,
-  visibility: ProjectVisibility = { all: true },
+  visibility: ProjectVisibility,
 ): Promise<LineagePath> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
-  const from = await resolveBaseNode(db, project, query.from, { asOf, field: "from" });
-  const to = await resolveBaseNode(db, project, query.to, { asOf, field: "to" });
+  const from = await resolveBaseNode(
+    db,
+    project,
+    { node: query.from, namespace: query.fromNamespace, name: query.fromName },
+    { reader: visibility.reader, asOf, field: "from" },
+  );
+  const to = await resolveBaseNode(
+    db,
+    project,
+    { node: query.to, namespace: query.toNamespace, name: query.toName },
+    { reader: visibility.reader, asOf, field: "to" },
+  );
   const chain = (await shortestChain(db, from, to, asOf)) ?? (await shortestChain(db, to, from, asOf));
-  // A chain through a project the reader cannot see is no chain for that reader.
-  const hidden = chain
-    ? await unseenNodes(
-        db,
-        chain.map((node) => node.id),
-        project,
-        visibility,
-      )
-    : new Set();
+  // A chain through a project the reader cannot see is no chain for that reader. Its ends were resolved for
+  // the reader (in the project, or through a registry it reads), so they do not hide it.
+  const inner = chain ? chain.filter((node) => node.id !== from.id && node.id !== to.id) : [];
+  const hidden = await unseenNodes(
+    db,
+    inner.map((node) => node.id),
+    project,
+    visibility,
+  );
   if (!chain || hidden.size > 0) return { from: from.id, to: to.id, nodes: null, edges: [] };
   const nodes = chain.map((node, index) => ({ ...node, depth: index }));
   const summaries = await summarizeNodes(db, nodes, asOf);

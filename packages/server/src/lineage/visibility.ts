@@ -1,34 +1,55 @@
-import { and, eq, inArray, ne } from "drizzle-orm";
+import { and, eq, inArray, ne, not, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projectMembers, runs, versions } from "../db/schema";
 import type { WalkedEdge, WalkedGraph } from "./walked-graph";
 
 /**
- * Lineage crosses projects where a run used a version of another project. A reader sees only the projects it
- * has a role in (server admins see all): the nodes of other projects are left out, with no hidden edge through
- * them, and so is whatever is then no longer connected to the base. Names and digests of a project never leak
- * through another project's lineage.
+ * What a reader may see of runs and versions outside the project it asked about: lineage crosses projects
+ * where a run used a version of another project, and a version's details list runs of any project. A reader
+ * sees only the projects it has a role in (server admins see all). Lineage leaves the nodes of other projects
+ * out, with no hidden edge through them, and so whatever is then no longer connected to the base; version
+ * details leave their runs out of producers and consumers. `inVisibleProject` is that one rule; names and
+ * digests of a project never leak through another project's lineage or details.
  */
-export type ProjectVisibility = { all: true } | { all: false; projects: Set<string> };
+export type ProjectVisibility = {
+  /** The reader's user id: registry refs met on the way need read access to their registry. */
+  reader: string;
+} & ({ all: true } | { all: false; projects: Set<string> });
 
 export async function projectVisibility(db: Db, actor: Pick<Actor, "userId" | "isAdmin">): Promise<ProjectVisibility> {
-  if (actor.isAdmin) return { all: true };
+  if (actor.isAdmin) return { reader: actor.userId, all: true };
   const rows = await db
     .select({ project: projectMembers.project })
     .from(projectMembers)
     .where(eq(projectMembers.userId, actor.userId));
-  return { all: false, projects: new Set(rows.map((row) => row.project)) };
+  return { reader: actor.userId, all: false, projects: new Set(rows.map((row) => row.project)) };
 }
 
-/** The graph without the nodes of projects the reader cannot see, and without what they alone connected. */
+/** The rule, as a condition on a row's project column: true where the reader may see the row. */
+export function inVisibleProject(project: AnyPgColumn, visibility: ProjectVisibility): SQL | undefined {
+  if (visibility.all) return undefined;
+  return visibility.projects.size > 0 ? inArray(project, [...visibility.projects]) : sql`false`;
+}
+
+/**
+ * The graph without the nodes of projects the reader cannot see, and without what they alone connected. The
+ * base stays whatever its project: it was resolved for this reader (in the project, or through a registry
+ * the reader reads), and it is what the reader asked about.
+ */
 export async function keepVisibleNodes(
   db: Db,
   graph: WalkedGraph,
   project: string,
   visibility: ProjectVisibility,
 ): Promise<WalkedGraph> {
-  const unseen = await unseenNodes(db, [...graph.nodes.keys()], project, visibility);
+  const unseen = await unseenNodes(
+    db,
+    [...graph.nodes.keys()].filter((id) => id !== graph.base.id),
+    project,
+    visibility,
+  );
   if (unseen.size === 0) return graph;
   const edges = graph.edges.filter((edge) => !unseen.has(edge.source) && !unseen.has(edge.target));
   const connected = reachableFrom(graph.base.id, edges);
@@ -39,34 +60,29 @@ export async function keepVisibleNodes(
   };
 }
 
-/** The ids among `ids` that belong to projects the reader cannot see. */
+/** The ids among `ids` that belong to projects (other than `project`, which the gate let through) the reader cannot see. */
 export async function unseenNodes(
   db: Db,
   ids: string[],
   project: string,
   visibility: ProjectVisibility,
 ): Promise<Set<string>> {
-  if (visibility.all) return new Set();
-  const foreign = await nodesOutsideProject(db, ids, project);
-  return new Set([...foreign].filter(([, owner]) => !visibility.projects.has(owner)).map(([id]) => id));
-}
-
-/** Node id → project, for the walked versions and runs that belong to another project than `project`. */
-async function nodesOutsideProject(db: Db, ids: string[], project: string): Promise<Map<string, string>> {
-  const owners = new Map<string, string>();
+  const unseen = new Set<string>();
+  if (visibility.all) return unseen;
+  const hidden = (column: AnyPgColumn) => not(inVisibleProject(column, visibility) ?? sql`true`);
   for (let start = 0; start < ids.length; start += 5000) {
     const chunk = ids.slice(start, start + 5000);
     const versionRows = await db
-      .select({ id: versions.id, project: versions.project })
+      .select({ id: versions.id })
       .from(versions)
-      .where(and(inArray(versions.id, chunk), ne(versions.project, project)));
+      .where(and(inArray(versions.id, chunk), ne(versions.project, project), hidden(versions.project)));
     const runRows = await db
-      .select({ id: runs.id, project: runs.project })
+      .select({ id: runs.id })
       .from(runs)
-      .where(and(inArray(runs.id, chunk), ne(runs.project, project)));
-    for (const row of [...versionRows, ...runRows]) owners.set(row.id, row.project);
+      .where(and(inArray(runs.id, chunk), ne(runs.project, project), hidden(runs.project)));
+    for (const row of [...versionRows, ...runRows]) unseen.add(row.id);
   }
-  return owners;
+  return unseen;
 }
 
 function reachableFrom(start: string, edges: WalkedEdge[]): Set<string> {

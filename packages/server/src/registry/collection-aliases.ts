@@ -1,6 +1,7 @@
 import type { CollectionVersion } from "@pedigree/protocol";
 import { VersionId } from "@pedigree/protocol";
 import { and, eq, isNull } from "drizzle-orm";
+import { versionIndexOf } from "../artifacts/version-number";
 import { mayTouchProtectedAlias } from "../auth/access";
 import type { Db } from "../db/client";
 import { collectionAliases, collectionMemberships } from "../db/schema";
@@ -170,8 +171,8 @@ export async function findLinkedMembership(
   selector: string,
   field: string,
 ): Promise<{ membership: MembershipRow | undefined; known: boolean }> {
-  const index = /^v(\d+)$/.exec(selector);
-  if (!index && !VersionId.safeParse(selector).success) {
+  const index = versionIndexOf(selector, field);
+  if (index === undefined && !VersionId.safeParse(selector).success) {
     throw badRequest(field, `'${selector}' is neither the collection's vN nor a version id`);
   }
   const rows = await tx
@@ -180,7 +181,7 @@ export async function findLinkedMembership(
     .where(
       and(
         eq(collectionMemberships.collectionId, collection.id),
-        index ? eq(collectionMemberships.index, Number(index[1])) : eq(collectionMemberships.versionId, selector),
+        index !== undefined ? eq(collectionMemberships.index, index) : eq(collectionMemberships.versionId, selector),
       ),
     );
   return { membership: rows.find((row) => row.unlinkedAt === null), known: rows.length > 0 };

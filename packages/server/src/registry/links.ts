@@ -1,8 +1,8 @@
 import type { LinkResponse } from "@pedigree/protocol";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { resolveRef } from "../artifacts/refs";
+import { assertLive, resolveRef } from "../artifacts/refs";
 import type { Db } from "../db/client";
-import { collectionAliases, collectionMemberships, collections } from "../db/schema";
+import { collectionAliases, collectionMemberships, collections, versions } from "../db/schema";
 import { badRequest, conflict, notFound } from "../errors";
 import { assignCollectionAlias, findLinkedMembership, presentOne, releaseCollectionAlias } from "./collection-aliases";
 import { ensureCollection, lockCollection } from "./collections";
@@ -23,7 +23,14 @@ export async function linkVersion(
   input: { project: string; ref: string; aliases: string[]; move: boolean },
 ): Promise<LinkResponse> {
   const registry = await requireRegistry(tx, path.registry);
-  const source = await resolveRef(tx, input.project, input.ref);
+  const source = await resolveRef(tx, input.project, input.ref, { reader: ctx.actor.userId });
+  // Held until commit: a deletion or expiry of the version waits for this link, then sees it (artifacts/deletion.ts).
+  const [live] = await tx
+    .select({ deletedAt: versions.deletedAt, deletedBy: versions.deletedBy })
+    .from(versions)
+    .where(eq(versions.id, source.version.id))
+    .for("share");
+  assertLive({ ...source, version: { ...source.version, ...live } }, "ref");
   const type = source.artifact.type;
   if (!acceptsType(registry, type)) {
     throw badRequest("ref", `registry '${registry.name}' does not accept artifacts of type '${type}'`);

@@ -1,5 +1,6 @@
 import type { ProjectMember, Role } from "@pedigree/protocol";
 import { and, eq } from "drizzle-orm";
+import { requireUserByName } from "../auth/users";
 import type { Db } from "../db/client";
 import { registryMembers, users } from "../db/schema";
 import { notFound } from "../errors";
@@ -21,7 +22,7 @@ export async function listRegistryMembers(db: Db, registryName: string): Promise
 /** Gives `userName` `role` in the registry, adding or changing it. */
 export async function setRegistryMember(tx: Db, registryName: string, userName: string, role: Role) {
   const registry = await requireRegistry(tx, registryName);
-  const user = await requireUser(tx, userName);
+  const user = await requireUserByName(tx, userName);
   await tx
     .insert(registryMembers)
     .values({ registryId: registry.id, userId: user.id, role })
@@ -33,16 +34,10 @@ export async function setRegistryMember(tx: Db, registryName: string, userName: 
 
 export async function removeRegistryMember(tx: Db, registryName: string, userName: string): Promise<void> {
   const registry = await requireRegistry(tx, registryName);
-  const user = await requireUser(tx, userName);
+  const user = await requireUserByName(tx, userName);
   const removed = await tx
     .delete(registryMembers)
     .where(and(eq(registryMembers.registryId, registry.id), eq(registryMembers.userId, user.id)))
     .returning();
   if (removed.length === 0) throw notFound(`member '${userName}' of registry '${registryName}'`, "user");
-}
-
-async function requireUser(db: Db, name: string) {
-  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.name, name));
-  if (!user) throw notFound(`user '${name}'`, "user");
-  return user;
 }

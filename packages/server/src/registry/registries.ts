@@ -1,12 +1,15 @@
-import type { CreateRegistryBody, Registry } from "@pedigree/protocol";
+import type { CreateRegistryBody, Registry, RegistryVisibility, UpdateRegistryBody } from "@pedigree/protocol";
 import { asc, eq } from "drizzle-orm";
+import { registryReadableBy } from "../auth/access";
 import type { Db } from "../db/client";
 import { registries } from "../db/schema";
 import { conflict, forbidden, notFound } from "../errors";
 import type { RegistryContext } from "./context";
 
 export type RegistryRow = typeof registries.$inferSelect;
-type RegistrySettings = Required<Omit<CreateRegistryBody, "name">>;
+type RegistrySettings = Required<Omit<CreateRegistryBody, "name" | "visibility">> & {
+  visibility?: RegistryVisibility | undefined;
+};
 
 /**
  * Creates a registry (admins only). Creating it again with the same settings answers the existing one;
@@ -21,7 +24,13 @@ export async function createRegistry(
   const settings = normaliseSettings(input);
   const [created] = await tx
     .insert(registries)
-    .values({ name: input.name, ...settings, createdBy: ctx.actor.userId, createdAt: ctx.now() })
+    .values({
+      name: input.name,
+      ...settings,
+      visibility: input.visibility ?? "restricted",
+      createdBy: ctx.actor.userId,
+      createdAt: ctx.now(),
+    })
     .onConflictDoNothing({ target: registries.name })
     .returning();
   if (created) return { registry: toRegistry(created), created: true };
@@ -29,14 +38,30 @@ export async function createRegistry(
   const same =
     existing.description === settings.description &&
     sameList(existing.acceptedTypes, settings.acceptedTypes) &&
-    sameList(existing.protectedAliases, settings.protectedAliases);
+    sameList(existing.protectedAliases, settings.protectedAliases) &&
+    (input.visibility === undefined || existing.visibility === input.visibility);
   if (!same) throw conflict(`registry '${input.name}' exists with other settings`, "name");
   return { registry: toRegistry(existing), created: false };
 }
 
-export async function listRegistries(db: Db): Promise<Registry[]> {
-  const rows = await db.select().from(registries).orderBy(asc(registries.name));
+/** The registries `reader` (a user id) can read, by name. */
+export async function listRegistries(db: Db, reader: string): Promise<Registry[]> {
+  const rows = await db.select().from(registries).where(registryReadableBy(reader)).orderBy(asc(registries.name));
   return rows.map(toRegistry);
+}
+
+/** Changes a registry's description or visibility (the registry gate lets registry and server admins through). */
+export async function updateRegistry(tx: Db, name: string, input: UpdateRegistryBody): Promise<Registry> {
+  const [updated] = await tx
+    .update(registries)
+    .set({
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.visibility !== undefined ? { visibility: input.visibility } : {}),
+    })
+    .where(eq(registries.name, name))
+    .returning();
+  if (!updated) throw notFound(`registry '${name}'`, "registry");
+  return toRegistry(updated);
 }
 
 export async function requireRegistry(db: Db, name: string): Promise<RegistryRow> {
@@ -56,6 +81,7 @@ export function toRegistry(row: RegistryRow): Registry {
     description: row.description,
     acceptedTypes: row.acceptedTypes,
     protectedAliases: row.protectedAliases,
+    visibility: row.visibility,
     createdAt: row.createdAt.toISOString(),
   };
 }

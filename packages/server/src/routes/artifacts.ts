@@ -1,14 +1,15 @@
 import { removeAlias, setAlias } from "../artifacts/aliases";
+import { deleteVersions } from "../artifacts/deletion";
 import { getArtifactDetails, listArtifacts } from "../artifacts/details";
 import type { AppDeps } from "../context";
 import { requireProject } from "../projects";
 import type { RouteHandlers } from "./register-route";
-import { writeContext } from "./request";
+import { deleteContext, writeContext } from "./request";
 
-/** /api/v1/projects/:project/artifacts: artifacts, their versions and their aliases. */
+/** /api/v1/projects/:project/artifacts: artifacts, their versions, their aliases and their deletion. */
 export function artifactRoutes(
   deps: AppDeps,
-): RouteHandlers<"listArtifacts" | "getArtifact" | "setArtifactAlias" | "removeArtifactAlias"> {
+): RouteHandlers<"listArtifacts" | "getArtifact" | "deleteArtifact" | "setArtifactAlias" | "removeArtifactAlias"> {
   return {
     listArtifacts: async (c, { params: { project }, query: { type } }) => {
       const artifacts = await deps.db.read(async (db) => {
@@ -19,6 +20,10 @@ export function artifactRoutes(
     },
     getArtifact: async (c, { params: { project, name } }) => {
       return c.json(await deps.db.read((db) => getArtifactDetails(db, project, name)));
+    },
+    deleteArtifact: async (c, { params: { name }, query: { unlink } }) => {
+      const ctx = deleteContext(c, deps);
+      return c.json(await deps.db.transaction((tx) => deleteVersions(tx, ctx, { artifact: name }, { unlink })));
     },
     setArtifactAlias: async (c, { params: { name, alias }, body: { version } }) => {
       const ctx = writeContext(c, deps);

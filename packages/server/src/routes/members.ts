@@ -23,7 +23,7 @@ export function memberRoutes(
   };
 }
 
-/** /api/v1/registries/:registry/members: anyone may read; registry admins (and server admins) change them. */
+/** /api/v1/registries/:registry/members: whoever reads the registry reads them; registry (and server) admins change them. */
 export function registryMemberRoutes(
   deps: AppDeps,
 ): RouteHandlers<"listRegistryMembers" | "setRegistryMember" | "removeRegistryMember"> {

@@ -14,7 +14,7 @@ import { requirePermission } from "../auth/gate";
 import { requireApiKey } from "../auth/middleware";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
-import { jsonBody, queryOf } from "./request";
+import { jsonBody, maybeGzippedJsonBody, queryOf } from "./request";
 
 /** Does a route's work from its parsed input; the route table, not the handler, says what the input is. */
 export type RouteHandler<R extends AnyRoute> = (
@@ -75,7 +75,12 @@ export function registerRoute(
     const input = {
       params: params ? parseInput(params, c.req.param()) : {},
       query: route.query ? queryOf(c, route.query) : {},
-      body: route.body && !isBinary(route.body) ? await jsonBody(c, route.body) : undefined,
+      body:
+        route.body && !isBinary(route.body)
+          ? route.acceptsGzip
+            ? await maybeGzippedJsonBody(c, route.body, deps.config.maxJsonBodyBytes)
+            : await jsonBody(c, route.body)
+          : undefined,
     };
     return handler(c, input as ParsedRouteInput<AnyRoute>);
   };

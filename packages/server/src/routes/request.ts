@@ -1,8 +1,11 @@
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
 import { Limits, ProjectName } from "@pedigree/protocol";
 import type { Context } from "hono";
 import type { z } from "zod";
+import type { DeleteContext } from "../artifacts/deletion";
 import type { AppDeps, AppEnv } from "../context";
-import { badRequest, parseInput } from "../errors";
+import { ApiError, badRequest, parseInput } from "../errors";
 import type { WriteContext } from "../write-context";
 
 /** The request's JSON body, parsed by a protocol schema; malformed JSON is a 400 on `body`. */
@@ -13,12 +16,54 @@ export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   } catch {
     throw badRequest("body", "the body is not valid JSON");
   }
+  return parseJsonValue(body, schema);
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/** The JSON body, parsed by a protocol schema, gunzipped first when `Content-Encoding: gzip` says so. */
+export async function maybeGzippedJsonBody<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+  maxBytes: number,
+): Promise<z.output<S>> {
+  return parseJsonValue(await decodedJson(c, maxBytes), schema);
+}
+
+/** The JSON body, gunzipped when `Content-Encoding: gzip` says so; decompressed, it may be `maxBytes` at most. */
+export async function decodedJson(c: Context<AppEnv>, maxBytes: number): Promise<unknown> {
+  const encoding = (c.req.header("content-encoding") ?? "identity").trim().toLowerCase();
+  let text: string;
+  if (encoding === "identity") {
+    text = await c.req.text();
+  } else if (encoding === "gzip") {
+    const raw = Buffer.from(await c.req.arrayBuffer());
+    try {
+      text = (await gunzipAsync(raw, { maxOutputLength: maxBytes })).toString("utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new ApiError("PAYLOAD_TOO_LARGE", `decompressed bodies are limited to ${maxBytes} bytes`, "body");
+      }
+      throw badRequest("body", "the body is not valid gzip");
+    }
+  } else {
+    throw badRequest("content-encoding", `Content-Encoding '${encoding}' is not supported (gzip is)`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest("body", "the body is not valid JSON");
+  }
+}
+
+/** A parsed JSON body checked by a protocol schema, refusing text PostgreSQL cannot store first. */
+export function parseJsonValue<S extends z.ZodType>(body: unknown, schema: S, fieldPrefix = ""): z.output<S> {
   const unstorable = findUnstorableText(body);
   if (unstorable !== null) {
-    const field = unstorable || "body";
+    const field = [fieldPrefix, unstorable].filter(Boolean).join(".") || "body";
     throw badRequest(field, `${field}: text may not hold NUL characters or unpaired surrogates`);
   }
-  return parseInput(schema, body);
+  return parseInput(schema, body, fieldPrefix);
 }
 
 /**
@@ -72,8 +117,14 @@ export function writeContext(c: Context<AppEnv>, deps: AppDeps): WriteContext {
   return {
     project: projectOf(c),
     actor: c.get("actor").userId,
+    actorIsAdmin: c.get("actor").isAdmin,
     now: () => deps.clock.now(),
     claimsProject: c.get("projectAccess")?.claimsProject ?? false,
     projectExists: c.get("projectAccess")?.projectExists ?? false,
+    emitsOpenLineage: Boolean(deps.config.openlineageUrl),
   };
+}
+
+export function deleteContext(c: Context<AppEnv>, deps: AppDeps): DeleteContext {
+  return { project: projectOf(c), actor: c.get("actor"), now: () => deps.clock.now() };
 }

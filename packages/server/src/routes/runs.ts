@@ -1,14 +1,15 @@
+import { deleteRun } from "../artifacts/deletion";
 import { authorizeProject } from "../auth/access";
 import type { AppDeps } from "../context";
 import { requireProject } from "../projects";
 import { createRun, getRunDetails, listRuns, recordInput, updateRun } from "../runs/service";
 import type { RouteHandlers } from "./register-route";
-import { projectOf, writeContext } from "./request";
+import { deleteContext, projectOf, writeContext } from "./request";
 
 /** /api/v1/projects/:project/runs */
 export function runRoutes(
   deps: AppDeps,
-): RouteHandlers<"createRun" | "listRuns" | "getRun" | "updateRun" | "useArtifact"> {
+): RouteHandlers<"createRun" | "listRuns" | "getRun" | "updateRun" | "deleteRun" | "useArtifact"> {
   return {
     createRun: async (c, { body }) => {
       const ctx = writeContext(c, deps);
@@ -30,6 +31,10 @@ export function runRoutes(
     },
     updateRun: async (c, { params: { runId }, body }) => {
       return c.json(await deps.db.transaction((tx) => updateRun(tx, writeContext(c, deps), runId, body)));
+    },
+    deleteRun: async (c, { params: { runId } }) => {
+      const ctx = deleteContext(c, deps);
+      return c.json(await deps.db.transaction((tx) => deleteRun(tx, ctx, runId)));
     },
     useArtifact: async (c, { params: { runId }, body }) => {
       // Using a version of another project reads that project: the same gate as a GET there.

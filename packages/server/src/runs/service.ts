@@ -1,12 +1,21 @@
-import type { CreateRunBody, RunDetails, RunSummary, UpdateRunBody, VersionContents } from "@pedigree/protocol";
-import { and, asc, desc, eq, lt, sql } from "drizzle-orm";
+import type {
+  CreateRunBody,
+  RunDetails,
+  RunState,
+  RunSummary,
+  UpdateRunBody,
+  VersionContents,
+} from "@pedigree/protocol";
+import { and, asc, desc, eq, isNull, lt, notExists, notInArray, or, sql } from "drizzle-orm";
 import { getVersionContents } from "../artifacts/details";
-import { loadVersionSummaries } from "../artifacts/present";
-import { resolveRef } from "../artifacts/refs";
+import { loadVersionSummaries, tombstoneOf } from "../artifacts/present";
+import { assertLive, resolveRef } from "../artifacts/refs";
 import { randomId } from "../auth/keys";
 import type { Db } from "../db/client";
-import { projects, runInputs, runOutputs, runs } from "../db/schema";
-import { conflict, notFound } from "../errors";
+import { openlineageRuns, projects, runInputs, runOutputs, runs } from "../db/schema";
+import { ApiError, conflict, notFound } from "../errors";
+import { runOpenLineageOf } from "../openlineage/details";
+import { enqueueRunEvent } from "../openlineage/outbox";
 import { ensureProject } from "../projects";
 import type { WriteContext } from "../write-context";
 import { generateRunName } from "./names";
@@ -45,7 +54,10 @@ export async function createRun(
     })
     .onConflictDoNothing({ target: runs.id })
     .returning();
-  if (created) return toRunSummary(created);
+  if (created) {
+    if (ctx.emitsOpenLineage) await enqueueRunEvent(tx, created.id, "start", at);
+    return toRunSummary(created);
+  }
   // Another request created the same id between our look-up and insert.
   const raced = await findRun(tx, input.id ?? "");
   if (!raced) throw new Error("run insert conflicted but no run exists");
@@ -62,25 +74,79 @@ async function nextOrdinalInTransaction(tx: Db, project: string): Promise<number
   return counter?.ordinal ?? 1;
 }
 
-/** One statement: the run is found, checked against the project and changed by the update itself. */
+/**
+ * One statement: the run is found, checked against the project and changed by the update itself.
+ * `finished` and `failed` are the run's own last word: it may say them again, but not change them (409).
+ * `crashed` is only the server's guess from a silent heartbeat: any PATCH from the run (a heartbeat included)
+ * resumes it as `running`, unless the PATCH ends it.
+ */
 export async function updateRun(tx: Db, ctx: WriteContext, runId: string, input: UpdateRunBody): Promise<RunSummary> {
   const at = ctx.now();
   const ending = input.state !== undefined && input.state !== "running";
+  // Without a state, a crashed run comes back to `running`; any other keeps its state.
+  const resuming = sql`${runs.state} = 'crashed'`;
   const [updated] = await tx
     .update(runs)
     .set({
-      ...(input.state ? { state: input.state } : {}),
+      state: input.state ?? sql`case when ${resuming} then 'running' else ${runs.state} end`,
       ...(ending ? { finishedAt: sql`coalesce(${runs.finishedAt}, ${at.toISOString()}::timestamptz)` } : {}),
+      ...(input.state === undefined
+        ? { finishedAt: sql`case when ${resuming} then null else ${runs.finishedAt} end` }
+        : {}),
       ...(input.state === "running" ? { finishedAt: null } : {}),
       ...(input.tags ? { tags: input.tags } : {}),
       // `||` merges the top-level keys, as a spread of the stored summary with the new one would.
       ...(input.summary ? { summary: sql`${runs.summary} || ${JSON.stringify(input.summary)}::jsonb` } : {}),
       heartbeatAt: at,
     })
-    .where(and(eq(runs.id, runId), eq(runs.project, ctx.project)))
+    .where(
+      and(
+        eq(runs.id, runId),
+        eq(runs.project, ctx.project),
+        input.state === undefined ? undefined : or(notInArray(runs.state, FINAL_STATES), eq(runs.state, input.state)),
+      ),
+    )
     .returning();
-  if (!updated) throw notFound(`run '${runId}' in project '${ctx.project}'`, "runId");
-  return toRunSummary(updated);
+  if (updated) {
+    if (ctx.emitsOpenLineage && ending) await enqueueRunEvent(tx, runId, updated.state, at);
+    return toRunSummary(updated);
+  }
+  const run = await requireRun(tx, ctx.project, runId);
+  throw conflict(`run '${runId}' is ${run.state}, which is final: it cannot become ${input.state}`, "runId");
+}
+
+/** States the run itself declared: nothing is added to such a run any more. */
+const FINAL_STATES = ["finished", "failed", "aborted"] satisfies RunState[];
+
+/**
+ * Holds the run open for a new input or output edge until the transaction ends: one statement finds the
+ * run, refuses it when it is finished or failed, and locks its row, so a concurrent finish lands either
+ * before (this edge is refused) or after (this edge is in). An edge from a run the server marked `crashed`
+ * proves it alive: the same statement resumes it as `running` (a spool replaying a silent run's writes).
+ */
+export async function lockRunForEdge(tx: Db, project: string, runId: string, at: Date): Promise<void> {
+  const [open] = await tx
+    .update(runs)
+    .set({
+      state: "running",
+      finishedAt: null,
+      heartbeatAt: sql`greatest(${runs.heartbeatAt}, ${at.toISOString()}::timestamptz)`,
+    })
+    .where(
+      and(eq(runs.id, runId), eq(runs.project, project), notInArray(runs.state, FINAL_STATES), isNull(runs.deletedAt)),
+    )
+    .returning({ id: runs.id });
+  if (open) return;
+  const run = await requireRun(tx, project, runId);
+  if (run.deletedAt) {
+    throw new ApiError(
+      "GONE",
+      `run '${runId}' was deleted at ${run.deletedAt.toISOString()}: it takes no new edges`,
+      "runId",
+    );
+  }
+  const since = run.finishedAt ? ` since ${run.finishedAt.toISOString()}` : "";
+  throw conflict(`run '${runId}' is ${run.state}${since}: it takes no new inputs or outputs`, "runId");
 }
 
 /** Records the input edge (keeping the ref the run asked for) and answers the version the ref resolved to. */
@@ -91,36 +157,22 @@ export async function recordInput(
   input: { ref: string; type?: string | undefined; project?: string | undefined; usedAt?: string | undefined },
 ): Promise<VersionContents> {
   const at = useTime(input.usedAt, ctx.now());
-  // The run is checked by the insert below; a missing run still answers before a bad ref or type.
-  const resolved = await resolveRef(
-    tx,
-    input.project ?? ctx.project,
-    input.ref,
-    at.asOf ? { asOf: at.asOf } : {},
-  ).catch(async (error: unknown) => {
-    await requireRun(tx, ctx.project, runId);
-    throw error;
+  await lockRunForEdge(tx, ctx.project, runId, ctx.now());
+  const resolved = await resolveRef(tx, input.project ?? ctx.project, input.ref, {
+    reader: ctx.actor,
+    ...(at.asOf ? { asOf: at.asOf } : {}),
+    tombstones: "allow",
   });
+  // A use queued before the version was deleted is still recorded: the lineage keeps what happened.
+  const deletedAt = resolved.version.deletedAt;
+  if (deletedAt && !(at.asOf && deletedAt > at.asOf)) assertLive(resolved);
   if (input.type && resolved.artifact.type !== input.type) {
-    await requireRun(tx, ctx.project, runId);
     throw conflict(`'${input.ref}' is of type '${resolved.artifact.type}', not '${input.type}'`, "type");
   }
-  const inserted = await tx
+  await tx
     .insert(runInputs)
-    .select(
-      tx
-        .select({
-          runId: runs.id,
-          versionId: sql<string>`${resolved.version.id}::text`.as("version_id"),
-          requestedRef: sql<string>`${input.ref}::text`.as("requested_ref"),
-          createdAt: sql<Date>`${at.recordedAt.toISOString()}::timestamptz`.as("created_at"),
-        })
-        .from(runs)
-        .where(and(eq(runs.id, runId), eq(runs.project, ctx.project))),
-    )
-    .onConflictDoNothing()
-    .returning({ runId: runInputs.runId });
-  if (inserted.length === 0) await requireRun(tx, ctx.project, runId);
+    .values({ runId, versionId: resolved.version.id, requestedRef: input.ref, createdAt: at.recordedAt })
+    .onConflictDoNothing();
   return getVersionContents(tx, resolved);
 }
 
@@ -162,6 +214,7 @@ export async function getRunDetails(db: Db, project: string, runId: string): Pro
       return version ? [{ version, requestedRef: row.requestedRef, usedAt: row.usedAt.toISOString() }] : [];
     }),
     outputs,
+    ...(await runOpenLineageOf(db, runId)),
   };
 }
 
@@ -191,12 +244,26 @@ export async function listRuns(
 }
 
 /** Marks runs whose heartbeat stopped (the process died without saying so) as `crashed`. */
-export async function markSilentRunsCrashed(db: Db, silentSince: Date): Promise<number> {
+export async function markSilentRunsCrashed(
+  db: Db,
+  silentSince: Date,
+  options: { emitsOpenLineage?: boolean } = {},
+): Promise<number> {
   const crashed = await db
     .update(runs)
     .set({ state: "crashed", finishedAt: sql`${runs.heartbeatAt}` })
-    .where(and(eq(runs.state, "running"), lt(runs.heartbeatAt, silentSince)))
-    .returning({ id: runs.id });
+    .where(
+      and(
+        eq(runs.state, "running"),
+        lt(runs.heartbeatAt, silentSince),
+        // An OpenLineage run has no heartbeat: its producer says when it ends.
+        notExists(db.select({ one: sql`1` }).from(openlineageRuns).where(eq(openlineageRuns.runId, runs.id))),
+      ),
+    )
+    .returning({ id: runs.id, finishedAt: runs.finishedAt });
+  if (options.emitsOpenLineage) {
+    for (const run of crashed) await enqueueRunEvent(db, run.id, "crashed", run.finishedAt ?? silentSince);
+  }
   return crashed.length;
 }
 
@@ -211,8 +278,16 @@ async function requireRun(db: Db, project: string, runId: string): Promise<RunRo
   return run;
 }
 
+/**
+ * Run ids are global: they name lineage nodes and edges across projects. An id held by a run of another
+ * project is refused with words that say nothing of that run (not "taken", no project), the same answer
+ * whatever project holds it; reading that id in the caller's project answers 404 as for any unknown id.
+ */
 function sameProjectRun(run: RunRow, project: string): RunSummary {
-  if (run.project !== project) throw conflict(`run id '${run.id}' is taken`, "id");
+  if (run.project !== project) {
+    const message = `run id '${run.id}' cannot be used in project '${project}': start the run with another id, or with none and the server picks one`;
+    throw conflict(message, "id");
+  }
   return toRunSummary(run);
 }
 
@@ -228,5 +303,6 @@ export function toRunSummary(run: RunRow): RunSummary {
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt?.toISOString() ?? null,
     heartbeatAt: run.heartbeatAt.toISOString(),
+    ...tombstoneOf(run),
   };
 }

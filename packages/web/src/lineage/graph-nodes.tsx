@@ -4,8 +4,11 @@ import { Handle, type Node, type NodeProps, Position } from "@xyflow/react";
 export type LineageNodeData = { node: LineageNode; isBase: boolean; isSelected: boolean };
 export type LineageFlowNode = Node<LineageNodeData, "lineage">;
 
+/** OpenLineage datasets and runs are titled by their own names, with the namespace beneath. */
 const titleOf = (node: LineageNode) => {
-  if (node.kind === "version") return `${node.artifact}:${node.version}`;
+  if (node.kind === "version") {
+    return node.openlineage ? `${node.openlineage.name}:${node.version}` : `${node.artifact}:${node.version}`;
+  }
   if (node.kind === "run") return node.name;
   return `${node.memberCount} ${node.memberKind === "run" ? "runs" : "versions"}`;
 };
@@ -45,6 +48,11 @@ export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
         {node.kind === "version" && node.aliases.length > 0 ? ` · ${node.aliases.join(", ")}` : ""}
         {node.kind === "run" ? ` · ${node.state}` : ""}
       </div>
+      {node.kind !== "cluster" && node.openlineage ? (
+        <div className="node-namespace" data-testid="node-namespace">
+          {node.openlineage.namespace}
+        </div>
+      ) : null}
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );

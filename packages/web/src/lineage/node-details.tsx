@@ -1,4 +1,4 @@
-import type { LineageNode } from "@pedigree/protocol";
+import type { DatasetOpenLineage, LineageNode, RunOpenLineage, SchemaField } from "@pedigree/protocol";
 import { api } from "../api";
 import { formatBytes, formatJson, formatTime } from "../format";
 import { Link } from "../navigation";
@@ -57,6 +57,7 @@ export function VersionPanel(props: { project: string; id: string }) {
             <dt>Created</dt>
             <dd>{formatTime(version.createdAt)}</dd>
           </dl>
+          {version.openlineage ? <DatasetFacetsPanel openlineage={version.openlineage} /> : null}
           <h4>Metadata</h4>
           <pre>{formatJson(version.metadata)}</pre>
           <h4>Files ({version.manifest.length})</h4>
@@ -124,6 +125,7 @@ export function RunPanel(props: { project: string; id: string }) {
             <dt>Finished</dt>
             <dd>{formatTime(run.finishedAt)}</dd>
           </dl>
+          {run.openlineage ? <RunFacetsPanel openlineage={run.openlineage} /> : null}
           <h4>Config</h4>
           <pre data-testid="details-config">{formatJson(run.config)}</pre>
           <h4>Inputs ({run.inputs.length})</h4>
@@ -152,4 +154,130 @@ export function RunPanel(props: { project: string; id: string }) {
       )}
     </Loaded>
   );
+}
+
+/** The facets node details show by name, in this order; any other facet follows as JSON. */
+const shownFacets = [
+  "documentation",
+  "sql",
+  "sourceCode",
+  "sourceCodeLocation",
+  "ownership",
+  "columnLineage",
+  "jobType",
+  "tags",
+  "errorMessage",
+];
+
+function DatasetFacetsPanel(props: { openlineage: DatasetOpenLineage }) {
+  const { namespace, name, datasetVersion, facets } = props.openlineage;
+  const schema = facets.schema as { fields?: SchemaField[] } | undefined;
+  return (
+    <div data-testid="details-openlineage">
+      <h4>OpenLineage dataset</h4>
+      <dl>
+        <dt>Namespace</dt>
+        <dd className="mono" data-testid="details-namespace">
+          {namespace}
+        </dd>
+        <dt>Name</dt>
+        <dd className="mono">{name}</dd>
+        <dt>Dataset version</dt>
+        <dd className="mono">{datasetVersion ?? "—"}</dd>
+      </dl>
+      {schema?.fields ? <SchemaTable fields={schema.fields} /> : null}
+      <FacetList facets={facets} skip={["schema"]} />
+    </div>
+  );
+}
+
+function RunFacetsPanel(props: { openlineage: RunOpenLineage }) {
+  const { runId, namespace, name, parent, runFacets, jobFacets } = props.openlineage;
+  return (
+    <div data-testid="details-openlineage">
+      <h4>OpenLineage job</h4>
+      <dl>
+        <dt>Namespace</dt>
+        <dd className="mono" data-testid="details-namespace">
+          {namespace}
+        </dd>
+        <dt>Job</dt>
+        <dd className="mono">{name}</dd>
+        <dt>Run id</dt>
+        <dd className="mono">{runId}</dd>
+        <dt>Parent</dt>
+        <dd className="mono" data-testid="details-parent">
+          {parent ? `${parent.namespace} / ${parent.name} (${parent.runId})` : "—"}
+        </dd>
+      </dl>
+      <FacetList facets={jobFacets} skip={[]} />
+      <FacetList facets={runFacets} skip={["parent"]} />
+    </div>
+  );
+}
+
+/** The schema facet as a table: one row per field, nested fields indented under their parent. */
+function SchemaTable(props: { fields: SchemaField[] }) {
+  const rows: { field: SchemaField; depth: number; key: string }[] = [];
+  const walk = (fields: SchemaField[], depth: number, prefix: string) => {
+    for (const field of fields) {
+      const key = `${prefix}${field.name}`;
+      rows.push({ field, depth, key });
+      if (field.fields?.length) walk(field.fields, depth + 1, `${key}.`);
+    }
+  };
+  walk(props.fields, 0, "");
+  return (
+    <>
+      <h4>Schema ({props.fields.length})</h4>
+      <table data-testid="details-schema">
+        <thead>
+          <tr>
+            <th>Field</th>
+            <th>Type</th>
+            <th>Description</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(({ field, depth, key }) => (
+            <tr key={key}>
+              <td className="mono" style={{ paddingLeft: `${depth * 1.2 + 0.4}em` }}>
+                {field.name}
+              </td>
+              <td className="mono">{field.type ?? "—"}</td>
+              <td>{field.description ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function FacetList(props: { facets: Record<string, unknown>; skip: string[] }) {
+  const names = Object.keys(props.facets)
+    .filter((name) => !props.skip.includes(name))
+    .sort((a, b) => rankOf(a) - rankOf(b) || a.localeCompare(b));
+  return (
+    <>
+      {names.map((name) => (
+        <details key={name} data-testid={`facet-${name}`} open={name === "sql" || name === "documentation"}>
+          <summary>{name}</summary>
+          <pre>{formatJson(withoutBase(props.facets[name]))}</pre>
+        </details>
+      ))}
+    </>
+  );
+}
+
+const rankOf = (name: string) => {
+  const index = shownFacets.indexOf(name);
+  return index === -1 ? shownFacets.length : index;
+};
+
+/** A facet without `_producer` and `_schemaURL`: what it says, not who said it. */
+function withoutBase(facet: unknown): unknown {
+  if (facet === null || typeof facet !== "object") return facet;
+  const { _producer, _schemaURL, ...rest } = facet as Record<string, unknown>;
+  return rest;
 }

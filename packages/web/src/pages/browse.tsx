@@ -1,5 +1,5 @@
 import { api } from "../api";
-import { formatBytes, formatTime } from "../format";
+import { formatBytes, formatTime, visibilityHint } from "../format";
 import { Link } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
 
@@ -39,7 +39,10 @@ export function HomePage() {
               <ul className="list" data-testid="registries">
                 {registries.map((registry) => (
                   <li key={registry.name}>
-                    <Link to={`/registries/${enc(registry.name)}`}>{registry.name}</Link>
+                    <Link to={`/registries/${enc(registry.name)}`}>{registry.name}</Link>{" "}
+                    <span className="badge" title={visibilityHint[registry.visibility]}>
+                      {registry.visibility}
+                    </span>
                     {registry.description ? <span className="muted"> {registry.description}</span> : null}
                   </li>
                 ))}

@@ -1,4 +1,4 @@
-import { HistoryAction } from "@pedigree/protocol";
+import { HistoryAction, HistoryCheckpoint, type HistoryVerification } from "@pedigree/protocol";
 import { useState } from "react";
 import { api, callKey } from "../api";
 import { formatTime } from "../format";
@@ -36,7 +36,7 @@ export function ActionHistory(props: { registry: string; collection: string; que
   };
   const page = useResource(callKey("listHistory", list), () => api("listHistory", list));
   const verification = useResource(callKey("verifyHistory", { params: list.params }), () =>
-    api("verifyHistory", { params: list.params }),
+    verifyAgainstCheckpoint(list.params),
   );
   const setFilter = (name: keyof typeof filters, value: string) => {
     const next = new URLSearchParams(query);
@@ -50,19 +50,7 @@ export function ActionHistory(props: { registry: string; collection: string; que
   return (
     <section className="history" data-testid="history">
       <h2>Action history</h2>
-      <Loaded resource={verification}>
-        {(verification) =>
-          verification.ok ? (
-            <div className="verified ok" data-testid="chain-status">
-              Chain verified: {verification.eventCount} events intact
-            </div>
-          ) : (
-            <div className="verified broken" data-testid="chain-status" role="alert">
-              Chain broken at event {verification.firstBroken?.seq}: {verification.firstBroken?.reason}
-            </div>
-          )
-        }
-      </Loaded>
+      <Loaded resource={verification}>{(verification) => <VerificationStatus verification={verification} />}</Loaded>
       <div className="history-filters">
         <label>
           Action
@@ -169,4 +157,62 @@ export function ActionHistory(props: { registry: string; collection: string; que
       </Loaded>
     </section>
   );
+}
+
+/** Where the last verified head of a collection is kept (the key names the collection as its API path does). */
+const checkpointKey = (collection: CollectionParams) =>
+  `pedigree.checkpoint:registries/${collection.registry}/collections/${collection.collection}`;
+
+type CollectionParams = { registry: string; collection: string };
+
+/**
+ * Verifies against the head this browser saw last time (kept in localStorage), so a history cut or rewritten
+ * since then shows; a verification that passes moves the kept checkpoint to the new head.
+ */
+async function verifyAgainstCheckpoint(params: CollectionParams): Promise<HistoryVerification> {
+  const kept = HistoryCheckpoint.safeParse(readJson(localStorage.getItem(checkpointKey(params))));
+  const since = kept.success && kept.data.seq > 0 ? kept.data : undefined;
+  const query = since ? { sinceSeq: since.seq, sinceHash: since.hash } : {};
+  const verification = await api("verifyHistory", { params, query });
+  if (verification.ok) localStorage.setItem(checkpointKey(params), JSON.stringify(verification.head));
+  return verification;
+}
+
+function VerificationStatus(props: { verification: HistoryVerification }) {
+  const { firstBroken, stateDifferences, since, eventCount, head } = props.verification;
+  if (props.verification.ok) {
+    return (
+      <div className="verified ok" data-testid="chain-status" title={`head ${head.seq}: ${head.hash}`}>
+        Chain verified: {eventCount} events intact, state matches
+        {since ? `, extends the checkpoint kept at event ${since.seq}` : ""}
+      </div>
+    );
+  }
+  return (
+    <div className="verified broken" data-testid="chain-status" role="alert">
+      {firstBroken ? (
+        <div>
+          Chain broken at event {firstBroken.seq}: {firstBroken.reason}
+        </div>
+      ) : null}
+      {stateDifferences.map((difference) => (
+        <div key={`${difference.kind}:${difference.name ?? ""}`} data-testid="state-difference">
+          State differs from the events: {difference.message}
+        </div>
+      ))}
+      {since && !since.inChain ? (
+        <div>
+          Checkpoint kept at event {since.seq} is not in the chain: {since.reason}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function readJson(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

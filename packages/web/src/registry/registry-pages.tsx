@@ -1,5 +1,5 @@
 import { api, callKey } from "../api";
-import { formatTime } from "../format";
+import { formatTime, visibilityHint } from "../format";
 import { Link } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
 import { ActionHistory } from "./action-history";
@@ -22,7 +22,12 @@ export function RegistryPage(props: { registry: string }) {
       <Loaded resource={details}>
         {(details) => (
           <div>
-            <h1>{details.name}</h1>
+            <h1>
+              {details.name}{" "}
+              <span className="badge" title={visibilityHint[details.visibility]}>
+                {details.visibility}
+              </span>
+            </h1>
             <p className="muted">{details.description}</p>
           </div>
         )}

@@ -29,8 +29,10 @@ export const artifacts = pgTable(
     /** Fixed by the first version: logging the name with another type is a conflict. */
     type: text("type").notNull(),
     description: text("description"),
-    /** Number of committed versions, so the next one is `v{versionCount}`. */
+    /** Number of committed versions, deleted ones included, so the next one is `v{versionCount}` (never reused). */
     versionCount: integer("version_count").notNull().default(0),
+    /** N of `latest`: the newest committed version not deleted; null when there is none. */
+    latestIndex: integer("latest_index"),
     createdAt,
   },
   (table) => [
@@ -66,11 +68,48 @@ export const versions = pgTable(
       .references(() => users.id),
     createdAt,
     committedAt: timestamp("committed_at", { withTimezone: true, mode: "date" }),
+    /** Retention: when set, the version becomes a tombstone once this time has passed (unless registry-linked). */
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }),
+    /**
+     * A tombstone: deleted (by `deletedBy`) or expired (`deletedBy` null) at this time. It stays in the lineage
+     * graph without files; its content may be logged again as a new `vN`.
+     */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    deletedBy: text("deleted_by").references(() => users.id),
   },
   (table) => [
-    uniqueIndex("versions_artifact_id_digest_idx").on(table.artifactId, table.digest),
+    uniqueIndex("versions_artifact_id_digest_live_idx")
+      .on(table.artifactId, table.digest)
+      .where(sql`${table.deletedAt} is null`),
     uniqueIndex("versions_artifact_id_index_idx").on(table.artifactId, table.index),
     index("versions_project_state_idx").on(table.project, table.state),
+    index("versions_expires_at_live_idx")
+      .on(table.expiresAt)
+      .where(sql`${table.expiresAt} is not null and ${table.deletedAt} is null`),
+    index("versions_deleted_at_idx").on(table.deletedAt).where(sql`${table.deletedAt} is not null`),
+  ],
+);
+
+/**
+ * The stored files of each version by path, so one file is found without reading the manifest (a download of
+ * N files would otherwise read it N times), and the blob reference index: which versions name a blob (proof of
+ * possession, the pending sweep, garbage collection), by `sha256`. Derived from `versions.manifest` by a
+ * trigger in the same statement (custom migration `version_files`), so every insert of a version keeps it, and
+ * nothing writes it by hand.
+ */
+export const versionFiles = pgTable(
+  "version_files",
+  {
+    versionId: text("version_id")
+      .notNull()
+      .references(() => versions.id, { onDelete: "cascade" }),
+    path: text("path").notNull(),
+    sha256: text("sha256").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.versionId, table.path] }),
+    index("version_files_sha256_idx").on(table.sha256),
   ],
 );
 
@@ -140,8 +179,30 @@ export const runOutputs = pgTable(
   ],
 );
 
+/**
+ * A blob whose bytes are in the store. The row is written only after the file is in place, and removed only
+ * before the file is (storage/blob-locks.ts orders the two), so a row always has its bytes.
+ */
 export const blobs = pgTable("blobs", {
   sha256: text("sha256").primaryKey(),
   size: bigint("size", { mode: "number" }).notNull(),
   createdAt,
 });
+
+/**
+ * Proof of possession: `userId` sent these bytes (an upload or an inline file, hashed by the server). It lets
+ * that user's versions name the blob; a blob nobody proved and no readable version holds must be uploaded.
+ */
+export const blobUploads = pgTable(
+  "blob_uploads",
+  {
+    sha256: text("sha256")
+      .notNull()
+      .references(() => blobs.sha256, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    uploadedAt: timestamp("uploaded_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.sha256, table.userId] })],
+);

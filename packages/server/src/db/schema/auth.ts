@@ -1,12 +1,18 @@
-import { boolean, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { boolean, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { createdAt } from "./columns";
 
-export const users = pgTable("users", {
-  id: text("id").primaryKey(),
-  name: text("name").notNull().unique(),
-  isAdmin: boolean("is_admin").notNull().default(false),
-  createdAt,
-});
+/** Names are unique whatever their case (`Admin` is `admin`), and looked up case-insensitively. */
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    isAdmin: boolean("is_admin").notNull().default(false),
+    createdAt,
+  },
+  (table) => [uniqueIndex("users_lower_name_idx").on(sql`lower(${table.name})`)],
+);
 
 /** Only a sha256 of each key is kept; the key itself is shown once, when it is made. */
 export const apiKeys = pgTable(

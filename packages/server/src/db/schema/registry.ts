@@ -14,6 +14,10 @@ export const registries = pgTable("registries", {
   /** Null: any artifact type may be linked. */
   acceptedTypes: text("accepted_types").array(),
   protectedAliases: text("protected_aliases").array().notNull().default(sql`'{}'::text[]`),
+  /** `restricted`: only its members (and server admins) read it; `organization`: every signed-in user does. */
+  visibility: text("visibility", { enum: ["restricted", "organization"] })
+    .notNull()
+    .default("restricted"),
   createdBy: text("created_by")
     .notNull()
     .references(() => users.id),

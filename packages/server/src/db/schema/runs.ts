@@ -16,7 +16,7 @@ export const runs = pgTable(
     config: jsonb("config").$type<Record<string, unknown>>().notNull().default({}),
     summary: jsonb("summary").$type<Record<string, unknown>>().notNull().default({}),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
-    state: text("state", { enum: ["running", "finished", "failed", "crashed"] })
+    state: text("state", { enum: ["running", "finished", "failed", "crashed", "aborted"] })
       .notNull()
       .default("running"),
     createdBy: text("created_by")
@@ -25,6 +25,9 @@ export const runs = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** A deleted run stays in the lineage graph with its edges, marked deleted. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    deletedBy: text("deleted_by").references(() => users.id),
   },
   (table) => [
     index("runs_project_started_at_idx").on(table.project, table.startedAt),
