@@ -8,7 +8,10 @@ import { startTestServer, type TestServer } from "../fixtures/server";
  * route's declared permission lets that role do. A refused role gets exactly the refusal its permission
  * implies (401 without a key, 404 for a project it has no role in, 403 for too low a role); an allowed role
  * is never refused by the gate (whatever the route then answers: 2xx, or a 4xx about the input or state).
- * Each role holds the same role in the project and the registry the routes touch.
+ * Each role holds the same role in the project and the registry the routes touch. Checks finer than the
+ * declared permission, which the services make (only project admins or the member who logged it delete or
+ * set a ttl; OpenLineage ingest needs write access to the project it names), are covered where those
+ * services are tested: here deletions name resources that do not exist, so the gate alone decides.
  */
 type Role = "anonymous" | "noRole" | "viewer" | "member" | "admin" | "serverAdmin";
 const roles: Role[] = ["anonymous", "noRole", "viewer", "member", "admin", "serverAdmin"];
@@ -25,12 +28,10 @@ function expectedFor(permission: Permission, role: Role): "allowed" | Refusal {
   if (permission === "server:admin") return 403;
   // Uploads need write access to some project: each role here has its role in one project only.
   if (permission === "blob:write") return rank[role] >= needed.write ? "allowed" : 403;
-  const [resource, level] = permission.split(":") as ["project" | "registry", keyof typeof needed];
-  // Registries are organisation-wide catalogues: any signed-in user reads them.
-  if (resource === "registry" && level === "read") return "allowed";
+  const [, level] = permission.split(":") as ["project" | "registry", keyof typeof needed];
   if (rank[role] >= needed[level]) return "allowed";
-  // A project the caller has no role in is not revealed; a registry is no secret.
-  return resource === "project" && role === "noRole" ? 404 : 403;
+  // A project or a (restricted) registry the caller has no role in is not revealed.
+  return role === "noRole" ? 404 : 403;
 }
 
 let server: TestServer;
@@ -99,6 +100,14 @@ function paramsOf(route: AnyRoute): Record<string, string> {
   return Object.fromEntries(Object.keys(route.params ?? {}).map((name) => [name, values[name] as string]));
 }
 
+/** Deletions name what does not exist: they would otherwise take the fixture away from the routes after them. */
+const missing: Partial<Record<RouteName, Record<string, string>>> = {
+  deleteVersion: { versionId: "av_0000000000000000" },
+  updateVersion: { versionId: "av_0000000000000000" },
+  deleteArtifact: { name: "nothing" },
+  deleteRun: { runId: "gone0000" },
+};
+
 /** A query each route accepts; bodies are sent as `{}`: the gate answers before a body is read. */
 const queries: Partial<Record<RouteName, Record<string, string>>> = {
   resolveVersion: { ref: "data:v0" },
@@ -107,6 +116,7 @@ const queries: Partial<Record<RouteName, Record<string, string>>> = {
   getLineagePath: { from: "data:v0", to: "data:v0" },
   listClusterMembers: { node: "data:v0" },
   getImpact: { node: "data:v0" },
+  downloadCollectionVersionFile: { path: "rows.txt" },
 };
 
 describe("access matrix: every route of the table × every role", () => {
@@ -119,7 +129,8 @@ describe("access matrix: every route of the table × every role", () => {
       for (const role of roles) {
         const expected = expectedFor(route.permission, role);
         it(`${role}: ${expected === "allowed" ? "allowed" : `refused with ${expected}`}`, async () => {
-          const path = routeUrl(route, { params: paramsOf(route), query: queries[name] ?? {} });
+          const params = { ...paramsOf(route), ...missing[name] };
+          const path = routeUrl(route, { params, query: queries[name] ?? {} });
           const body = route.body === undefined ? undefined : {};
           const answer = await server.api(route.method, path, body, keys[role]);
           if (expected === "allowed") {

@@ -98,7 +98,7 @@ describe("openapi: a client generated from the served document", () => {
       bodySerializer: (bytes) => bytes as unknown as Uint8Array,
       headers: { "content-type": "application/octet-stream" },
     });
-    expect(ok(uploaded)).toEqual({ sha256: sha256(weights), size: weights.length, created: true });
+    expect(ok(uploaded)).toEqual({ sha256: sha256(weights), size: weights.length });
     const model = ok(
       await api.POST("/projects/{project}/versions/{versionId}/commit", {
         params: { path: { ...project, versionId: created.version.id } },
