@@ -53,3 +53,27 @@ describe("lists: artifacts", () => {
     expect(body.artifacts.map((artifact: { name: string }) => artifact.name)).toEqual(["cifar-train"]);
   });
 });
+
+describe("search", () => {
+  it("finds runs, artifacts and versions by the start of their name, ignoring case, with totals", async () => {
+    const { status, body } = await server.api("GET", "/search?q=CIFAR");
+    expect(status).toBe(200);
+    expect(body.totals).toEqual({ run: 0, artifact: 2, version: 2, collection: 0 });
+    expect(body.hits.map((hit: { kind: string; name: string }) => `${hit.kind}:${hit.name}`)).toEqual([
+      "artifact:cifar-test",
+      "artifact:cifar-train",
+      "version:cifar-test:v0",
+      "version:cifar-train:v0",
+    ]);
+    const runs = await server.api("GET", "/search?q=run-2&kinds=run&limit=3");
+    expect(runs.body.totals.run).toBe(10);
+    expect(runs.body.hits).toHaveLength(3);
+    expect(runs.body.hits[0]).toMatchObject({ kind: "run", scope: "lists", type: expect.any(String) });
+  });
+
+  it("answers 400 naming q when it is missing", async () => {
+    const { status, body } = await server.api("GET", "/search");
+    expect(status).toBe(400);
+    expect(body.error.field).toBe("q");
+  });
+});
