@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lineageBuilder } from "../fixtures/lineage-graphs";
+import { createMember } from "../fixtures/registry";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
 let server: TestServer;
@@ -69,6 +70,16 @@ describe("search", () => {
     expect(runs.body.totals.run).toBe(10);
     expect(runs.body.hits).toHaveLength(3);
     expect(runs.body.hits[0]).toMatchObject({ kind: "run", scope: "lists", type: expect.any(String) });
+  });
+
+  it("answers a reader only the projects it has a role in", async () => {
+    const key = await createMember(server, "outsider");
+    const none = await server.api("GET", "/search?q=cifar", undefined, key);
+    expect(none.status).toBe(200);
+    expect(none.body).toMatchObject({ totals: { run: 0, artifact: 0, version: 0, collection: 0 }, hits: [] });
+    expect((await server.api("PUT", "/projects/lists/members/outsider", { role: "viewer" })).status).toBe(200);
+    const some = await server.api("GET", "/search?q=cifar&kinds=artifact", undefined, key);
+    expect(some.body.totals.artifact).toBe(2);
   });
 
   it("answers 400 naming q when it is missing", async () => {

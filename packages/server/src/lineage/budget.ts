@@ -194,7 +194,7 @@ function budgetFormOf(depth: number, full: ShownNode[]): Layer {
   }
   const folded = new Map<string, string>();
   const budget: ShownNode[] = [];
-  for (const [key, group] of groups) {
+  for (const group of groups.values()) {
     if (group.length === 1) {
       budget.push(...group);
       for (const node of group) folded.set(node.id, node.id);

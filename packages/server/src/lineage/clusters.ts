@@ -155,11 +155,6 @@ function firstMembers(members: WalkedNode[], count: number): WalkedNode[] {
   return first;
 }
 
-/** Undirected distances from the base over the graph's edges: the layers clustering groups by. */
-export function distancesFromBase(graph: WalkedGraph): Map<string, number> {
-  return layersOf(graph).distance;
-}
-
 function layersOf(graph: WalkedGraph) {
   const neighbours = new Map<string, string[]>();
   const link = (from: string, to: string) => {

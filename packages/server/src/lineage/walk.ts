@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
+import { FIRST_MEMBERS } from "./clusters";
 
 export type WalkedKind = "version" | "run";
 
@@ -113,7 +114,6 @@ function labelOf(kind: WalkedKind, column: string): { join: SQL; label: SQL } {
 }
 
 const NO_CAP = 2_147_483_647;
-const FIRST_MEMBERS = 5;
 
 interface Side {
   direction: WalkDirection;
@@ -344,7 +344,7 @@ export async function selectSiblings(db: Db, graph: WalkedGraph, asOf: Date | un
 }
 
 /** Type, label and generated flag of versions and runs, as walk rows carry them. */
-export async function selectLabels(
+async function selectLabels(
   db: Db,
   versionIds: string[],
   runIds: string[],
