@@ -21,31 +21,32 @@ export async function summarizeNodes(
     ? sql`al.assigned_at <= ${at} and (al.removed_at is null or al.removed_at > ${at})`
     : sql`al.removed_at is null`;
   const committedBy = asOf ? sql`and newer.committed_at <= ${at}` : sql``;
-  const [versionRows, runRows] = await Promise.all([
-    versionIds.length === 0
+  // Both kinds in one query (one round trip): each row one JSON object of its kind.
+  const parts = [];
+  if (versionIds.length > 0)
+    parts.push(sql`
+      select 'version' as kind, json_build_object('id', v.id, 'artifact', a.name, 'type', a.type, 'index', v.index,
+        'digest', v.digest, 'size', v.size::float8, 'generated', v.generated, 'createdAt', ${isoTime("v.created_at")},
+        'latest', not exists (select 1 from versions newer where newer.artifact_id = v.artifact_id
+          and newer.state = 'committed' and newer.index > v.index ${committedBy}),
+        'aliases', coalesce((select array_agg(al.alias order by al.alias) from aliases al
+          where al.version_id = v.id and ${held}), '{}')) as summary
+      from versions v join artifacts a on a.id = v.artifact_id
+      where v.id = any(${idList(versionIds)})`);
+  if (runIds.length > 0)
+    parts.push(sql`
+      select 'run' as kind, json_build_object('id', r.id, 'name', r.name, 'jobType', r.job_type, 'state', r.state,
+        'startedAt', ${isoTime("r.started_at")}, 'finishedAt', ${isoTime("r.finished_at")}) as summary
+      from runs r where r.id = any(${idList(runIds)})`);
+  const rows =
+    parts.length === 0
       ? []
-      : selectRows<VersionSummaryRow & { latest: boolean }>(
-          db,
-          sql`
-          select v.id, a.name as artifact, a.type, v.index, v.digest, v.size::float8 as size, v.generated,
-            ${isoTime("v.created_at")} as "createdAt",
-            not exists (select 1 from versions newer where newer.artifact_id = v.artifact_id
-              and newer.state = 'committed' and newer.index > v.index ${committedBy}) as latest,
-            coalesce((select array_agg(al.alias order by al.alias) from aliases al
-              where al.version_id = v.id and ${held}), '{}') as aliases
-          from versions v join artifacts a on a.id = v.artifact_id
-          where v.id = any(${idList(versionIds)})`,
-        ),
-    runIds.length === 0
-      ? []
-      : selectRows<RunSummaryRow>(
-          db,
-          sql`
-          select r.id, r.name, r.job_type as "jobType", r.state,
-            ${isoTime("r.started_at")} as "startedAt", ${isoTime("r.finished_at")} as "finishedAt"
-          from runs r where r.id = any(${idList(runIds)})`,
-        ),
-  ]);
+      : await selectRows<
+          | { kind: "version"; summary: VersionSummaryRow & { latest: boolean } }
+          | { kind: "run"; summary: RunSummaryRow }
+        >(db, sql.join(parts, sql` union all `));
+  const versionRows = rows.flatMap((row) => (row.kind === "version" ? [row.summary] : []));
+  const runRows = rows.flatMap((row) => (row.kind === "run" ? [row.summary] : []));
   const depthOf = new Map(nodes.map((node) => [node.id, node]));
   const summaries = new Map<string, VersionNode | RunNode>();
   for (const { index, latest, ...row } of versionRows) {
