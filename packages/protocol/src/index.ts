@@ -8,4 +8,5 @@ export * from "./lineage";
 export * from "./openlineage";
 export * from "./registry";
 export * from "./runs";
+export * from "./search";
 export * from "./storage";

@@ -16,6 +16,7 @@ import { memberRoutes, registryMemberRoutes } from "./routes/members";
 import { openLineageExportRoutes, openLineageIngestRoutes } from "./routes/openlineage";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
+import { searchRoutes } from "./routes/search";
 import { adminRoutes, auditRoutes, projectSettingsRoutes } from "./routes/storage";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/projects/:project/settings", projectSettingsRoutes(deps));
   app.route("/api/v1/projects/:project/audit", auditRoutes(deps));
   app.route("/api/v1/admin", adminRoutes(deps));
+  app.route("/api/v1/search", searchRoutes(deps));
   if (deps.config.webRoot) mountWebApp(app, deps.config.webRoot);
 
   app.notFound((c) =>

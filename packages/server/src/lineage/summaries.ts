@@ -30,41 +30,41 @@ export async function summarizeNodes(
   const committedBy = asOf
     ? sql`and newer.committed_at <= ${at} and (newer.deleted_at is null or newer.deleted_at > ${at})`
     : sql`and newer.deleted_at is null`;
-
-  const [versionRows, runRows] = await Promise.all([
-    versionIds.length === 0
+  // Both kinds in one query (one round trip): each row one JSON object of its kind.
+  const parts = [];
+  if (versionIds.length > 0)
+    parts.push(sql`
+      select 'version' as kind, json_build_object('id', v.id, 'artifact', a.name, 'type', a.type, 'index', v.index,
+        'digest', v.digest, 'size', v.size::float8, 'generated', v.generated, 'createdAt', ${isoTime("v.created_at")},
+        'deletedAt', ${isoTime("v.deleted_at")}, 'deletedBy', v.deleted_by,
+        'isDeleted', coalesce(v.deleted_at <= ${at}, false),
+        'latest', (v.deleted_at is null or v.deleted_at > ${at}) and not exists (select 1 from versions newer
+          where newer.artifact_id = v.artifact_id and newer.state = 'committed' and newer.index > v.index ${committedBy}),
+        'aliases', coalesce((select array_agg(al.alias order by al.alias) from aliases al
+          where al.version_id = v.id and ${held}), '{}'),
+        'openlineage', case when od.artifact_id is null then null
+          else json_build_object('namespace', od.namespace, 'name', od.name) end) as summary
+      from versions v join artifacts a on a.id = v.artifact_id
+        left join openlineage_datasets od on od.artifact_id = v.artifact_id
+      where v.id = any(${idList(versionIds)})`);
+  if (runIds.length > 0)
+    parts.push(sql`
+      select 'run' as kind, json_build_object('id', r.id, 'name', r.name, 'jobType', r.job_type, 'state', r.state,
+        'startedAt', ${isoTime("r.started_at")}, 'finishedAt', ${isoTime("r.finished_at")},
+        'deletedAt', ${isoTime("r.deleted_at")}, 'deletedBy', r.deleted_by,
+        'isDeleted', coalesce(r.deleted_at <= ${at}, false),
+        'openlineage', case when orun.run_id is null then null else json_build_object('namespace', orun.job_namespace,
+          'name', orun.job_name, 'runId', orun.openlineage_run_id) end) as summary
+      from runs r left join openlineage_runs orun on orun.run_id = r.id where r.id = any(${idList(runIds)})`);
+  const rows =
+    parts.length === 0
       ? []
-      : selectRows<VersionSummaryRow & { latest: boolean }>(
-          db,
-          sql`
-          select v.id, a.name as artifact, a.type, v.index, v.digest, v.size::float8 as size, v.generated,
-            ${isoTime("v.created_at")} as "createdAt",
-            ${isoTime("v.deleted_at")} as "deletedAt", v.deleted_by as "deletedBy",
-            coalesce(v.deleted_at <= ${at}, false) as "isDeleted",
-            (v.deleted_at is null or v.deleted_at > ${at}) and not exists (select 1 from versions newer where newer.artifact_id = v.artifact_id
-              and newer.state = 'committed' and newer.index > v.index ${committedBy}) as latest,
-            coalesce((select array_agg(al.alias order by al.alias) from aliases al
-              where al.version_id = v.id and ${held}), '{}') as aliases,
-            case when od.artifact_id is null then null
-              else json_build_object('namespace', od.namespace, 'name', od.name) end as openlineage
-          from versions v join artifacts a on a.id = v.artifact_id
-            left join openlineage_datasets od on od.artifact_id = v.artifact_id
-          where v.id = any(${idList(versionIds)})`,
-        ),
-    runIds.length === 0
-      ? []
-      : selectRows<RunSummaryRow>(
-          db,
-          sql`
-          select r.id, r.name, r.job_type as "jobType", r.state,
-            ${isoTime("r.started_at")} as "startedAt", ${isoTime("r.finished_at")} as "finishedAt",
-            ${isoTime("r.deleted_at")} as "deletedAt", r.deleted_by as "deletedBy",
-            coalesce(r.deleted_at <= ${at}, false) as "isDeleted",
-            case when orun.run_id is null then null else json_build_object('namespace', orun.job_namespace,
-              'name', orun.job_name, 'runId', orun.openlineage_run_id) end as openlineage
-          from runs r left join openlineage_runs orun on orun.run_id = r.id where r.id = any(${idList(runIds)})`,
-        ),
-  ]);
+      : await selectRows<
+          | { kind: "version"; summary: VersionSummaryRow & { latest: boolean } }
+          | { kind: "run"; summary: RunSummaryRow }
+        >(db, sql.join(parts, sql` union all `));
+  const versionRows = rows.flatMap((row) => (row.kind === "version" ? [row.summary] : []));
+  const runRows = rows.flatMap((row) => (row.kind === "run" ? [row.summary] : []));
   const depthOf = new Map(nodes.map((node) => [node.id, node]));
   const summaries = new Map<string, VersionNode | RunNode>();
   for (const { index, latest, openlineage, deletedAt, deletedBy, isDeleted, ...row } of versionRows) {

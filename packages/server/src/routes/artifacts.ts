@@ -1,8 +1,15 @@
-import { AliasName, ArtifactListQuery, ArtifactName, DeleteVersionQuery, SetAliasBody } from "@pedigree/protocol";
+import {
+  AliasName,
+  ArtifactListQuery,
+  ArtifactName,
+  DeleteVersionQuery,
+  SetAliasBody,
+  VersionListQuery,
+} from "@pedigree/protocol";
 import { Hono } from "hono";
 import { removeAlias, setAlias } from "../artifacts/aliases";
 import { deleteVersions } from "../artifacts/deletion";
-import { getArtifactDetails, listArtifacts } from "../artifacts/details";
+import { getArtifactDetails, listArtifacts, listArtifactVersions } from "../artifacts/details";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
@@ -16,12 +23,12 @@ export function artifactRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get("/", async (c) => {
       const project = projectOf(c);
-      const { type } = queryOf(c, ArtifactListQuery);
-      const artifacts = await deps.db.read(async (db) => {
+      const query = queryOf(c, ArtifactListQuery);
+      const page = await deps.db.read(async (db) => {
         await requireProject(db, project);
-        return listArtifacts(db, project, type);
+        return listArtifacts(db, project, query);
       });
-      return c.json({ artifacts });
+      return c.json(page);
     })
     .get("/:name", async (c) => {
       const name = nameOf(c.req.param("name"));
@@ -32,6 +39,11 @@ export function artifactRoutes(deps: AppDeps) {
       const { unlink } = queryOf(c, DeleteVersionQuery);
       const ctx = deleteContext(c, deps);
       return c.json(await deps.db.transaction((tx) => deleteVersions(tx, ctx, { artifact: name }, { unlink })));
+    })
+    .get("/:name/versions", async (c) => {
+      const name = nameOf(c.req.param("name"));
+      const query = queryOf(c, VersionListQuery);
+      return c.json(await deps.db.read((db) => listArtifactVersions(db, projectOf(c), name, query)));
     })
     .put("/:name/aliases/:alias", async (c) => {
       const name = nameOf(c.req.param("name"));

@@ -8,11 +8,12 @@ import {
   UpdateVersionBody,
   VersionFileQuery,
   VersionId,
+  VersionRunsQuery,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
 import { directUploadsFor, stageInlineBlobs } from "../artifacts/blobs";
 import { deleteVersions } from "../artifacts/deletion";
-import { getVersionDetails } from "../artifacts/details";
+import { getVersionDetails, listVersionRuns } from "../artifacts/details";
 import { findVersionFile, type StoredFile } from "../artifacts/files";
 import { resolveRef } from "../artifacts/refs";
 import { updateVersionTtl } from "../artifacts/retention";
@@ -74,6 +75,18 @@ export function versionRoutes(deps: AppDeps) {
       const { ttl } = await jsonBody(c, UpdateVersionBody);
       const ctx = deleteContext(c, deps);
       return c.json(await deps.db.transaction((tx) => updateVersionTtl(tx, ctx, versionId, ttl)));
+    })
+    .get("/:versionId/:relation{consumers|producers}", async (c) => {
+      const versionId = versionIdOf(c.req.param("versionId"));
+      const relation = c.req.param("relation") as "consumers" | "producers";
+      const query = queryOf(c, VersionRunsQuery);
+      return c.json(
+        await deps.db.read(async (db) => {
+          const visibility = await projectVisibility(db, c.get("actor"));
+          const resolved = await resolveRef(db, projectOf(c), versionId, visibility);
+          return listVersionRuns(db, resolved, relation, query, visibility);
+        }),
+      );
     })
     .get("/:versionId/files", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
