@@ -5,6 +5,8 @@ import { Empty, Loaded, useResource } from "../resource";
 import { lineageQueryString } from "./view-options";
 
 const pageSize = 20;
+/** How many members one "show more" pulls out of the cluster into the graph. */
+export const showMoreStep = 50;
 
 /** A cluster's members, searchable by name and paged; any member can be pulled out to stand on its own. */
 export function ClusterPanel(props: {
@@ -12,6 +14,7 @@ export function ClusterPanel(props: {
   cluster: ClusterNode;
   query: LineageQueryInput;
   onPull: (memberId: string) => void;
+  onPullMany: (memberIds: string[]) => void;
   onExpandAll: () => void;
 }) {
   const { project, cluster, query } = props;
@@ -23,7 +26,26 @@ export function ClusterPanel(props: {
     limit: pageSize,
     offset,
   } as LineageQueryInput)}`;
-  const members = useResource(path, () => apiGet(path, ClusterMembers));
+  const members = useResource(path, (signal) => apiGet(path, ClusterMembers, undefined, signal));
+  const [pulling, setPulling] = useState(false);
+  const step = Math.min(showMoreStep, cluster.memberCount);
+  // The next members in the cluster's own order (by name): pulled out, they stand in the graph on their own.
+  const showMore = async () => {
+    setPulling(true);
+    try {
+      const next = await apiGet(
+        `/projects/${encodeURIComponent(project)}/lineage/clusters/${cluster.id}/members${lineageQueryString({
+          ...query,
+          limit: step,
+          offset: 0,
+        } as LineageQueryInput)}`,
+        ClusterMembers,
+      );
+      props.onPullMany(next.members.map((member) => member.id));
+    } finally {
+      setPulling(false);
+    }
+  };
   return (
     <div data-testid="cluster-panel">
       <h3>
@@ -32,9 +54,14 @@ export function ClusterPanel(props: {
       <p className="muted">
         {cluster.memberKind === "run" ? `job type ${cluster.type}` : `artifact type ${cluster.type}`}
       </p>
-      <button type="button" data-testid="expand-all" onClick={props.onExpandAll}>
-        Expand all clusters
-      </button>
+      <div className="panel-actions">
+        <button type="button" data-testid="show-more" disabled={pulling} onClick={() => void showMore()}>
+          {cluster.memberCount > step ? `Show ${step} more in the graph` : `Show all ${step} in the graph`}
+        </button>
+        <button type="button" data-testid="expand-all" onClick={props.onExpandAll}>
+          Expand all clusters
+        </button>
+      </div>
       <input
         type="search"
         placeholder="Search members by name"

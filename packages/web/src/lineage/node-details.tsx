@@ -7,7 +7,14 @@ import { Loaded, useResource } from "../resource";
 const enc = encodeURIComponent;
 
 /** The side panel of a selected run or version, loaded from the node's own endpoint. */
-export function NodeDetails(props: { project: string; node: LineageNode; isBase: boolean; onMakeBase: () => void }) {
+export function NodeDetails(props: {
+  project: string;
+  node: LineageNode;
+  isBase: boolean;
+  pulled: boolean;
+  onPutBack: () => void;
+  onMakeBase: () => void;
+}) {
   const { project, node } = props;
   return (
     <div data-testid="node-details">
@@ -19,6 +26,11 @@ export function NodeDetails(props: { project: string; node: LineageNode; isBase:
             Make this the base
           </button>
         )}
+        {props.pulled ? (
+          <button type="button" data-testid="put-back" onClick={props.onPutBack}>
+            Put back in its cluster
+          </button>
+        ) : null}
       </div>
       {node.kind === "version" ? <VersionPanel project={project} id={node.id} /> : null}
       {node.kind === "run" ? <RunPanel project={project} id={node.id} /> : null}
@@ -26,10 +38,32 @@ export function NodeDetails(props: { project: string; node: LineageNode; isBase:
   );
 }
 
-export function VersionPanel(props: { project: string; id: string }) {
-  const details = useResource(`version:${props.project}:${props.id}`, () =>
-    apiGet(`/projects/${enc(props.project)}/versions/${props.id}`, VersionDetails),
+/** A version's details; one cached request shared by the panel, the breadcrumbs and the page title. */
+export const useVersionDetails = (project: string, id: string) =>
+  useResource(`version:${project}:${id}`, (signal) =>
+    apiGet(`/projects/${enc(project)}/versions/${id}`, VersionDetails, undefined, signal),
   );
+export const useRunDetails = (project: string, id: string) =>
+  useResource(`run:${project}:${id}`, (signal) =>
+    apiGet(`/projects/${enc(project)}/runs/${id}`, RunDetails, undefined, signal),
+  );
+
+/** How long a run took, or has been running. */
+export function formatDuration(startedAt: string, finishedAt: string | null): string {
+  const ms = (finishedAt ? Date.parse(finishedAt) : Date.now()) - Date.parse(startedAt);
+  if (!Number.isFinite(ms) || ms < 0) return "—";
+  const seconds = Math.round(ms / 1000);
+  const text =
+    seconds < 60
+      ? `${seconds} s`
+      : seconds < 3600
+        ? `${Math.floor(seconds / 60)} min ${seconds % 60} s`
+        : `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return finishedAt ? text : `${text} so far`;
+}
+
+export function VersionPanel(props: { project: string; id: string }) {
+  const details = useVersionDetails(props.project, props.id);
   return (
     <Loaded resource={details}>
       {(version) => (
@@ -46,6 +80,8 @@ export function VersionPanel(props: { project: string; id: string }) {
             </dd>
             <dt>Type</dt>
             <dd data-testid="details-type">{version.type}</dd>
+            <dt>Description</dt>
+            <dd data-testid="details-description">{version.description ?? "—"}</dd>
             <dt>Version</dt>
             <dd>{version.version}</dd>
             <dt>Aliases</dt>
@@ -104,9 +140,7 @@ export function VersionPanel(props: { project: string; id: string }) {
 }
 
 export function RunPanel(props: { project: string; id: string }) {
-  const details = useResource(`run:${props.project}:${props.id}`, () =>
-    apiGet(`/projects/${enc(props.project)}/runs/${props.id}`, RunDetails),
-  );
+  const details = useRunDetails(props.project, props.id);
   return (
     <Loaded resource={details}>
       {(run) => (
@@ -119,10 +153,24 @@ export function RunPanel(props: { project: string; id: string }) {
             <dd data-testid="details-type">{run.jobType}</dd>
             <dt>State</dt>
             <dd data-testid="details-state">{run.state}</dd>
+            <dt>Tags</dt>
+            <dd data-testid="details-tags">
+              {run.tags.length === 0
+                ? "—"
+                : run.tags.map((tag) => (
+                    <span key={tag} className="alias">
+                      {tag}
+                    </span>
+                  ))}
+            </dd>
+            <dt>Author</dt>
+            <dd data-testid="details-author">{run.createdBy}</dd>
             <dt>Started</dt>
             <dd>{formatTime(run.startedAt)}</dd>
             <dt>Finished</dt>
             <dd>{formatTime(run.finishedAt)}</dd>
+            <dt>Duration</dt>
+            <dd data-testid="details-duration">{formatDuration(run.startedAt, run.finishedAt)}</dd>
           </dl>
           <h4>Config</h4>
           <pre data-testid="details-config">{formatJson(run.config)}</pre>

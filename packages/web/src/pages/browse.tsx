@@ -1,7 +1,7 @@
 import { ArtifactDetails, ArtifactList, ProjectList, RegistryList, RunList } from "@pedigree/protocol";
 import { apiGet } from "../api";
 import { formatBytes, formatTime, visibilityHint } from "../format";
-import { Link } from "../navigation";
+import { Link, useTitle } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
 
 const enc = encodeURIComponent;
@@ -59,6 +59,7 @@ export function HomePage() {
 /** A project's runs and artifacts. */
 export function ProjectPage(props: { project: string }) {
   const { project } = props;
+  useTitle(`Project ${project}`);
   const runs = useResource(`runs:${project}`, () => apiGet(`/projects/${enc(project)}/runs?limit=200`, RunList));
   const artifacts = useResource(`artifacts:${project}`, () =>
     apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList),
@@ -139,6 +140,7 @@ export function ProjectPage(props: { project: string }) {
 /** An artifact's versions, newest first as the API lists them. */
 export function ArtifactPage(props: { project: string; artifact: string }) {
   const { project, artifact } = props;
+  useTitle(`${artifact} · ${project}`);
   const details = useResource(`artifact:${project}:${artifact}`, () =>
     apiGet(`/projects/${enc(project)}/artifacts/${enc(artifact)}`, ArtifactDetails),
   );

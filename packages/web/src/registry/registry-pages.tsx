@@ -1,7 +1,7 @@
 import { Collection, CollectionList, CollectionVersionList, Registry } from "@pedigree/protocol";
 import { apiGet } from "../api";
 import { formatTime, visibilityHint } from "../format";
-import { Link } from "../navigation";
+import { Link, useTitle } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
 import { ActionHistory } from "./action-history";
 
@@ -10,6 +10,7 @@ const enc = encodeURIComponent;
 /** A registry's collections. */
 export function RegistryPage(props: { registry: string }) {
   const { registry } = props;
+  useTitle(`Registry ${registry}`);
   const details = useResource(`registry:${registry}`, () => apiGet(`/registries/${enc(registry)}`, Registry));
   const collections = useResource(`collections:${registry}`, () =>
     apiGet(`/registries/${enc(registry)}/collections?limit=1000`, CollectionList),
@@ -72,6 +73,7 @@ export function RegistryPage(props: { registry: string }) {
 /** A collection: its linked versions with their aliases, and its action history. */
 export function CollectionPage(props: { registry: string; collection: string; query: URLSearchParams }) {
   const { registry, collection } = props;
+  useTitle(`${registry}/${collection}`);
   const path = `/registries/${enc(registry)}/collections/${enc(collection)}`;
   const details = useResource(`collection:${path}`, () => apiGet(path, Collection));
   const versions = useResource(`collection-versions:${path}`, () => apiGet(`${path}/versions`, CollectionVersionList));
