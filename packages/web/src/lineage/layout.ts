@@ -37,17 +37,37 @@ export function layoutLineage(graph: LineageGraph): Map<string, NodePosition> {
     const x = Math.round(center.x);
     layers.set(x, [...(layers.get(x) ?? []), id]);
   }
+  const order = [...layers.keys()].sort((a, b) => a - b);
+  for (const x of order) layers.get(x)!.sort((a, b) => centers.get(a)!.y - centers.get(b)!.y);
+  const centerY = (id: string) => centers.get(id)!.y;
+  // The tallest wrapped layer sets how much the other layers close up, so each stays beside its neighbours.
+  const tallest = order.map((x) => layers.get(x)!).reduce((a, b) => (b.length > a.length ? b : a));
+  const squeeze = (() => {
+    if (tallest.length <= wrapAbove) return (y: number) => y;
+    const from = [centerY(tallest[0]!), centerY(tallest[tallest.length - 1]!)] as const;
+    const rows = wrappedShape(tallest.length).rows;
+    const span = (rows - 1) * (nodeHeight + nodeGap);
+    const middle = (from[0] + from[1]) / 2;
+    const scale = from[1] > from[0] ? span / (from[1] - from[0]) : 1;
+    return (y: number) => middle + (y - middle) * scale;
+  })();
+
   const positions = new Map<string, NodePosition>();
   let shift = 0;
-  for (const x of [...layers.keys()].sort((a, b) => a - b)) {
-    const ids = layers.get(x)!.sort((a, b) => centers.get(a)!.y - centers.get(b)!.y);
+  for (const x of order) {
+    const ids = layers.get(x)!;
     const left = x - nodeWidth / 2 + shift;
     if (ids.length <= wrapAbove) {
-      for (const id of ids) positions.set(id, { x: left, y: centers.get(id)!.y - nodeHeight / 2 });
+      let previous = Number.NEGATIVE_INFINITY;
+      for (const id of ids) {
+        const y = Math.max(squeeze(centerY(id)) - nodeHeight / 2, previous + nodeHeight + nodeGap);
+        positions.set(id, { x: left, y });
+        previous = y;
+      }
       continue;
     }
     const { columns, rows } = wrappedShape(ids.length);
-    const middle = ids.reduce((sum, id) => sum + centers.get(id)!.y, 0) / ids.length;
+    const middle = squeeze(ids.reduce((sum, id) => sum + centerY(id), 0) / ids.length);
     const top = middle - (rows * (nodeHeight + nodeGap) - nodeGap) / 2;
     ids.forEach((id, index) => {
       const column = Math.floor(index / rows);

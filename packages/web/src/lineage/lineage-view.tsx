@@ -231,7 +231,7 @@ function SelectedNodePanel(props: {
 
 const edgeStyle = { input: { stroke: "#4f6bed" }, output: { stroke: "#2f9e6b" }, hidden: { stroke: "#888" } };
 /** Below this zoom the 12 px labels of a node are under 10 px on screen; the first view never goes below it. */
-export const readableZoom = 10 / 12;
+export const readableZoom = 10.2 / 12;
 
 function LineageCanvas(props: {
   graph: LineageGraph;

@@ -1,8 +1,10 @@
 import { ArtifactDetails, ArtifactList, ProjectList, RegistryList, RunList } from "@pedigree/protocol";
-import { apiGet } from "../api";
+import { useState } from "react";
+import { apiGet, queryString } from "../api";
 import { formatBytes, formatTime, visibilityHint } from "../format";
 import { Link, useTitle } from "../navigation";
 import { Empty, Loaded, useResource } from "../resource";
+import { PagedList } from "./paged-list";
 
 const enc = encodeURIComponent;
 
@@ -56,13 +58,15 @@ export function HomePage() {
   );
 }
 
-/** A project's runs and artifacts. */
+const runsPageSize = 50;
+
+/** A project's runs (paged, filtered by job type) and artifacts. */
 export function ProjectPage(props: { project: string }) {
   const { project } = props;
   useTitle(`Project ${project}`);
-  const runs = useResource(`runs:${project}`, () => apiGet(`/projects/${enc(project)}/runs?limit=200`, RunList));
-  const artifacts = useResource(`artifacts:${project}`, () =>
-    apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList),
+  const [jobType, setJobType] = useState("");
+  const artifacts = useResource(`artifacts:${project}`, (signal) =>
+    apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList, undefined, signal),
   );
   return (
     <div>
@@ -70,36 +74,49 @@ export function ProjectPage(props: { project: string }) {
       <div className="columns">
         <section>
           <h2>Runs</h2>
-          <Loaded resource={runs}>
-            {({ runs }) =>
-              runs.length === 0 ? (
-                <Empty>No runs in this project.</Empty>
-              ) : (
-                <table data-testid="runs">
-                  <thead>
-                    <tr>
-                      <th>Run</th>
-                      <th>Job type</th>
-                      <th>State</th>
-                      <th>Started</th>
+          <div className="list-filters">
+            <EnterInput testId="runs-job-type" placeholder="Job type (Enter)" onCommit={setJobType} />
+          </div>
+          <PagedList
+            queryKey={`runs:${project}:${jobType}`}
+            pageSize={runsPageSize}
+            testId="runs-list"
+            empty={jobType ? `No ${jobType} runs in this project.` : "No runs in this project."}
+            load={async (cursor, signal) => {
+              const page = await apiGet(
+                `/projects/${enc(project)}/runs${queryString({ limit: runsPageSize, cursor, jobType })}`,
+                RunList,
+                undefined,
+                signal,
+              );
+              return { items: page.runs, nextCursor: page.nextCursor };
+            }}
+          >
+            {(runs) => (
+              <table data-testid="runs">
+                <thead>
+                  <tr>
+                    <th>Run</th>
+                    <th>Job type</th>
+                    <th>State</th>
+                    <th>Started</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {runs.map((run) => (
+                    <tr key={run.id} data-testid="run-row">
+                      <td>
+                        <Link to={`/projects/${enc(project)}/runs/${run.id}`}>{run.name}</Link>
+                      </td>
+                      <td>{run.jobType}</td>
+                      <td>{run.state}</td>
+                      <td>{formatTime(run.startedAt)}</td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {runs.map((run) => (
-                      <tr key={run.id}>
-                        <td>
-                          <Link to={`/projects/${enc(project)}/runs/${run.id}`}>{run.name}</Link>
-                        </td>
-                        <td>{run.jobType}</td>
-                        <td>{run.state}</td>
-                        <td>{formatTime(run.startedAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )
-            }
-          </Loaded>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </PagedList>
         </section>
         <section>
           <h2>Artifacts</h2>
@@ -190,5 +207,26 @@ export function ArtifactPage(props: { project: string; artifact: string }) {
         </div>
       )}
     </Loaded>
+  );
+}
+
+/** A filter field that applies on Enter (and when left), not on every keystroke. */
+export function EnterInput(props: { testId: string; placeholder: string; onCommit: (value: string) => void }) {
+  const [text, setText] = useState("");
+  return (
+    <input
+      type="search"
+      data-testid={props.testId}
+      placeholder={props.placeholder}
+      value={text}
+      onChange={(event) => {
+        setText(event.target.value);
+        if (event.target.value === "") props.onCommit("");
+      }}
+      onBlur={() => props.onCommit(text.trim())}
+      onKeyDown={(event) => {
+        if (event.key === "Enter") props.onCommit(text.trim());
+      }}
+    />
   );
 }
