@@ -31,11 +31,13 @@ const screenshotDir = process.env.PEDIGREE_UPDATE_DOCS === "1" ? "docs" : join(t
 const lineagePage = (version: string, query = "") =>
   `${server.url}/projects/hub/versions/${version}?tab=lineage${query}`;
 
-/** The zoom of the graph's viewport, from its CSS transform. */
-const viewportZoom = (page: Page) =>
-  page
-    .locator(".react-flow__viewport")
-    .evaluate((element) => new DOMMatrixReadOnly(getComputedStyle(element).transform).a);
+/** The zoom of the graph's viewport, from its CSS transform (`translate(…) scale(z)`). */
+async function viewportZoom(page: Page): Promise<number> {
+  const style = (await page.locator(".react-flow__viewport").getAttribute("style")) ?? "";
+  const zoom = /scale\(([\d.]+)\)/.exec(style)?.[1];
+  if (!zoom) throw new Error(`no zoom in the viewport's style: ${style}`);
+  return Number(zoom);
+}
 
 /** Every drawn node has an edge to another drawn node. */
 async function expectNoOrphans(page: Page) {
@@ -51,10 +53,15 @@ async function visibleTextSizes(page: Page) {
   const sizes = await page.getByTestId("graph").evaluate((graph) => {
     const pane = graph.getBoundingClientRect();
     const out: { text: string; px: number; height: number }[] = [];
-    for (const line of graph.querySelectorAll<HTMLElement>(".lineage-node > div")) {
+    const view = graph.ownerDocument.defaultView!;
+    for (const line of graph.querySelectorAll(".lineage-node > div")) {
       const box = line.getBoundingClientRect();
       if (box.bottom < pane.top || box.top > pane.bottom || box.right < pane.left || box.left > pane.right) continue;
-      out.push({ text: line.textContent ?? "", px: Number.parseFloat(getComputedStyle(line).fontSize), height: box.height });
+      out.push({
+        text: line.textContent ?? "",
+        px: Number.parseFloat(view.getComputedStyle(line).fontSize),
+        height: box.height,
+      });
     }
     return out;
   });
@@ -96,7 +103,7 @@ describe("web: a hub used by 2,000 runs", () => {
     // Wrapped into columns, not one column 50 cards tall.
     const tops = await page
       .locator(".react-flow__node")
-      .evaluateAll((nodes) => nodes.map((node) => (node as HTMLElement).style.transform));
+      .evaluateAll((nodes) => nodes.map((node) => node.getAttribute("style") ?? ""));
     const ys = tops.map((transform) => Number(/translate\([^,]+,\s*([-\d.]+)px/.exec(transform)?.[1] ?? 0));
     const xs = tops.map((transform) => Number(/translate\(([-\d.]+)px/.exec(transform)?.[1] ?? 0));
     const height = Math.max(...ys) - Math.min(...ys);
@@ -110,7 +117,7 @@ describe("web: a hub used by 2,000 runs", () => {
       const box = graph.getBoundingClientRect();
       for (let y = box.top + 20; y < box.bottom - 20; y += 15)
         for (let x = box.left + 60; x < box.right - 20; x += 15)
-          if (document.elementFromPoint(x, y)?.classList.contains("react-flow__pane")) return { x, y };
+          if (graph.ownerDocument.elementFromPoint(x, y)?.classList.contains("react-flow__pane")) return { x, y };
       return null;
     });
     expect(empty).not.toBeNull();
@@ -142,7 +149,12 @@ describe("web: a hub used by 2,000 runs", () => {
     await expect
       .poll(async () => {
         const box = (await found.boundingBox())!;
-        return box.x >= pane.x && box.x + box.width <= pane.x + pane.width && box.y >= pane.y && box.y <= pane.y + pane.height;
+        return (
+          box.x >= pane.x &&
+          box.x + box.width <= pane.x + pane.width &&
+          box.y >= pane.y &&
+          box.y <= pane.y + pane.height
+        );
       })
       .toBe(true);
     await mkdir(screenshotDir, { recursive: true });
@@ -152,7 +164,9 @@ describe("web: a hub used by 2,000 runs", () => {
     await page.getByTestId("find").fill("classifier:best");
     await expect.poll(() => page.locator(".lineage-node.found").getAttribute("data-testid")).toBe(`node-${hub.model}`);
     await page.getByTestId("find").fill(hub.producer);
-    await expect.poll(() => page.locator(".lineage-node.found").getAttribute("data-testid")).toBe(`node-${hub.producer}`);
+    await expect
+      .poll(() => page.locator(".lineage-node.found").getAttribute("data-testid"))
+      .toBe(`node-${hub.producer}`);
     await page.close();
   });
 
@@ -164,9 +178,10 @@ describe("web: a hub used by 2,000 runs", () => {
     await node.focus();
     await page.keyboard.press("Shift+Tab");
     await page.keyboard.press("Tab");
-    const ring = await node
-      .locator(".lineage-node")
-      .evaluate((element) => getComputedStyle(element).outlineStyle + " " + getComputedStyle(element).outlineWidth);
+    const ring = await node.locator(".lineage-node").evaluate((element) => {
+      const style = element.ownerDocument.defaultView!.getComputedStyle(element);
+      return `${style.outlineStyle} ${style.outlineWidth}`;
+    });
     expect(ring).toBe("solid 3px");
     await page.keyboard.press("Enter");
     await expect.poll(() => page.getByTestId("details-title").textContent()).toBe("prepare-corpus");

@@ -16,7 +16,7 @@ import { apiGet } from "../api";
 import { navigate } from "../navigation";
 import { Empty, ErrorState, Loaded, useResource } from "../resource";
 import { ClusterPanel } from "./cluster-panel";
-import { type LineageFlowNode, lineageNodeTypes, matchesFind, titleOf } from "./graph-nodes";
+import { type LineageFlowNode, lineageNodeTypes, matchesFind } from "./graph-nodes";
 import { layoutLineage, nodeHeight, nodeWidth } from "./layout";
 import { NodeDetails } from "./node-details";
 import {
@@ -364,6 +364,8 @@ function LineageCanvas(props: {
   return (
     <div
       ref={pane}
+      role="application"
+      aria-label="Lineage graph: Tab moves between nodes, Enter opens one, Escape lets go"
       className={props.loading ? "graph refreshing" : "graph"}
       data-testid="graph"
       data-node-count={graph.nodes.length}
