@@ -92,7 +92,7 @@ function expectSameGraph({ inMemory, inDatabase }: Awaited<ReturnType<typeof bot
   expect(inDatabase.base).toBe(inMemory.base);
   expect(sorted(inDatabase.nodes)).toEqual(sorted(inMemory.nodes));
   expect(sorted(inDatabase.edges)).toEqual(sorted(inMemory.edges));
-  expect(inDatabase.truncated).toBe(inMemory.truncated);
+  expect(inDatabase.truncated).toEqual(inMemory.truncated);
 }
 
 describe("lineage: large layers clustered in the database", () => {
@@ -156,34 +156,5 @@ describe("lineage: large layers clustered in the database", () => {
         expect(inDb).toEqual(inMemory);
       }
     }
-  });
-});
-
-describe("lineage: maxNodes ends the walk at a whole layer", () => {
-  const lineage = (input: LineageQueryInput) =>
-    server.database.read((db) =>
-      getLineage(db, "lab", LineageQuery.parse({ expandClusters: true, ...input }), { visibility: everything }),
-    );
-  const depths = (graph: { nodes: { depth: number }[] }) => graph.nodes.map((node) => Math.abs(node.depth)).sort();
-
-  it("stops at a layer it only counted, when no filter can hide its nodes", async () => {
-    const graph = await lineage({ node: "hub", maxNodes: 3 });
-    expect(graph.nodes.map((node) => node.id)).toEqual([graph.base]);
-    expect(graph.edges).toEqual([]);
-    expect(graph.truncated).toBe(true);
-  });
-
-  it("keeps whole layers up to maxNodes, with their edges", async () => {
-    const graph = await lineage({ node: "hub", maxNodes: 10 });
-    expect(depths(graph)).toEqual([0, ...Array(9).fill(1)]);
-    expect(graph.edges).toHaveLength(9);
-    expect(graph.truncated).toBe(true);
-    expect((await lineage({ node: "hub", maxNodes: 10_000 })).truncated).toBe(false);
-  });
-
-  it("counts only shown nodes against maxNodes", async () => {
-    const graph = await lineage({ node: "hub", maxNodes: 8, jobTypes: "sweep" });
-    expect(depths(graph)).toEqual([0, ...Array(7).fill(1)]);
-    expect(graph.truncated).toBe(true);
   });
 });

@@ -7,3 +7,4 @@ export * from "./json-schema";
 export * from "./lineage";
 export * from "./registry";
 export * from "./runs";
+export * from "./search";

@@ -3,11 +3,15 @@ import { ClusterMembers, Impact, LineageGraph, LineagePath, type LineageQuery } 
 import type { HttpClient } from "./client";
 
 /** Options of `lineage()`, as SPEC.md "Lineage graph" defines them; `asOf` may be a Date. */
-export type LineageOptions = Partial<Omit<LineageQuery, "node" | "asOf" | "artifactTypes" | "jobTypes" | "pull">> & {
+export type LineageOptions = Partial<
+  Omit<LineageQuery, "node" | "asOf" | "artifactTypes" | "jobTypes" | "pull" | "expand">
+> & {
   artifactTypes?: string[];
   jobTypes?: string[];
   /** Cluster members to show on their own. */
   pull?: string[];
+  /** Show the first `count` members of a cluster on their own (ask again with 50 more for the next 50). */
+  expand?: { cluster: string; count: number }[];
   asOf?: Date | string;
 };
 
@@ -21,13 +25,14 @@ export interface ClusterMembersOptions extends LineageOptions {
 type SearchParams = Record<string, string | number | boolean | undefined>;
 
 function lineageParams(node: string, options: LineageOptions): SearchParams {
-  const { artifactTypes, jobTypes, pull, asOf, ...rest } = options;
+  const { artifactTypes, jobTypes, pull, expand, asOf, ...rest } = options;
   return {
     node,
     ...rest,
     artifactTypes: artifactTypes?.join(","),
     jobTypes: jobTypes?.join(","),
     pull: pull?.join(","),
+    expand: expand?.map(({ cluster, count }) => `${cluster}:${count}`).join(","),
     asOf: asOf instanceof Date ? asOf.toISOString() : asOf,
   };
 }

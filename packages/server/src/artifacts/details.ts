@@ -1,17 +1,21 @@
 import {
   type ArtifactDetails,
+  type ArtifactList,
+  type ArtifactListQuery,
   type ArtifactSummary,
   DETAILS_RUN_LIMIT,
   type RegistryMembership,
   type VersionContents,
   type VersionDetails,
 } from "@pedigree/protocol";
-import { and, asc, count, desc, eq } from "drizzle-orm";
+import { and, asc, count, desc, eq, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db } from "../db/client";
 import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { notFound } from "../errors";
 import { inVisibleProject, type ProjectVisibility } from "../lineage/visibility";
 import { listMemberships } from "../registry/memberships";
+import { nameContains } from "../search/names";
 import { type ArtifactRow, currentAliases, toVersionSummary } from "./present";
 import type { ResolvedVersion } from "./refs";
 
@@ -81,13 +85,33 @@ export async function getVersionContents(db: Db, { version, artifact }: Resolved
   };
 }
 
-export async function listArtifacts(db: Db, project: string, type?: string): Promise<ArtifactSummary[]> {
+/**
+ * Artifacts by name, filtered by type and name (`q`), with the total over all pages. An artifact whose every
+ * committed version is `generated` is left out unless `includeGenerated`.
+ */
+export async function listArtifacts(
+  db: Db,
+  project: string,
+  query: z.output<typeof ArtifactListQuery>,
+): Promise<ArtifactList> {
+  const matching = and(
+    eq(artifacts.project, project),
+    query.type ? eq(artifacts.type, query.type) : undefined,
+    query.q ? nameContains(artifacts.name, query.q) : undefined,
+    query.includeGenerated
+      ? undefined
+      : sql`(not exists (select 1 from ${versions} v where v.artifact_id = ${artifacts.id} and v.generated)
+          or exists (select 1 from ${versions} v where v.artifact_id = ${artifacts.id} and not v.generated))`,
+  );
   const rows = await db
     .select()
     .from(artifacts)
-    .where(and(eq(artifacts.project, project), type ? eq(artifacts.type, type) : undefined))
-    .orderBy(asc(artifacts.name));
-  return rows.map(toArtifactSummary);
+    .where(matching)
+    .orderBy(asc(artifacts.name))
+    .limit(query.limit)
+    .offset(query.offset);
+  const [count] = await db.select({ total: sql<number>`count(*)::int` }).from(artifacts).where(matching);
+  return { artifacts: rows.map(toArtifactSummary), total: Number(count?.total ?? 0) };
 }
 
 export async function getArtifactDetails(db: Db, project: string, name: string): Promise<ArtifactDetails> {

@@ -19,7 +19,13 @@ export interface Cluster {
   type: string;
   depth: number;
   extended: boolean;
+  /** Members still in the cluster. */
   memberCount: number;
+  /** Members pulled or expanded out of it, shown on their own. */
+  shownMembers: number;
+  reason: "similar" | "budget";
+  /** Of a budget cluster: the plain nodes it folds, by label (the ones `expand` shows first). */
+  alone?: WalkedNode[];
   /** The first members by label (at most FIRST_MEMBERS). */
   firstMembers: WalkedNode[];
   /** Members, searched by label (case-insensitive) and paged, ordered by label then id. */
@@ -56,11 +62,20 @@ function listMembersOf(members: WalkedNode[]): Cluster["listMembers"] {
   };
 }
 
-export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; pull: Set<string> }): ClusteredGraph {
+export interface ClusterOptions {
+  clusterMin: number;
+  pull: Set<string>;
+  /** Cluster id → how many of its first members (by label) to show on their own. */
+  expand: Map<string, number>;
+}
+
+export function clusterGraph(graph: WalkedGraph, options: ClusterOptions): ClusteredGraph {
   const { neighbours, distance, layers } = layersOf(graph);
 
   const identity = new Map<string, string>();
   const clusters = new Map<string, Cluster>();
+  /** Pulled or expanded members, by the cluster they came out of. */
+  const pulledFrom = new Map<string, string>();
   for (const [index, layer] of layers.entries()) {
     const groups = new Map<string, WalkedNode[]>();
     for (const id of layer) {
@@ -79,11 +94,20 @@ export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; 
     }
     for (const [key, group] of groups) {
       if (group.length < options.clusterMin) continue;
-      const members = group.filter((node) => !options.pull.has(node.id));
+      const id = clusterIdOf(key);
+      const expandCount = options.expand.get(id) ?? 0;
+      const expanded = new Set(expandCount > 0 ? [...group].sort(byLabel).slice(0, expandCount) : []);
+      const members = group.filter((node) => !options.pull.has(node.id) && !expanded.has(node));
       if (members.length === 0) continue;
+      if (members.length < group.length) {
+        const inCluster = new Set(members);
+        for (const node of group) if (!inCluster.has(node)) pulledFrom.set(node.id, id);
+      }
       const first = group[0] as WalkedNode;
       const cluster: Cluster = {
-        id: clusterIdOf(key),
+        id,
+        shownMembers: group.length - members.length,
+        reason: "similar",
         memberKind: first.kind,
         type: first.type,
         depth: Math.sign(first.depth) * Math.min(...members.map((node) => Math.abs(node.depth))),
@@ -97,7 +121,11 @@ export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; 
     }
   }
 
-  const nodes: (WalkedNode | Cluster)[] = [...graph.nodes.values()].filter((node) => !identity.has(node.id));
+  const nodes: (WalkedNode | Cluster)[] = [...graph.nodes.values()].flatMap((node) => {
+    if (identity.has(node.id)) return [];
+    const from = pulledFrom.get(node.id);
+    return [from ? { ...node, cluster: from } : node];
+  });
   nodes.push(...clusters.values());
   const edges = new Map<string, WalkedEdge>();
   for (const edge of graph.edges) {

@@ -6,8 +6,8 @@ import type { ClusterMembers, ClusterNode, LineageGraph, LineageNode, LineageQue
 import type { Db } from "../db/client";
 import { notFound } from "../errors";
 import { resolveBaseNode } from "./base";
-import { type Cluster, clusterGraph, distancesFromBase, isCluster } from "./clusters";
-import { cutAtLayers } from "./cut";
+import { fitBudget } from "./budget";
+import { type Cluster, type ClusterOptions, clusterGraph, distancesFromBase, isCluster } from "./clusters";
 import { addSiblings } from "./extended";
 import { hideFilteredNodes, isShown } from "./filters";
 import { clusterDeferredLayers } from "./layer-clusters";
@@ -28,16 +28,25 @@ export async function getLineage(
   query: LineageQuery,
   options: ShapeOptions,
 ): Promise<LineageGraph> {
-  const shaped = await shapeLineage(db, project, query, options);
-  const cut = cutAtLayers(shaped.nodes, shaped.edges, query.maxNodes, shaped.cutFrom);
-  const walked = cut.nodes.flatMap((node) => (isCluster(node) ? [] : [node]));
+  const fitted = await fittedLineage(db, project, query, options);
+  const walked = fitted.nodes.flatMap((node) => (isCluster(node) ? [] : [node]));
   const summaries = await summarizeNodes(db, walked, query.asOf ? new Date(query.asOf) : undefined);
-  const nodes = cut.nodes.flatMap((node): LineageNode[] => {
+  const nodes = fitted.nodes.flatMap((node): LineageNode[] => {
     if (isCluster(node)) return [clusterNode(node)];
     const summary = summaries.get(node.id);
-    return summary ? [summary] : [];
+    if (!summary) return [];
+    return [node.cluster ? { ...summary, cluster: node.cluster } : summary];
   });
-  return { base: shaped.base.id, nodes, edges: cut.edges, truncated: cut.truncated };
+  return { base: fitted.base.id, nodes, edges: fitted.edges, truncated: fitted.truncated };
+}
+
+/** The shaped graph fitted into `maxNodes`, with every cluster it shows (similar and budget ones). */
+async function fittedLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions) {
+  const shaped = await shapeLineage(db, project, query, options);
+  const expanded = new Map((query.expand ?? []).map(({ cluster, count }) => [cluster, count]));
+  const fitted = fitBudget(shaped.base, shaped.nodes, shaped.edges, query.maxNodes, expanded);
+  const clusters = new Map([...shaped.clusters, ...fitted.clusters]);
+  return { base: shaped.base, ...fitted, clusters };
 }
 
 /** The members of one cluster of the graph the same options describe, searchable by name and paged. */
@@ -48,7 +57,7 @@ export async function listClusterMembers(
   query: LineageQuery & { q?: string | undefined; limit: number; offset: number },
   options: ShapeOptions,
 ): Promise<ClusterMembers> {
-  const shaped = await shapeLineage(db, project, query, options);
+  const shaped = await fittedLineage(db, project, query, options);
   const cluster = shaped.clusters.get(clusterId);
   if (!cluster) throw notFound(`cluster '${clusterId}' in this lineage graph`, "clusterId");
   const page = await cluster.listMembers({ q: query.q, limit: query.limit, offset: query.offset });
@@ -75,8 +84,6 @@ interface ShapedGraph {
   nodes: (WalkedNode | Cluster)[];
   edges: WalkedEdge[];
   clusters: Map<string, Cluster>;
-  /** Hop layers the walk left out because maxNodes certainly cuts them. */
-  cutFrom?: number | undefined;
 }
 
 async function shapeLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions): Promise<ShapedGraph> {
@@ -84,13 +91,13 @@ async function shapeLineage(db: Db, project: string, query: LineageQuery, option
   const { visibility } = options;
   const base = await resolveBaseNode(db, project, query.node, { reader: visibility.reader, asOf, field: "node" });
   const walkOptions = { upstream: query.upstream, downstream: query.downstream, asOf };
+  const clusterOptions = {
+    clusterMin: query.clusterMin,
+    pull: new Set(query.pull ?? []),
+    expand: new Map((query.expand ?? []).map(({ cluster, count }) => [cluster, count])),
+  };
   if (query.expandClusters || query.extended || query.artifactTypes || query.jobTypes) {
-    // Without siblings or clusters, a layer's shown nodes are its count in the answer: the walk can stop at maxNodes.
-    const budget = query.expandClusters && !query.extended ? { maxNodes: query.maxNodes, filter: query } : undefined;
-    const walk = await walkLineage(db, base, {
-      ...walkOptions,
-      ...(budget ? { largeLayer: query.maxNodes + 1, budget } : {}),
-    });
+    const walk = await walkLineage(db, base, walkOptions);
     let graph: WalkedGraph = await keepVisibleNodes(db, walk, project, visibility);
     if (query.extended) graph = addSiblings(graph, await selectSiblings(db, graph, asOf));
     graph = hideFilteredNodes(graph, query);
@@ -100,12 +107,10 @@ async function shapeLineage(db: Db, project: string, query: LineageQuery, option
         nodes: [...graph.nodes.values()],
         edges: graph.edges,
         clusters: new Map<string, Cluster>(),
-        cutFrom: walk.cutFrom,
       };
     }
-    return clusterGraph(graph, { clusterMin: query.clusterMin, pull: new Set(query.pull ?? []) });
+    return clusterGraph(graph, clusterOptions);
   }
-  const clusterOptions = { clusterMin: query.clusterMin, pull: new Set(query.pull ?? []) };
   // Layers clustered in the database are never fetched, so they cannot be checked project by project: a reader
   // who does not see every project takes the in-memory path.
   const largeLayer = visibility.all ? (options.largeLayer ?? LARGE_LAYER) : undefined;
@@ -127,13 +132,12 @@ async function clusterWithDeferredLayers(
   db: Db,
   walk: LayeredWalk,
   query: LineageQuery,
-  options: { clusterMin: number; pull: Set<string> },
+  options: ClusterOptions,
 ): Promise<ShapedGraph | undefined> {
   if ([...walk.nodes.values()].some((node) => node.id !== walk.base.id && !isShown(node, query))) return undefined;
   const distances = distancesFromBase(walk);
   if ([...walk.nodes.values()].some((node) => distances.get(node.id) !== Math.abs(node.depth))) return undefined;
   const shaped = clusterGraph(walk, options);
-  let cutFrom: number | undefined;
   for (const start of walk.deferred) {
     const otherIds = [...walk.nodes.values()]
       .filter((node) => Math.sign(node.depth) === (start.direction === "up" ? 1 : -1))
@@ -142,7 +146,8 @@ async function clusterWithDeferredLayers(
       hops: start.direction === "up" ? query.upstream : query.downstream,
       clusterMin: query.clusterMin,
       pull: [...options.pull],
-      maxNodes: query.maxNodes,
+      // Nothing is dropped here: fitBudget clusters what does not fit.
+      maxNodes: Number.MAX_SAFE_INTEGER,
       includeGenerated: query.includeGenerated,
       otherIds,
       asOf: query.asOf ? new Date(query.asOf) : undefined,
@@ -151,9 +156,8 @@ async function clusterWithDeferredLayers(
     shaped.nodes.push(...layers.nodes, ...layers.clusters);
     shaped.edges.push(...layers.edges);
     for (const cluster of layers.clusters) shaped.clusters.set(cluster.id, cluster);
-    if (layers.cutFrom !== undefined) cutFrom = Math.min(cutFrom ?? layers.cutFrom, layers.cutFrom);
   }
-  return { ...shaped, cutFrom };
+  return shaped;
 }
 
 function clusterNode(cluster: Cluster): ClusterNode {
@@ -164,6 +168,8 @@ function clusterNode(cluster: Cluster): ClusterNode {
     memberKind: cluster.memberKind,
     type: cluster.type,
     memberCount: cluster.memberCount,
+    shownMembers: cluster.shownMembers,
+    reason: cluster.reason,
     firstMembers: cluster.firstMembers.map((node: WalkedNode) => ({ id: node.id, name: node.label })),
     ...(cluster.extended ? { extended: true } : {}),
   };

@@ -127,6 +127,8 @@ export async function clusterDeferredLayers(
   options: DeferredClusterOptions,
 ): Promise<DeferredLayers | undefined> {
   const chain = deferredChain(start, identity, options);
+  const pull = idList(options.pull);
+  const pulled = options.pull.length > 0;
   const walked = idList([...start.seen, ...options.otherIds]);
   const selects: SQL[] = [];
   const fallbacks: SQL[] = [];
@@ -144,8 +146,9 @@ export async function clusterDeferredLayers(
       fallbacks.push(sql`exists (select 1 from ${p} where generated)`);
     selects.push(
       // First members: a top-5 scan per cluster when a layer has few clusters, else one ranking of them all.
+      // label carries how many members were pulled out.
       sql`select ${sql.raw(String(k))}::int as layer, 'cluster'::text as what, g.cluster as id, g.type,
-          null::text as label, null::boolean as generated, (g.total - g.pulled)::int as total, top.first,
+          g.pulled::text as label, null::boolean as generated, (g.total - g.pulled)::int as total, top.first,
           null::text as src, null::text as dst, null::boolean as fallback
         from ${g} g cross join lateral (
           select json_agg(json_build_array(id, label) order by label collate "C", id) as first
@@ -153,14 +156,17 @@ export async function clusterDeferredLayers(
             order by label collate "C", id limit ${FIRST_MEMBERS}) members
         ) top
         where ${clustered} and ${clusterCount} <= ${FEW_CLUSTERS}`,
-      sql`select ${sql.raw(String(k))}, 'cluster', ident, min(type), null, null, (max(total) - max(pulled))::int,
+      sql`select ${sql.raw(String(k))}, 'cluster', ident, min(type), max(pulled)::text, null, (max(total) - max(pulled))::int,
           json_agg(json_build_array(id, label) order by label collate "C", id) filter (where n <= ${FIRST_MEMBERS}),
           null, null, null
         from (select ident, id, label, type, total, pulled,
             row_number() over (partition by ident order by label collate "C", id) as n
           from ${p} where ident <> id and ${clusterCount} > ${FEW_CLUSTERS}) ranked
         group by ident`,
-      sql`select ${sql.raw(String(k))}, 'node', id, type, label, generated, null, null, null, null, null
+      // A pulled member names (as src) the cluster it came out of.
+      sql`select ${sql.raw(String(k))}, 'node', id, type, label, generated, null, null,
+          case when total >= ${options.clusterMin} and total > pulled and ${pulled ? sql`id = any(${pull})` : sql`false`}
+            then cluster end, null, null
         from ${p} where ident = id and not ${over}`,
       sql`select ${sql.raw(String(k))}, 'edge', null, null, null, null::boolean, null::int, null::json, src, dst, null::boolean
         from (select distinct unnest(parents) as src, ident as dst from ${p} where not ${over}) edges`,
@@ -194,6 +200,7 @@ export async function clusterDeferredLayers(
         type: row.type as string,
         label: row.label as string,
         generated: row.generated === true,
+        ...(row.src ? { cluster: row.src } : {}),
       });
     }
     if (row.what === "edge") {
@@ -222,6 +229,8 @@ export async function clusterDeferredLayers(
         depth,
         extended: false,
         memberCount: Number(row.total),
+        shownMembers: Number(row.label ?? 0),
+        reason: "similar",
         firstMembers: (row.first ?? []).map(node),
         listMembers: (page) => listDeferredMembers(db, chain, layer.name, row.id as string, page, node),
       });

@@ -25,6 +25,8 @@ export interface WalkedNode {
   label: string;
   generated: boolean;
   extended?: true;
+  /** Pulled or expanded out of this cluster. */
+  cluster?: string;
 }
 
 export interface WalkedEdge {

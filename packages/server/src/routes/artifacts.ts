@@ -15,12 +15,12 @@ export function artifactRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get("/", async (c) => {
       const project = projectOf(c);
-      const { type } = queryOf(c, ArtifactListQuery);
-      const artifacts = await deps.db.read(async (db) => {
+      const query = queryOf(c, ArtifactListQuery);
+      const page = await deps.db.read(async (db) => {
         await requireProject(db, project);
-        return listArtifacts(db, project, type);
+        return listArtifacts(db, project, query);
       });
-      return c.json({ artifacts });
+      return c.json(page);
     })
     .get("/:name", async (c) => {
       const name = nameOf(c.req.param("name"));
