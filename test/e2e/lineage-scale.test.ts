@@ -92,7 +92,8 @@ describe("web: a hub used by 2,000 runs", () => {
     // producer, hub, model, 50 pulled runs and the cluster of the other 1,950.
     expect(drawn.length).toBeLessThanOrEqual(56);
     expect(await page.locator(".lineage-node.cluster").first().textContent()).toContain("1950 runs");
-    expect(page.url()).toContain("pull=");
+    expect(page.url()).toContain("expand=cl_");
+    expect(await page.getByTestId("cluster-shown").textContent()).toContain("50 more shown");
     await expectNoOrphans(page);
 
     const { zoom, sizes } = await visibleTextSizes(page);
@@ -210,7 +211,7 @@ describe("web: lists of a project with 2,301 runs", () => {
   it("pages the runs to the last one", async () => {
     const page = await signedInPage(browser, server.apiKey);
     await page.goto(`${server.url}/projects/hub`);
-    await expect.poll(() => page.getByTestId("runs-list-range").textContent()).toBe("1–50");
+    await expect.poll(() => page.getByTestId("runs-list-range").textContent()).toBe("1–50 of 2301");
     expect(await page.title()).toBe("Project hub · Pedigree");
     let pages = 1;
     while (await page.getByTestId("runs-list-next").isEnabled()) {
@@ -220,9 +221,25 @@ describe("web: lists of a project with 2,301 runs", () => {
       pages++;
     }
     expect(pages).toBe(Math.ceil(2301 / 50));
-    expect(await page.getByTestId("runs-list-range").textContent()).toBe(`${(pages - 1) * 50 + 1}–2301`);
+    expect(await page.getByTestId("runs-list-range").textContent()).toBe(`${(pages - 1) * 50 + 1}–2301 of 2301`);
     // Newest first: the last run listed is the first one logged.
     expect(await page.getByTestId("run-row").last().textContent()).toContain("prepare-corpus");
+    await page.close();
+  });
+
+  it("searches the runs by name and filters them by job type, on Enter", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(`${server.url}/projects/hub`);
+    await expect.poll(() => page.getByTestId("runs-list-range").textContent()).toBe("1–50 of 2301");
+    await page.getByTestId("runs-search").fill("eval-01");
+    await page.getByTestId("runs-search").press("Enter");
+    await expect.poll(() => page.getByTestId("runs-list-range").textContent()).toBe("1–50 of 100");
+    await page.getByTestId("runs-search").fill("");
+    await page.getByTestId("runs-job-type").fill("evaluation");
+    await page.getByTestId("runs-job-type").press("Enter");
+    await expect.poll(() => page.getByTestId("runs-list-range").textContent()).toBe("1–50 of 300");
+    await page.getByTestId("runs-list-next").click();
+    await expect.poll(() => page.getByTestId("runs-list-range").textContent()).toBe("51–100 of 300");
     await page.close();
   });
 });

@@ -14,7 +14,8 @@ export function ClusterPanel(props: {
   cluster: ClusterNode;
   query: LineageQueryInput;
   onPull: (memberId: string) => void;
-  onPullMany: (memberIds: string[]) => void;
+  /** Show this many of the cluster's first members (by name) on their own; 0 puts them all back. */
+  onExpand: (count: number) => void;
   onExpandAll: () => void;
 }) {
   const { project, cluster, query } = props;
@@ -27,37 +28,32 @@ export function ClusterPanel(props: {
     offset,
   } as LineageQueryInput)}`;
   const members = useResource(path, (signal) => apiGet(path, ClusterMembers, undefined, signal));
-  const [pulling, setPulling] = useState(false);
   const step = Math.min(showMoreStep, cluster.memberCount);
-  // The next members in the cluster's own order (by name): pulled out, they stand in the graph on their own.
-  const showMore = async () => {
-    setPulling(true);
-    try {
-      const next = await apiGet(
-        `/projects/${encodeURIComponent(project)}/lineage/clusters/${cluster.id}/members${lineageQueryString({
-          ...query,
-          limit: step,
-          offset: 0,
-        } as LineageQueryInput)}`,
-        ClusterMembers,
-      );
-      props.onPullMany(next.members.map((member) => member.id));
-    } finally {
-      setPulling(false);
-    }
-  };
   return (
     <div data-testid="cluster-panel">
       <h3>
         Cluster of {cluster.memberCount} {cluster.memberKind === "run" ? "runs" : "versions"}
       </h3>
+      {cluster.shownMembers > 0 ? (
+        <p className="muted" data-testid="cluster-shown">
+          {cluster.shownMembers} more shown on their own beside it
+        </p>
+      ) : null}
+      {cluster.reason === "budget" ? <p className="muted">Grouped to keep the graph within its node budget.</p> : null}
       <p className="muted">
         {cluster.memberKind === "run" ? `job type ${cluster.type}` : `artifact type ${cluster.type}`}
       </p>
       <div className="panel-actions">
-        <button type="button" data-testid="show-more" disabled={pulling} onClick={() => void showMore()}>
-          {cluster.memberCount > step ? `Show ${step} more in the graph` : `Show all ${step} in the graph`}
-        </button>
+        {cluster.memberCount > 0 ? (
+          <button type="button" data-testid="show-more" onClick={() => props.onExpand(cluster.shownMembers + step)}>
+            {cluster.memberCount > step ? `Show ${step} more in the graph` : `Show the last ${step} in the graph`}
+          </button>
+        ) : null}
+        {cluster.shownMembers > 0 ? (
+          <button type="button" data-testid="show-fewer" onClick={() => props.onExpand(0)}>
+            Put the {cluster.shownMembers} shown back
+          </button>
+        ) : null}
         <button type="button" data-testid="expand-all" onClick={props.onExpandAll}>
           Expand all clusters
         </button>

@@ -206,6 +206,10 @@ function SelectedNodePanel(props: {
   if (!node) return <p className="muted">Select a node (click it, or Tab to it and press Enter) to see its details.</p>;
   const pull = (ids: string[], select: string | null) =>
     props.onView({ ...options, pull: [...new Set([...options.pull, ...ids])] }, select);
+  const expand = (clusterId: string, count: number) => {
+    const others = options.expand.filter((item) => !item.startsWith(`${clusterId}:`));
+    props.onView({ ...options, expand: count > 0 ? [...others, `${clusterId}:${count}`] : others }, clusterId);
+  };
   if (node.kind === "cluster")
     return (
       <ClusterPanel
@@ -213,7 +217,7 @@ function SelectedNodePanel(props: {
         cluster={node}
         query={props.apiQuery}
         onPull={(memberId) => pull([memberId], memberId)}
-        onPullMany={(ids) => pull(ids, node.id)}
+        onExpand={(count) => expand(node.id, count)}
         onExpandAll={() => props.onView({ ...options, expandClusters: true }, null)}
       />
     );
@@ -223,8 +227,10 @@ function SelectedNodePanel(props: {
       node={node}
       isBase={node.id === graph.base}
       pulled={options.pull.includes(node.id)}
-      onPutBack={() => props.onView({ ...options, pull: options.pull.filter((id) => id !== node.id) }, null)}
-      onMakeBase={() => navigate(lineageUrl(project, node, { ...options, pull: [] }, node.id))}
+      onPutBack={() =>
+        props.onView({ ...options, pull: options.pull.filter((id) => id !== node.id) }, node.cluster ?? null)
+      }
+      onMakeBase={() => navigate(lineageUrl(project, node, { ...options, pull: [], expand: [] }, node.id))}
     />
   );
 }
@@ -423,7 +429,7 @@ function ViewControls(props: {
   const { project, options, onChange } = props;
   const facets = useResource(`facets:${project}`, async (signal) => {
     const [artifacts, runs] = await Promise.all([
-      apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList, undefined, signal),
+      apiGet(`/projects/${enc(project)}/artifacts?limit=1000&includeGenerated=true`, ArtifactList, undefined, signal),
       apiGet(`/projects/${enc(project)}/runs?limit=1000`, RunList, undefined, signal),
     ]);
     return {
@@ -540,5 +546,31 @@ function HopsInput(props: { testId: string; label: string; value: number; onComm
         }}
       />
     </label>
+  );
+}
+
+/** What the node budget did, per hop layer: folded into clusters (open one to page through it) or left out. */
+function TruncatedBanner(props: { truncated: Exclude<LineageGraph["truncated"], false> }) {
+  const [open, setOpen] = useState(false);
+  const { layers, maxNodes } = props.truncated;
+  const clustered = layers.reduce((sum, layer) => sum + layer.clustered, 0);
+  const omitted = layers.reduce((sum, layer) => sum + layer.omitted, 0);
+  return (
+    <div className="banner" data-testid="truncated">
+      <button type="button" className="link-button" onClick={() => setOpen(!open)}>
+        Over the {maxNodes}-node budget: {clustered} nodes grouped into clusters
+        {omitted ? `, ${omitted} left out` : ""} {open ? "▾" : "▸"}
+      </button>
+      {open ? (
+        <ul>
+          {layers.map((layer) => (
+            <li key={layer.depth}>
+              {layer.depth < 0 ? `${-layer.depth} up` : `${layer.depth} down`}: {layer.nodes} nodes, {layer.clustered}{" "}
+              in {layer.clusters} clusters{layer.omitted ? `, ${layer.omitted} left out` : ""}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
   );
 }

@@ -1,4 +1,4 @@
-import { ArtifactDetails, ArtifactList, ProjectList, RegistryList, RunList } from "@pedigree/protocol";
+import { ArtifactDetails, ArtifactList, ProjectList, RegistryList, RunList, RunState } from "@pedigree/protocol";
 import { useState } from "react";
 import { apiGet, queryString } from "../api";
 import { formatBytes, formatTime, visibilityHint } from "../format";
@@ -58,99 +58,147 @@ export function HomePage() {
   );
 }
 
-const runsPageSize = 50;
+const pageSize = 50;
 
-/** A project's runs (paged, filtered by job type) and artifacts. */
+/** A project's runs and artifacts, each paged, counted and searchable. */
 export function ProjectPage(props: { project: string }) {
   const { project } = props;
   useTitle(`Project ${project}`);
-  const [jobType, setJobType] = useState("");
-  const artifacts = useResource(`artifacts:${project}`, (signal) =>
-    apiGet(`/projects/${enc(project)}/artifacts`, ArtifactList, undefined, signal),
-  );
   return (
     <div>
       <h1>{project}</h1>
       <div className="columns">
-        <section>
-          <h2>Runs</h2>
-          <div className="list-filters">
-            <EnterInput testId="runs-job-type" placeholder="Job type (Enter)" onCommit={setJobType} />
-          </div>
-          <PagedList
-            queryKey={`runs:${project}:${jobType}`}
-            pageSize={runsPageSize}
-            testId="runs-list"
-            empty={jobType ? `No ${jobType} runs in this project.` : "No runs in this project."}
-            load={async (cursor, signal) => {
-              const page = await apiGet(
-                `/projects/${enc(project)}/runs${queryString({ limit: runsPageSize, cursor, jobType })}`,
-                RunList,
-                undefined,
-                signal,
-              );
-              return { items: page.runs, nextCursor: page.nextCursor };
-            }}
-          >
-            {(runs) => (
-              <table data-testid="runs">
-                <thead>
-                  <tr>
-                    <th>Run</th>
-                    <th>Job type</th>
-                    <th>State</th>
-                    <th>Started</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {runs.map((run) => (
-                    <tr key={run.id} data-testid="run-row">
-                      <td>
-                        <Link to={`/projects/${enc(project)}/runs/${run.id}`}>{run.name}</Link>
-                      </td>
-                      <td>{run.jobType}</td>
-                      <td>{run.state}</td>
-                      <td>{formatTime(run.startedAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </PagedList>
-        </section>
-        <section>
-          <h2>Artifacts</h2>
-          <Loaded resource={artifacts}>
-            {({ artifacts }) =>
-              artifacts.length === 0 ? (
-                <Empty>No artifacts in this project.</Empty>
-              ) : (
-                <table data-testid="artifacts">
-                  <thead>
-                    <tr>
-                      <th>Artifact</th>
-                      <th>Type</th>
-                      <th>Versions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {artifacts.map((artifact) => (
-                      <tr key={artifact.name}>
-                        <td>
-                          <Link to={`/projects/${enc(project)}/artifacts/${enc(artifact.name)}`}>{artifact.name}</Link>
-                        </td>
-                        <td>{artifact.type}</td>
-                        <td>{artifact.versionCount}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )
-            }
-          </Loaded>
-        </section>
+        <RunsSection project={project} />
+        <ArtifactsSection project={project} />
       </div>
     </div>
+  );
+}
+
+function RunsSection(props: { project: string }) {
+  const { project } = props;
+  const [filters, setFilters] = useState({ q: "", jobType: "", state: "", tag: "" });
+  const set = (name: keyof typeof filters) => (value: string) => setFilters((now) => ({ ...now, [name]: value }));
+  return (
+    <section>
+      <h2>Runs</h2>
+      <div className="list-filters">
+        <EnterInput testId="runs-search" placeholder="Name contains (Enter)" onCommit={set("q")} />
+        <EnterInput testId="runs-job-type" placeholder="Job type" onCommit={set("jobType")} />
+        <select data-testid="runs-state" value={filters.state} onChange={(event) => set("state")(event.target.value)}>
+          <option value="">any state</option>
+          {RunState.options.map((state) => (
+            <option key={state} value={state}>
+              {state}
+            </option>
+          ))}
+        </select>
+        <EnterInput testId="runs-tag" placeholder="Tag" onCommit={set("tag")} />
+      </div>
+      <PagedList
+        queryKey={`runs:${project}:${JSON.stringify(filters)}`}
+        pageSize={pageSize}
+        testId="runs-list"
+        empty={Object.values(filters).some(Boolean) ? "No run matches." : "No runs in this project."}
+        load={async (offset, signal) => {
+          const page = await apiGet(
+            `/projects/${enc(project)}/runs${queryString({ limit: pageSize, offset, ...filters })}`,
+            RunList,
+            undefined,
+            signal,
+          );
+          return { items: page.runs, total: page.total };
+        }}
+      >
+        {(runs) => (
+          <table data-testid="runs">
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>Job type</th>
+                <th>State</th>
+                <th>Tags</th>
+                <th>Started</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((run) => (
+                <tr key={run.id} data-testid="run-row">
+                  <td>
+                    <Link to={`/projects/${enc(project)}/runs/${run.id}`}>{run.name}</Link>
+                  </td>
+                  <td>{run.jobType}</td>
+                  <td>{run.state}</td>
+                  <td>{run.tags.join(", ")}</td>
+                  <td>{formatTime(run.startedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
+    </section>
+  );
+}
+
+function ArtifactsSection(props: { project: string }) {
+  const { project } = props;
+  const [q, setQ] = useState("");
+  const [includeGenerated, setIncludeGenerated] = useState(false);
+  return (
+    <section>
+      <h2>Artifacts</h2>
+      <div className="list-filters">
+        <EnterInput testId="artifacts-search" placeholder="Name contains (Enter)" onCommit={setQ} />
+        <label>
+          <input
+            type="checkbox"
+            data-testid="artifacts-generated"
+            checked={includeGenerated}
+            onChange={(event) => setIncludeGenerated(event.target.checked)}
+          />
+          generated (code, run tables)
+        </label>
+      </div>
+      <PagedList
+        queryKey={`artifacts:${project}:${q}:${includeGenerated}`}
+        pageSize={pageSize}
+        testId="artifacts-list"
+        empty={q ? "No artifact matches." : "No artifacts in this project."}
+        load={async (offset, signal) => {
+          const page = await apiGet(
+            `/projects/${enc(project)}/artifacts${queryString({ limit: pageSize, offset, q, includeGenerated: includeGenerated || undefined })}`,
+            ArtifactList,
+            undefined,
+            signal,
+          );
+          return { items: page.artifacts, total: page.total };
+        }}
+      >
+        {(artifacts) => (
+          <table data-testid="artifacts">
+            <thead>
+              <tr>
+                <th>Artifact</th>
+                <th>Type</th>
+                <th>Versions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {artifacts.map((artifact) => (
+                <tr key={artifact.name} data-testid="artifact-row">
+                  <td>
+                    <Link to={`/projects/${enc(project)}/artifacts/${enc(artifact.name)}`}>{artifact.name}</Link>
+                  </td>
+                  <td>{artifact.type}</td>
+                  <td>{artifact.versionCount}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
+    </section>
   );
 }
 

@@ -1,12 +1,10 @@
 import { type ReactNode, useState } from "react";
-import type { RequestError } from "../api";
 import { Empty, ErrorState, useResource } from "../resource";
 
-/** One page of a list as the API answers it: a cursor to the next page, and the count when it is known. */
+/** One page of a list as the API answers it, with the count over all pages. */
 export interface ListPage<T> {
   items: T[];
-  nextCursor: string | null;
-  total?: number | undefined;
+  total: number;
 }
 
 /** "26–50 of 158" (or "26–50" while the count is unknown). */
@@ -16,38 +14,32 @@ export function rangeText(offset: number, shown: number, total: number | undefin
 }
 
 /**
- * A list read a page at a time with the API's cursor: Previous and Next, the range shown and the count.
- * `queryKey` names the list and its filters; a change of filters starts again at the first page.
+ * A list read a page at a time (`offset`, `limit`): Previous and Next and "26–50 of 158". `queryKey` names the
+ * list and its filters; a change of filters starts again at the first page.
  */
 export function PagedList<T>(props: {
   queryKey: string;
   pageSize: number;
-  load: (cursor: string | undefined, signal: AbortSignal) => Promise<ListPage<T>>;
+  load: (offset: number, signal: AbortSignal) => Promise<ListPage<T>>;
   testId: string;
   empty: ReactNode;
   children: (items: T[]) => ReactNode;
 }) {
-  const [state, setState] = useState<{ key: string; cursors: (string | undefined)[] }>({
-    key: props.queryKey,
-    cursors: [undefined],
-  });
-  const cursors = state.key === props.queryKey ? state.cursors : [undefined];
-  const index = cursors.length - 1;
-  const cursor = cursors[index];
-  const page = useResource(`${props.queryKey}|${cursor ?? ""}`, (signal) => props.load(cursor, signal), {
+  const [state, setState] = useState({ key: props.queryKey, offset: 0 });
+  const offset = state.key === props.queryKey ? state.offset : 0;
+  const page = useResource(`${props.queryKey}|${offset}`, (signal) => props.load(offset, signal), {
     keepPrevious: true,
   });
-  const move = (next: (string | undefined)[]) => setState({ key: props.queryKey, cursors: next });
+  const move = (next: number) => setState({ key: props.queryKey, offset: next });
   if (page.status === "loading")
     return (
       <div className="state loading" data-testid="loading">
         Loading…
       </div>
     );
-  if (page.status === "error") return <ErrorState error={page.error as RequestError} onRetry={page.retry} />;
-  const { items, nextCursor, total } = page.value;
-  if (items.length === 0 && index === 0) return <Empty>{props.empty}</Empty>;
-  const offset = index * props.pageSize;
+  if (page.status === "error") return <ErrorState error={page.error} onRetry={page.retry} />;
+  const { items, total } = page.value;
+  if (total === 0) return <Empty>{props.empty}</Empty>;
   return (
     <div data-testid={props.testId}>
       {props.children(items)}
@@ -55,8 +47,8 @@ export function PagedList<T>(props: {
         <button
           type="button"
           data-testid={`${props.testId}-previous`}
-          disabled={index === 0}
-          onClick={() => move(cursors.slice(0, -1))}
+          disabled={offset === 0 || page.fetching}
+          onClick={() => move(Math.max(0, offset - props.pageSize))}
         >
           Previous
         </button>
@@ -64,8 +56,8 @@ export function PagedList<T>(props: {
         <button
           type="button"
           data-testid={`${props.testId}-next`}
-          disabled={nextCursor === null || page.fetching}
-          onClick={() => nextCursor !== null && move([...cursors, nextCursor])}
+          disabled={offset + items.length >= total || page.fetching}
+          onClick={() => move(offset + props.pageSize)}
         >
           Next
         </button>
