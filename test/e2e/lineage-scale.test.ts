@@ -171,6 +171,35 @@ describe("web: a hub used by 2,000 runs", () => {
     await page.close();
   });
 
+  it("finds a run hidden in the collapsed cluster and shows it on its own", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(lineagePage(hub.hub));
+    await expect.poll(() => drawnNodeIds(page), { timeout: 20_000 }).toContain(hub.producer);
+    await page.getByTestId("find").fill("train-1234");
+    await expect.poll(() => page.getByTestId("find-count").textContent()).toBe("no match");
+    await expect
+      .poll(() => page.getByTestId("find-in-clusters").textContent())
+      .toContain("1 in the cluster of 2000 runs");
+    await page.getByTestId("find-in-clusters").getByRole("button", { name: "Show" }).click();
+    await expect.poll(() => page.getByTestId("find-count").textContent(), { timeout: 15_000 }).toBe("1 match");
+    expect(await page.locator(".lineage-node.found").textContent()).toContain("train-1234");
+    expect(page.url()).toContain("pull=");
+    await expectNoOrphans(page);
+    await page.close();
+  });
+
+  it("keeps every layer over the node budget as clusters, and says so per layer", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(lineagePage(hub.hub, "&expandClusters=true"));
+    await page.getByTestId("truncated").waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId("truncated").textContent()).toContain("Over the 500-node budget");
+    const ids = await drawnNodeIds(page);
+    expect(ids).toContain(hub.producer);
+    expect(ids.length).toBeLessThanOrEqual(500);
+    await expectNoOrphans(page);
+    await page.close();
+  });
+
   it("selects nodes from the keyboard: a focus ring, Enter opens the details, Escape lets go", async () => {
     const page = await signedInPage(browser, server.apiKey);
     await page.goto(lineagePage(hub.hub));

@@ -1,4 +1,12 @@
-import { ArtifactList, LineageGraph, type LineageNode, RunList } from "@pedigree/protocol";
+import {
+  ArtifactList,
+  ClusterMembers,
+  type ClusterNode,
+  LineageGraph,
+  type LineageNode,
+  type LineageQueryInput,
+  RunList,
+} from "@pedigree/protocol";
 import {
   applyNodeChanges,
   Background,
@@ -78,7 +86,14 @@ export function LineageView(props: { project: string; baseId: string; basePath: 
         <button type="button" data-testid="toggle-controls" aria-expanded={showControls} onClick={toggleControls}>
           {showControls ? "Hide view options" : "View options"}
         </button>
-        <FindBox value={find} onChange={setFind} graph={drawn} />
+        <FindBox
+          value={find}
+          onChange={setFind}
+          graph={drawn}
+          project={project}
+          apiQuery={apiQuery}
+          onPull={(id) => setView({ ...options, pull: [...new Set([...options.pull, id])] }, id)}
+        />
         <Legend />
         <button type="button" data-testid="toggle-minimap" aria-pressed={showMinimap} onClick={toggleMinimap}>
           {showMinimap ? "Hide minimap" : "Minimap"}
@@ -136,10 +151,28 @@ export function LineageView(props: { project: string; baseId: string; basePath: 
   );
 }
 
-/** Find in the graph: by name, artifact:version, alias or id; Enter moves to the next match. */
-function FindBox(props: { value: string; onChange: (value: string) => void; graph: LineageGraph | null }) {
-  const matches =
-    props.value.trim() && props.graph ? props.graph.nodes.filter((node) => matchesFind(node, props.value)) : [];
+/**
+ * Find in the graph: by name, artifact:version, alias or id; Enter moves to the next match. Members hidden in
+ * the graph's clusters are searched too (by name, on the server), and one found there can be shown on its own.
+ */
+function FindBox(props: {
+  value: string;
+  onChange: (value: string) => void;
+  graph: LineageGraph | null;
+  project: string;
+  apiQuery: LineageQueryInput;
+  onPull: (memberId: string) => void;
+}) {
+  const needle = props.value.trim();
+  const matches = needle && props.graph ? props.graph.nodes.filter((node) => matchesFind(node, needle)) : [];
+  const [settled, setSettled] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(needle), 300);
+    return () => clearTimeout(timer);
+  }, [needle]);
+  const clusters = (props.graph?.nodes ?? [])
+    .filter((node): node is ClusterNode => node.kind === "cluster")
+    .slice(0, 20);
   return (
     <span className="find">
       <input
@@ -154,12 +187,69 @@ function FindBox(props: { value: string; onChange: (value: string) => void; grap
           if (event.key === "Escape") props.onChange("");
         }}
       />
-      {props.value.trim() ? (
+      {needle ? (
         <span className="muted" data-testid="find-count">
           {matches.length === 0 ? "no match" : `${matches.length} ${matches.length === 1 ? "match" : "matches"}`}
         </span>
       ) : null}
+      {settled && settled === needle && clusters.length > 0 ? (
+        <ClusterFind
+          project={props.project}
+          apiQuery={props.apiQuery}
+          clusters={clusters}
+          needle={settled}
+          onPull={props.onPull}
+        />
+      ) : null}
     </span>
+  );
+}
+
+const clusterFindLimit = 5;
+
+function ClusterFind(props: {
+  project: string;
+  apiQuery: LineageQueryInput;
+  clusters: ClusterNode[];
+  needle: string;
+  onPull: (memberId: string) => void;
+}) {
+  const key = `cluster-find:${props.project}:${lineageQueryString(props.apiQuery)}:${props.clusters.map((c) => c.id).join(",")}:${props.needle}`;
+  const found = useResource(key, (signal) =>
+    Promise.all(
+      props.clusters.map(async (cluster) => {
+        const path = `/projects/${enc(props.project)}/lineage/clusters/${cluster.id}/members${lineageQueryString({
+          ...props.apiQuery,
+          q: props.needle,
+          limit: clusterFindLimit,
+        } as LineageQueryInput)}`;
+        return { cluster, answer: await apiGet(path, ClusterMembers, undefined, signal) };
+      }),
+    ),
+  );
+  if (found.status !== "ready") return null;
+  const hits = found.value.filter(({ answer }) => answer.total > 0);
+  if (hits.length === 0) return null;
+  return (
+    <div className="find-in-clusters" data-testid="find-in-clusters">
+      {hits.map(({ cluster, answer }) => (
+        <div key={cluster.id}>
+          <div className="muted">
+            {answer.total} in the cluster of {cluster.memberCount} {cluster.memberKind}s
+          </div>
+          <ul>
+            {answer.members.map((member) => (
+              <li key={member.id}>
+                {member.kind === "run" ? member.name : `${member.artifact}:${member.version}`}{" "}
+                <button type="button" data-testid={`find-pull-${member.id}`} onClick={() => props.onPull(member.id)}>
+                  Show
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ))}
+    </div>
   );
 }
 const findNextEvent = "pedigree:find-next";
@@ -388,12 +478,7 @@ function LineageCanvas(props: {
         if (event.key === "Escape") onSelect(null);
       }}
     >
-      {truncated ? (
-        <div className="banner" data-testid="truncated">
-          Only part of this lineage is drawn ({graph.nodes.length} nodes): open a cluster to page through the rest, or
-          narrow the view.
-        </div>
-      ) : null}
+      {truncated ? <TruncatedBanner truncated={truncated} /> : null}
       <ReactFlow
         nodes={nodes}
         edges={edges}
