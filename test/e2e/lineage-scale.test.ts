@@ -74,7 +74,7 @@ describe("web: a hub used by 2,000 runs", () => {
     await page.goto(lineagePage(hub.hub));
     await expect.poll(() => drawnNodeIds(page), { timeout: 20_000 }).toContain(hub.producer);
     const cluster = page.locator(".lineage-node.cluster").first();
-    expect(await cluster.textContent()).toContain("2000 runs");
+    expect(await cluster.textContent()).toContain("2000 train runs");
     expect(await cluster.getAttribute("title")).toContain("train-0000");
     await expectNoOrphans(page);
     await mkdir(screenshotDir, { recursive: true });
@@ -91,7 +91,7 @@ describe("web: a hub used by 2,000 runs", () => {
     const drawn = await drawnNodeIds(page);
     // producer, hub, model, 50 pulled runs and the cluster of the other 1,950.
     expect(drawn.length).toBeLessThanOrEqual(56);
-    expect(await page.locator(".lineage-node.cluster").first().textContent()).toContain("1950 runs");
+    expect(await page.locator(".lineage-node.cluster").first().textContent()).toContain("1950 train runs");
     expect(page.url()).toContain("expand=cl_");
     expect(await page.getByTestId("cluster-shown").textContent()).toContain("50 more shown");
     await expectNoOrphans(page);
@@ -230,7 +230,7 @@ describe("web: a model with 300 evaluation runs", () => {
     const ids = await drawnNodeIds(page);
     expect(ids).toContain(hub.producer);
     const clusters = await page.locator(".lineage-node.cluster").allTextContents();
-    expect(clusters.some((text) => text.includes("300 runs"))).toBe(true);
+    expect(clusters.some((text) => text.includes("300 evaluation runs"))).toBe(true);
     await expectNoOrphans(page);
     await page.close();
   });

@@ -1,6 +1,7 @@
 import { WhoAmI } from "@pedigree/protocol";
 import { useEffect, useState } from "react";
 import { apiGet, forgetApiKey, keyRefusedEvent, RequestError, saveApiKey, savedApiKey } from "./api";
+import { GlobalSearch, SearchPage } from "./global-search";
 import { Link, useLocation, useTitle } from "./navigation";
 import { ArtifactPage, HomePage, ProjectPage } from "./pages/browse";
 import { NodePage } from "./pages/node-pages";
@@ -10,6 +11,7 @@ import { Loaded, queryClient, useResource } from "./resource";
 const segment = "([^/]+)";
 const routes: { pattern: RegExp; render: (match: string[], query: URLSearchParams) => React.ReactNode }[] = [
   { pattern: /^\/$/, render: () => <HomePage /> },
+  { pattern: /^\/search$/, render: (_, query) => <SearchPage q={query.get("q") ?? ""} /> },
   { pattern: new RegExp(`^/projects/${segment}$`), render: ([p]) => <ProjectPage project={p!} /> },
   {
     pattern: new RegExp(`^/projects/${segment}/artifacts/${segment}$`),
@@ -83,6 +85,7 @@ export function App() {
             <Link to="/" className="brand">
               Pedigree
             </Link>
+            <HeaderSearch />
             <span className="user" data-testid="user">
               {me.user.name}
             </span>
@@ -129,4 +132,9 @@ function SignIn(props: { failed: boolean; onKey: (key: string) => void }) {
       </button>
     </form>
   );
+}
+
+function HeaderSearch() {
+  const { path, query } = useLocation();
+  return <GlobalSearch initial={path === "/search" ? (query.get("q") ?? "") : ""} />;
 }

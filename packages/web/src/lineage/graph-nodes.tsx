@@ -14,10 +14,14 @@ export type LineageFlowNode = Node<LineageNodeData, "lineage">;
 export const titleOf = (node: LineageNode) => {
   if (node.kind === "version") return `${node.artifact}:${node.version}`;
   if (node.kind === "run") return node.name;
-  return `${node.memberCount} ${node.memberKind === "run" ? "runs" : "versions"}`;
+  return `${node.memberCount} ${node.type} ${node.memberKind === "run" ? "runs" : "versions"}`;
 };
 const typeOf = (node: LineageNode) =>
-  node.kind === "version" ? node.type : node.kind === "run" ? node.jobType : node.type;
+  node.kind === "version"
+    ? node.type
+    : node.kind === "run"
+      ? node.jobType
+      : `${node.firstMembers.map((member) => member.name).join(", ")}${node.memberCount > node.firstMembers.length ? ", …" : ""}`;
 
 /** What the find box compares with: names, `artifact:version`, `artifact:alias`, ids, types. */
 function findableText(node: LineageNode): string[] {
@@ -81,14 +85,13 @@ export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="node-kind">
-        {node.kind === "cluster" ? `cluster of ${node.memberKind}s` : node.kind}
+        {node.kind === "cluster"
+          ? `cluster${node.shownMembers ? ` · ${node.shownMembers} more shown` : ""}${node.reason === "budget" ? " · over budget" : ""}`
+          : node.kind}
         {isBase ? " · base" : ""}
         {node.extended ? " · extended" : ""}
       </div>
-      <div className="node-title">
-        {node.kind === "cluster" ? <span className="count">{node.memberCount}</span> : null}
-        {titleOf(node)}
-      </div>
+      <div className="node-title">{titleOf(node)}</div>
       <div className="node-type">
         {typeOf(node)}
         {node.kind === "version" && node.aliases.length > 0
