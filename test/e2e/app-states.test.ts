@@ -32,6 +32,9 @@ beforeAll(async () => {
     ).toBe(200);
     expect((await server.api("DELETE", `/registries/nets/collections/net/aliases/${alias}`)).status).toBe(204);
   }
+  for (let index = 1; index < 60; index++)
+    await graph.log(undefined, "corpus", "dataset", index === 42 ? { aliases: ["best"] } : {});
+  await graph.log(trainer, "code-snapshot", "code", { generated: true });
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
@@ -166,6 +169,37 @@ describe("web: action history", () => {
     await page.getByTestId("history-source").first().click();
     await page.waitForURL(new RegExp(`/projects/states/versions/${model}\\?tab=lineage`));
     await expect.poll(() => drawnNodeIds(page), { timeout: 15_000 }).toContain(model);
+    await page.close();
+  });
+});
+
+describe("web: versions and artifacts lists", () => {
+  it("pages an artifact's 60 versions and finds one by alias", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(`${server.url}/projects/states/artifacts/corpus`);
+    await expect.poll(() => page.getByTestId("versions-list-range").textContent()).toBe("1–50 of 60");
+    expect(await page.title()).toBe("corpus · states · Pedigree");
+    await page.getByTestId("versions-list-next").click();
+    await expect.poll(() => page.getByTestId("versions-list-range").textContent()).toBe("51–60 of 60");
+    expect(await page.getByTestId("version-row").last().textContent()).toContain("v0");
+    await page.getByTestId("versions-search").fill("best");
+    await page.getByTestId("versions-search").press("Enter");
+    await expect.poll(() => page.getByTestId("versions-list-range").textContent()).toBe("1–1 of 1");
+    expect(await page.getByTestId("version-row").textContent()).toContain("v42");
+    await page.close();
+  });
+
+  it("hides generated artifacts until asked, and searches artifacts by name", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(`${server.url}/projects/states`);
+    await expect.poll(() => page.getByTestId("artifacts-list-range").textContent()).toBe("1–2 of 2");
+    expect(await page.getByTestId("artifacts").textContent()).not.toContain("code-snapshot");
+    await page.getByTestId("artifacts-generated").check();
+    await expect.poll(() => page.getByTestId("artifacts-list-range").textContent()).toBe("1–3 of 3");
+    expect(await page.getByTestId("artifacts").textContent()).toContain("code-snapshot");
+    await page.getByTestId("artifacts-search").fill("cor");
+    await page.getByTestId("artifacts-search").press("Enter");
+    await expect.poll(() => page.getByTestId("artifacts-list-range").textContent()).toBe("1–1 of 1");
     await page.close();
   });
 });

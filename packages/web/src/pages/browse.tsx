@@ -202,58 +202,82 @@ function ArtifactsSection(props: { project: string }) {
   );
 }
 
-/** An artifact's versions, newest first as the API lists them. */
+/** An artifact's versions, newest first as the API lists them; paged and searchable by vN, alias or description. */
 export function ArtifactPage(props: { project: string; artifact: string }) {
   const { project, artifact } = props;
   useTitle(`${artifact} · ${project}`);
-  const details = useResource(`artifact:${project}:${artifact}`, () =>
-    apiGet(`/projects/${enc(project)}/artifacts/${enc(artifact)}`, ArtifactDetails),
+  const [q, setQ] = useState("");
+  const details = useResource(`artifact:${project}:${artifact}`, (signal) =>
+    apiGet(`/projects/${enc(project)}/artifacts/${enc(artifact)}`, ArtifactDetails, undefined, signal),
   );
   return (
     <Loaded resource={details}>
-      {(details) => (
-        <div>
-          <h1>
-            {details.name} <span className="badge">{details.type}</span>
-          </h1>
-          {details.versions.length === 0 ? (
-            <Empty>No versions yet.</Empty>
-          ) : (
-            <table data-testid="versions">
-              <thead>
-                <tr>
-                  <th>Version</th>
-                  <th>Aliases</th>
-                  <th>Size</th>
-                  <th>Files</th>
-                  <th>Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {details.versions.map((version) => (
-                  <tr key={version.id}>
-                    <td>
-                      <Link to={`/projects/${enc(project)}/versions/${version.id}`}>
-                        {version.version ?? "pending"}
-                      </Link>
-                    </td>
-                    <td>
-                      {version.aliases.map((alias) => (
-                        <span key={alias} className="alias">
-                          {alias}
-                        </span>
-                      ))}
-                    </td>
-                    <td>{formatBytes(version.size)}</td>
-                    <td>{version.fileCount}</td>
-                    <td>{formatTime(version.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </div>
-      )}
+      {(details) => {
+        const needle = q.toLowerCase();
+        const matching = needle
+          ? details.versions.filter((version) =>
+              [version.version ?? "", version.id, ...version.aliases, version.description ?? ""].some((text) =>
+                text.toLowerCase().includes(needle),
+              ),
+            )
+          : details.versions;
+        return (
+          <div>
+            <div className="breadcrumbs">
+              <Link to={`/projects/${enc(project)}`}>{project}</Link> / {details.name}
+            </div>
+            <h1>
+              {details.name} <span className="badge">{details.type}</span>
+            </h1>
+            {details.description ? <p className="muted">{details.description}</p> : null}
+            <div className="list-filters">
+              <EnterInput testId="versions-search" placeholder="vN, alias or description (Enter)" onCommit={setQ} />
+            </div>
+            <PagedList
+              queryKey={`versions:${project}:${artifact}:${details.versions.length}:${q}`}
+              pageSize={pageSize}
+              testId="versions-list"
+              empty={q ? "No version matches." : "No versions yet."}
+              load={async (offset) => ({ items: matching.slice(offset, offset + pageSize), total: matching.length })}
+            >
+              {(versions) => (
+                <table data-testid="versions">
+                  <thead>
+                    <tr>
+                      <th>Version</th>
+                      <th>Aliases</th>
+                      <th>Size</th>
+                      <th>Files</th>
+                      <th>Created</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {versions.map((version) => (
+                      <tr key={version.id} data-testid="version-row">
+                        <td>
+                          <Link to={`/projects/${enc(project)}/versions/${version.id}`}>
+                            {version.version ?? "pending"}
+                          </Link>
+                        </td>
+                        <td>
+                          {version.aliases.map((alias) => (
+                            <span key={alias} className="alias">
+                              {alias}
+                            </span>
+                          ))}
+                        </td>
+                        <td>{formatBytes(version.size)}</td>
+                        <td>{version.fileCount}</td>
+                        <td>{formatTime(version.createdAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </PagedList>
+          </div>
+        );
+      }}
     </Loaded>
   );
 }
