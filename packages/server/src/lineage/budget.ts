@@ -8,8 +8,8 @@
  * answer's edges is left out too, so no node is ever shown without an edge to the rest.
  */
 import type { TruncatedLayer } from "@pedigree/protocol";
-import { type Cluster, clusterIdOf, FIRST_MEMBERS, isCluster } from "./clusters";
-import type { WalkedEdge, WalkedNode } from "./walk";
+import { type Cluster, FIRST_MEMBERS, isCluster } from "./clusters";
+import { budgetClusterId, type WalkedEdge, type WalkedNode } from "./walk";
 
 export type ShownNode = WalkedNode | Cluster;
 
@@ -135,7 +135,6 @@ export function fitBudget(
   }
   const report: TruncatedLayer[] = [];
   for (const layer of layers) {
-    const chosen = form.get(layer);
     const inLayer = kept.filter((node) => layerOf.get(node.id) === layer);
     const budgetClusters = inLayer.filter((node): node is Cluster => isCluster(node) && node.reason === "budget");
     const clustered = budgetClusters.reduce((sum, node) => sum + node.memberCount, 0);
@@ -143,7 +142,7 @@ export function fitBudget(
       0,
       layer.size - inLayer.reduce((sum, node) => sum + (isCluster(node) ? node.memberCount : 1), 0),
     );
-    if (layer.isBase || (chosen === "full" && omitted === 0)) continue;
+    if (layer.isBase || (omitted === 0 && budgetClusters.length === 0)) continue;
     report.push({ depth: layer.depth, nodes: layer.size, clustered, clusters: budgetClusters.length, omitted });
   }
   return {
@@ -188,7 +187,7 @@ function budgetFormOf(depth: number, full: ShownNode[]): Layer {
   const groups = new Map<string, ShownNode[]>();
   for (const node of full) {
     const kind = isCluster(node) ? node.memberKind : node.kind;
-    const key = [depth, kind, node.type, node.extended ? "x" : ""].join("\u0000");
+    const key = [kind, node.type, node.extended === true, node.generated === true].join("\u0000");
     const group = groups.get(key);
     if (group) group.push(node);
     else groups.set(key, [node]);
@@ -201,7 +200,15 @@ function budgetFormOf(depth: number, full: ShownNode[]): Layer {
       for (const node of group) folded.set(node.id, node.id);
       continue;
     }
-    const cluster = budgetCluster(clusterIdOf(`budget\u0000${key}`), depth, group);
+    const first = group[0] as ShownNode;
+    const id = budgetClusterId(
+      depth,
+      isCluster(first) ? first.memberKind : first.kind,
+      first.type,
+      first.extended === true,
+      first.generated === true,
+    );
+    const cluster = budgetCluster(id, depth, group);
     budget.push(cluster);
     for (const node of group) folded.set(node.id, cluster.id);
   }
@@ -222,6 +229,7 @@ function budgetCluster(id: string, depth: number, group: ShownNode[]): Cluster {
     type: first.type,
     depth,
     extended: first.extended === true,
+    generated: first.generated === true,
     memberCount: group.reduce((sum, node) => sum + memberCountOf(node), 0),
     shownMembers: 0,
     reason: "budget",

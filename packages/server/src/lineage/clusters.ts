@@ -3,7 +3,7 @@
  * flag) whose neighbours towards the base are the same, after those neighbours are themselves clustered,
  * become one cluster once there are `clusterMin` of them. A cluster id is a hash of that description, so
  * the same query names the same cluster again (for its member list) as long as the graph is unchanged.
- * Large layers are clustered the same way in SQL (`layer-clusters.ts`): the key and its hash must stay in step.
+ * Groups of large layers (walk.ts) are clusters already: they stay as they are.
  */
 import { createHash } from "node:crypto";
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walk";
@@ -24,6 +24,8 @@ export interface Cluster {
   /** Members pulled or expanded out of it, shown on their own. */
   shownMembers: number;
   reason: "similar" | "budget";
+  /** Of a budget cluster: its members' generated flag (generated versions cluster apart). */
+  generated?: boolean;
   /** Of a budget cluster: the plain nodes it folds, by label (the ones `expand` shows first). */
   alone?: WalkedNode[];
   /** The first members by label (at most FIRST_MEMBERS). */
@@ -45,7 +47,7 @@ export const FIRST_MEMBERS = 5;
 
 export const isCluster = (node: WalkedNode | Cluster): node is Cluster => "memberCount" in node;
 
-/** The key a cluster id is the hash of: also computed in SQL by `clusterDeferredLayers`, byte for byte. */
+/** A cluster id: the hash of the key that describes the cluster. */
 export const clusterIdOf = (key: string) => `cl_${createHash("sha256").update(key).digest("hex").slice(0, 16)}`;
 
 const byLabel = (a: WalkedNode, b: WalkedNode) =>
@@ -81,7 +83,7 @@ export function clusterGraph(graph: WalkedGraph, options: ClusterOptions): Clust
     for (const id of layer) {
       const node = graph.nodes.get(id);
       if (!node) continue;
-      if (index === 0) continue;
+      if (index === 0 || node.group) continue;
       const towardsBase = new Set<string>();
       for (const neighbour of neighbours.get(id) ?? []) {
         if ((distance.get(neighbour) ?? index) < index) towardsBase.add(identity.get(neighbour) ?? neighbour);

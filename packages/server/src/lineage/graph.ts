@@ -7,20 +7,13 @@ import type { Db } from "../db/client";
 import { notFound } from "../errors";
 import { resolveBaseNode } from "./base";
 import { fitBudget } from "./budget";
-import { type Cluster, type ClusterOptions, clusterGraph, distancesFromBase, isCluster } from "./clusters";
+import { type Cluster, clusterGraph, isCluster } from "./clusters";
 import { addSiblings } from "./extended";
-import { hideFilteredNodes, isShown } from "./filters";
-import { clusterDeferredLayers } from "./layer-clusters";
+import { hideFilteredNodes } from "./filters";
+import { listGroupMembers } from "./group-members";
 import { summarizeNodes } from "./summaries";
 import { keepVisibleNodes, type ProjectVisibility } from "./visibility";
-import {
-  type LayeredWalk,
-  selectSiblings,
-  type WalkedEdge,
-  type WalkedGraph,
-  type WalkedNode,
-  walkLineage,
-} from "./walk";
+import { selectSiblings, type WalkedEdge, type WalkedGraph, type WalkedNode, walkLineage } from "./walk";
 
 export async function getLineage(
   db: Db,
@@ -69,11 +62,11 @@ export async function listClusterMembers(
   };
 }
 
-/** Layers larger than this, with clusters on, are clustered in the database instead of fetched. */
+/** Layers with more new nodes than this (or than maxNodes, if larger) are grouped in the database. */
 export const LARGE_LAYER = 2_000;
 
 export interface ShapeOptions {
-  /** Overrides LARGE_LAYER (tests take the database path on small graphs with it). */
+  /** Overrides LARGE_LAYER (tests group small layers with it). */
   largeLayer?: number;
   /** Who reads, and the projects it can see; other projects' nodes are left out. */
   visibility: ProjectVisibility;
@@ -86,78 +79,71 @@ interface ShapedGraph {
   clusters: Map<string, Cluster>;
 }
 
+/**
+ * The one path of every lineage query: walk (large layers grouped in the database), leave out what the reader
+ * cannot see, add siblings, hide filtered nodes, cluster similar nodes; `fitBudget` then fits it to maxNodes.
+ */
 async function shapeLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions): Promise<ShapedGraph> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
   const { visibility } = options;
   const base = await resolveBaseNode(db, project, query.node, { reader: visibility.reader, asOf, field: "node" });
-  const walkOptions = { upstream: query.upstream, downstream: query.downstream, asOf };
-  const clusterOptions = {
+  // A grouped layer is never fetched, so it cannot be checked project by project: a reader who does not see
+  // every project gets every layer fetched.
+  const largeLayer = visibility.all ? Math.max(query.maxNodes, options.largeLayer ?? LARGE_LAYER) : undefined;
+  const walk = await walkLineage(db, base, {
+    upstream: query.upstream,
+    downstream: query.downstream,
+    asOf,
+    largeLayer,
+  });
+  let graph: WalkedGraph = await keepVisibleNodes(db, walk, project, visibility);
+  if (query.extended) graph = addSiblings(graph, await selectSiblings(db, graph, asOf));
+  graph = hideFilteredNodes(graph, query);
+  const groups = [...graph.nodes.values()].filter((node) => node.group);
+  const grouped = new Map(groups.map((node) => [node.id, groupCluster(db, node)]));
+  if (query.expandClusters) {
+    const nodes = [...graph.nodes.values()].map((node) => grouped.get(node.id) ?? node);
+    return { base, nodes, edges: graph.edges, clusters: grouped };
+  }
+  const clustered = clusterGraph(graph, {
     clusterMin: query.clusterMin,
     pull: new Set(query.pull ?? []),
     expand: new Map((query.expand ?? []).map(({ cluster, count }) => [cluster, count])),
+  });
+  return {
+    ...clustered,
+    nodes: clustered.nodes.map((node) => (isCluster(node) ? node : (grouped.get(node.id) ?? node))),
+    clusters: new Map([...clustered.clusters, ...grouped]),
   };
-  if (query.expandClusters || query.extended || query.artifactTypes || query.jobTypes) {
-    const walk = await walkLineage(db, base, walkOptions);
-    let graph: WalkedGraph = await keepVisibleNodes(db, walk, project, visibility);
-    if (query.extended) graph = addSiblings(graph, await selectSiblings(db, graph, asOf));
-    graph = hideFilteredNodes(graph, query);
-    if (query.expandClusters) {
-      return {
-        base,
-        nodes: [...graph.nodes.values()],
-        edges: graph.edges,
-        clusters: new Map<string, Cluster>(),
-      };
-    }
-    return clusterGraph(graph, clusterOptions);
-  }
-  // Layers clustered in the database are never fetched, so they cannot be checked project by project: a reader
-  // who does not see every project takes the in-memory path.
-  const largeLayer = visibility.all ? (options.largeLayer ?? LARGE_LAYER) : undefined;
-  const walk = await walkLineage(db, base, largeLayer === undefined ? walkOptions : { ...walkOptions, largeLayer });
-  if (walk.deferred.length > 0) {
-    const shaped = await clusterWithDeferredLayers(db, walk, query, clusterOptions);
-    if (shaped) return shaped;
-  }
-  const graph = walk.deferred.length > 0 ? await walkLineage(db, base, walkOptions) : walk;
-  return clusterGraph(hideFilteredNodes(await keepVisibleNodes(db, graph, project, visibility), query), clusterOptions);
 }
 
-/**
- * Clusters the fetched layers in memory and the large ones in the database, or answers undefined when the
- * graph is not plain enough for the two to agree with clustering everything in memory (hidden nodes, or
- * nodes whose distance from the base is not their hop).
- */
-async function clusterWithDeferredLayers(
-  db: Db,
-  walk: LayeredWalk,
-  query: LineageQuery,
-  options: ClusterOptions,
-): Promise<ShapedGraph | undefined> {
-  if ([...walk.nodes.values()].some((node) => node.id !== walk.base.id && !isShown(node, query))) return undefined;
-  const distances = distancesFromBase(walk);
-  if ([...walk.nodes.values()].some((node) => distances.get(node.id) !== Math.abs(node.depth))) return undefined;
-  const shaped = clusterGraph(walk, options);
-  for (const start of walk.deferred) {
-    const otherIds = [...walk.nodes.values()]
-      .filter((node) => Math.sign(node.depth) === (start.direction === "up" ? 1 : -1))
-      .map((node) => node.id);
-    const layers = await clusterDeferredLayers(db, start, shaped.identity, {
-      hops: start.direction === "up" ? query.upstream : query.downstream,
-      clusterMin: query.clusterMin,
-      pull: [...options.pull],
-      // Nothing is dropped here: fitBudget clusters what does not fit.
-      maxNodes: Number.MAX_SAFE_INTEGER,
-      includeGenerated: query.includeGenerated,
-      otherIds,
-      asOf: query.asOf ? new Date(query.asOf) : undefined,
-    });
-    if (!layers) return undefined;
-    shaped.nodes.push(...layers.nodes, ...layers.clusters);
-    shaped.edges.push(...layers.edges);
-    for (const cluster of layers.clusters) shaped.clusters.set(cluster.id, cluster);
-  }
-  return shaped;
+/** A group of a large layer as the budget cluster it is: counted, first members by id, members listed in SQL. */
+function groupCluster(db: Db, node: WalkedNode): Cluster {
+  const group = node.group as NonNullable<WalkedNode["group"]>;
+  const member = (row: { id: string; label: string }): WalkedNode => ({
+    id: row.id,
+    kind: node.kind,
+    depth: node.depth,
+    type: node.type,
+    label: row.label,
+    generated: node.generated,
+  });
+  return {
+    id: node.id,
+    memberKind: node.kind,
+    type: node.type,
+    depth: node.depth,
+    extended: false,
+    generated: node.generated,
+    memberCount: group.count,
+    shownMembers: 0,
+    reason: "budget",
+    firstMembers: group.firstMembers.map(member),
+    async listMembers(page) {
+      const rows = await listGroupMembers(db, node.kind, group.members, page);
+      return { total: rows.total, members: rows.members.map(member) };
+    },
+  };
 }
 
 function clusterNode(cluster: Cluster): ClusterNode {
