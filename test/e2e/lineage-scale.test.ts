@@ -112,6 +112,9 @@ describe("web: a hub used by 2,000 runs", () => {
     console.log(`[web] 50-run expansion laid out ${Math.round(width)} × ${Math.round(height)} px`);
     expect(height).toBeLessThan(1600);
 
+    await mkdir(screenshotDir, { recursive: true });
+    await page.screenshot({ path: join(screenshotDir, "web-hub-expanded.png") });
+
     // Pans: dragging the pane moves the view.
     const before = await page.locator(".react-flow__viewport").getAttribute("style");
     const empty = await page.getByTestId("graph").evaluate((graph) => {
@@ -128,8 +131,6 @@ describe("web: a hub used by 2,000 runs", () => {
     await page.mouse.up();
     expect(await page.locator(".react-flow__viewport").getAttribute("style")).not.toBe(before);
 
-    await mkdir(screenshotDir, { recursive: true });
-    await page.screenshot({ path: join(screenshotDir, "web-hub-expanded.png") });
     await page.close();
   });
 
