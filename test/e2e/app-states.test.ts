@@ -112,6 +112,54 @@ describe("web: errors", () => {
   });
 });
 
+describe("web: the lineage pane", () => {
+  it("fills the window; the minimap, details panel and view options fold away; a legend and tooltips explain", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(versionPage(model, "?tab=lineage"));
+    await expect.poll(() => drawnNodeIds(page), { timeout: 15_000 }).toContain(dataset);
+    const viewport = page.viewportSize()!;
+    const pane = async () => (await page.getByTestId("graph").boundingBox())!;
+    // The graph reaches the bottom of the window.
+    expect(viewport.height - ((await pane()).y + (await pane()).height)).toBeLessThan(40);
+    expect(await page.getByTestId("legend").textContent()).toContain("cluster");
+    expect(await page.getByTestId(`node-${model}`).getAttribute("title")).toContain("net:v0");
+
+    expect(await page.locator(".react-flow__minimap").count()).toBe(0);
+    await page.getByTestId("toggle-minimap").click();
+    await page.locator(".react-flow__minimap").waitFor();
+    await page.getByTestId("toggle-minimap").click();
+    await expect.poll(() => page.locator(".react-flow__minimap").count()).toBe(0);
+
+    const withPanel = (await pane()).width;
+    await page.getByTestId("toggle-panel").click();
+    await expect.poll(() => page.getByTestId("side-panel").count()).toBe(0);
+    await expect.poll(async () => (await pane()).width).toBeGreaterThan(withPanel + 200);
+    const withControls = (await pane()).height;
+    await page.getByTestId("toggle-controls").click();
+    await expect.poll(() => page.getByTestId("view-controls").count()).toBe(0);
+    await expect.poll(async () => (await pane()).height).toBeGreaterThan(withControls + 20);
+    // Opening a node brings the details panel back.
+    await page.getByTestId(`node-${trainer}`).click();
+    await expect.poll(() => page.getByTestId("details-title").textContent()).toBe("train-net");
+    await page.getByTestId("toggle-controls").click();
+    await page.close();
+  });
+
+  it("lets nodes be dragged", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(versionPage(model, "?tab=lineage"));
+    await expect.poll(() => drawnNodeIds(page), { timeout: 15_000 }).toContain(dataset);
+    const node = page.getByTestId(`node-${dataset}`);
+    const before = (await node.boundingBox())!;
+    await page.mouse.move(before.x + 40, before.y + 30);
+    await page.mouse.down();
+    await page.mouse.move(before.x + 40, before.y + 180, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(async () => (await node.boundingBox())!.y).toBeGreaterThan(before.y + 100);
+    await page.close();
+  });
+});
+
 describe("web: hop inputs", () => {
   it("asks once after typing stops, and never rewrites what is typed", async () => {
     const page = await signedInPage(browser, server.apiKey);
