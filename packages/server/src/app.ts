@@ -15,6 +15,7 @@ import { impactRoutes, lineageRoutes } from "./routes/lineage";
 import { memberRoutes, registryMemberRoutes } from "./routes/members";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
+import { searchRoutes } from "./routes/search";
 import { userRoutes } from "./routes/users";
 import { versionRoutes } from "./routes/versions";
 import { mountWebApp } from "./routes/web";
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps) {
   app.route("/api/v1/registries", registryRoutes(deps));
   app.route("/api/v1/projects/:project/lineage", lineageRoutes(deps));
   app.route("/api/v1/projects/:project/impact", impactRoutes(deps));
+  app.route("/api/v1/search", searchRoutes(deps));
   if (deps.config.webRoot) mountWebApp(app, deps.config.webRoot);
 
   app.notFound((c) =>

@@ -205,7 +205,8 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
           const id = budgetClusterId(depth, kind, row.type, false, row.generated);
           const seen = [...side.seen];
           const members = sql`select distinct e.dst as id from (${edgesFrom(frontier, frontierKind, side.direction, asOf)}) e
-            where e.type = ${row.type} and e.generated = ${row.generated} and not (e.dst = any(${idList(seen)}))`;
+            where e.type = ${row.type} and e.generated = ${row.generated}
+              and not exists (select 1 from unnest(${idList(seen)}) seen(id) where seen.id = e.dst)`;
           const group: WalkedNode = {
             id,
             kind,
@@ -259,7 +260,8 @@ function hopQuery(side: Side, frontier: SQL, frontierKind: WalkedKind, asOf: Dat
   const label = labelOf(otherKind(frontierKind), "x.dst");
   return sql`
     with step as (${step}),
-    marked as (select s.*, not (s.dst = any(${seen})) as fresh from step s),
+    seen(id) as (select unnest(${seen})),
+    marked as (select s.*, not exists (select 1 from seen where seen.id = s.dst) as fresh from step s),
     measure as (select count(*)::int as total from (select distinct dst from marked where fresh) d)
     select ${dir} as dir, 'edge'::text as what, x.src, x.dst, x.type, x.generated, ${label.label} as label,
       x.fresh, null::int as total

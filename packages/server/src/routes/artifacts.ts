@@ -1,7 +1,7 @@
-import { AliasName, ArtifactListQuery, ArtifactName, SetAliasBody } from "@pedigree/protocol";
+import { AliasName, ArtifactListQuery, ArtifactName, SetAliasBody, VersionListQuery } from "@pedigree/protocol";
 import { Hono } from "hono";
 import { removeAlias, setAlias } from "../artifacts/aliases";
-import { getArtifactDetails, listArtifacts } from "../artifacts/details";
+import { getArtifactDetails, listArtifacts, listArtifactVersions } from "../artifacts/details";
 import type { AppDeps, AppEnv } from "../context";
 import { parseInput } from "../errors";
 import { requireProject } from "../projects";
@@ -25,6 +25,11 @@ export function artifactRoutes(deps: AppDeps) {
     .get("/:name", async (c) => {
       const name = nameOf(c.req.param("name"));
       return c.json(await deps.db.read((db) => getArtifactDetails(db, projectOf(c), name)));
+    })
+    .get("/:name/versions", async (c) => {
+      const name = nameOf(c.req.param("name"));
+      const query = queryOf(c, VersionListQuery);
+      return c.json(await deps.db.read((db) => listArtifactVersions(db, projectOf(c), name, query)));
     })
     .put("/:name/aliases/:alias", async (c) => {
       const name = nameOf(c.req.param("name"));

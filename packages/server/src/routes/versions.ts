@@ -5,10 +5,11 @@ import {
   ResolveVersionQuery,
   VersionFileQuery,
   VersionId,
+  VersionRunsQuery,
 } from "@pedigree/protocol";
 import { type Context, Hono } from "hono";
 import { stageInlineBlobs } from "../artifacts/blobs";
-import { getVersionDetails } from "../artifacts/details";
+import { getVersionDetails, listVersionRuns } from "../artifacts/details";
 import { findVersionFile, type StoredFile } from "../artifacts/files";
 import { resolveRef } from "../artifacts/refs";
 import { commitVersion, createVersion } from "../artifacts/versions";
@@ -44,6 +45,18 @@ export function versionRoutes(deps: AppDeps) {
     })
     .get("/", async (c) => c.json(await details(c, queryOf(c, ResolveVersionQuery).ref)))
     .get("/:versionId", async (c) => c.json(await details(c, versionIdOf(c.req.param("versionId")))))
+    .get("/:versionId/:relation{consumers|producers}", async (c) => {
+      const versionId = versionIdOf(c.req.param("versionId"));
+      const relation = c.req.param("relation") as "consumers" | "producers";
+      const query = queryOf(c, VersionRunsQuery);
+      return c.json(
+        await deps.db.read(async (db) => {
+          const visibility = await projectVisibility(db, c.get("actor"));
+          const resolved = await resolveRef(db, projectOf(c), versionId, visibility);
+          return listVersionRuns(db, resolved, relation, query, visibility);
+        }),
+      );
+    })
     .get("/:versionId/files", async (c) => {
       const versionId = versionIdOf(c.req.param("versionId"));
       const { path } = queryOf(c, VersionFileQuery);

@@ -36,6 +36,7 @@ export const artifacts = pgTable(
   (table) => [
     uniqueIndex("artifacts_project_name_idx").on(table.project, table.name),
     index("artifacts_project_type_idx").on(table.project, table.type),
+    index("artifacts_name_folded_idx").on(sql`(lower(${table.name}) collate "C")`),
   ],
 );
 
