@@ -273,3 +273,36 @@ describe("web: lists of a project with 2,301 runs", () => {
     await page.close();
   });
 });
+
+describe("web: used by 2,000 runs", () => {
+  it("pages the hub's consumers with their count and searches them by name", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(`${server.url}/projects/hub/versions/${hub.hub}`);
+    await expect.poll(() => page.getByTestId("consumers-list-range").textContent()).toBe("1–20 of 2000");
+    expect(await page.getByTestId("producers-list-range").textContent()).toBe("1–1 of 1");
+    await page.getByTestId("consumers-list-next").click();
+    await expect.poll(() => page.getByTestId("consumers-list-range").textContent()).toBe("21–40 of 2000");
+    await page.getByTestId("consumers-search").fill("train-1999");
+    await page.getByTestId("consumers-search").press("Enter");
+    await expect.poll(() => page.getByTestId("consumers-list-range").textContent()).toBe("1–1 of 1");
+    expect(await page.getByTestId("details-consumers").textContent()).toContain("train-1999");
+    await page.close();
+  });
+
+  it("finds runs, artifacts and versions by name from the header's search box", async () => {
+    const page = await signedInPage(browser, server.apiKey);
+    await page.goto(server.url);
+    await page.getByTestId("global-search").fill("train-19");
+    await page.getByTestId("global-search").press("Enter");
+    await page.waitForURL(/\/search\?q=train-19/);
+    await expect.poll(() => page.getByTestId("search-run").textContent()).toContain("(100)");
+    expect(await page.title()).toBe("Search “train-19” · Pedigree");
+    await page.getByTestId("global-search").fill("classifier");
+    await page.getByTestId("global-search").press("Enter");
+    await expect.poll(() => page.getByTestId("search-version").textContent()).toContain("classifier:v0");
+    await page.getByTestId("search-artifact").getByText("classifier").click();
+    await page.waitForURL(/\/projects\/hub\/artifacts\/classifier$/);
+    await expect.poll(() => page.getByTestId("versions-list-range").textContent()).toBe("1–1 of 1");
+    await page.close();
+  });
+});

@@ -1,7 +1,10 @@
-import { type LineageNode, RunDetails, VersionDetails } from "@pedigree/protocol";
-import { apiGet } from "../api";
+import { type LineageNode, RunDetails, VersionDetails, VersionRuns } from "@pedigree/protocol";
+import { useState } from "react";
+import { apiGet, queryString } from "../api";
 import { formatBytes, formatJson, formatTime } from "../format";
 import { Link } from "../navigation";
+import { EnterInput } from "../pages/browse";
+import { PagedList } from "../pages/paged-list";
 import { Loaded, useResource } from "../resource";
 
 const enc = encodeURIComponent;
@@ -103,24 +106,10 @@ export function VersionPanel(props: { project: string; id: string }) {
               </li>
             ))}
           </ul>
-          <h4>Produced by ({version.producerCount})</h4>
-          <ul data-testid="details-producers">
-            {version.producers.map((run) => (
-              <li key={run.id}>
-                <Link to={`/projects/${enc(version.project)}/runs/${run.id}`}>{run.name}</Link>{" "}
-                <span className="muted">{run.jobType}</span>
-              </li>
-            ))}
-          </ul>
+          <h4>Logged by ({version.producerCount})</h4>
+          <VersionRunsList project={version.project} id={version.id} relation="producers" />
           <h4>Used by ({version.consumerCount})</h4>
-          <ul data-testid="details-consumers">
-            {version.consumers.map((run) => (
-              <li key={run.id}>
-                <Link to={`/projects/${enc(version.project)}/runs/${run.id}`}>{run.name}</Link>{" "}
-                <span className="muted">as {run.requestedRef}</span>
-              </li>
-            ))}
-          </ul>
+          <VersionRunsList project={version.project} id={version.id} relation="consumers" />
           <h4>Registry memberships</h4>
           <ul data-testid="details-memberships">
             {version.memberships.length === 0 ? <li className="muted">none</li> : null}
@@ -199,5 +188,47 @@ export function RunPanel(props: { project: string; id: string }) {
         </div>
       )}
     </Loaded>
+  );
+}
+
+const versionRunsPageSize = 20;
+
+/** "Used by" or "logged by" a version: paged with the count, searchable by run name. */
+function VersionRunsList(props: { project: string; id: string; relation: "consumers" | "producers" }) {
+  const { project, id, relation } = props;
+  const [q, setQ] = useState("");
+  return (
+    <div>
+      <EnterInput testId={`${relation}-search`} placeholder="Run name contains (Enter)" onCommit={setQ} />
+      <PagedList
+        queryKey={`${relation}:${project}:${id}:${q}`}
+        pageSize={versionRunsPageSize}
+        testId={`${relation}-list`}
+        empty={q ? "No run matches." : relation === "consumers" ? "No run used it." : "Logged without a run."}
+        load={async (offset, signal) => {
+          const page = await apiGet(
+            `/projects/${enc(project)}/versions/${id}/${relation}${queryString({ limit: versionRunsPageSize, offset, q })}`,
+            VersionRuns,
+            undefined,
+            signal,
+          );
+          return { items: page.runs, total: page.total };
+        }}
+      >
+        {(runs) => (
+          <ul data-testid={relation === "consumers" ? "details-consumers" : "details-producers"}>
+            {runs.map((run) => (
+              <li key={run.id}>
+                <Link to={`/projects/${enc(project)}/runs/${run.id}`}>{run.name}</Link>{" "}
+                <span className="muted">
+                  {run.jobType}
+                  {run.requestedRef ? ` · as ${run.requestedRef}` : ""}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </PagedList>
+    </div>
   );
 }

@@ -1,4 +1,12 @@
-import { ArtifactDetails, ArtifactList, ProjectList, RegistryList, RunList, RunState } from "@pedigree/protocol";
+import {
+  ArtifactDetails,
+  ArtifactList,
+  ProjectList,
+  RegistryList,
+  RunList,
+  RunState,
+  VersionList,
+} from "@pedigree/protocol";
 import { useState } from "react";
 import { apiGet, queryString } from "../api";
 import { formatBytes, formatTime, visibilityHint } from "../format";
@@ -202,7 +210,7 @@ function ArtifactsSection(props: { project: string }) {
   );
 }
 
-/** An artifact's versions, newest first as the API lists them; paged and searchable by vN, alias or description. */
+/** An artifact's versions, newest first: paged with the count, searchable by vN, alias or description (on the server). */
 export function ArtifactPage(props: { project: string; artifact: string }) {
   const { project, artifact } = props;
   useTitle(`${artifact} · ${project}`);
@@ -213,14 +221,6 @@ export function ArtifactPage(props: { project: string; artifact: string }) {
   return (
     <Loaded resource={details}>
       {(details) => {
-        const needle = q.toLowerCase();
-        const matching = needle
-          ? details.versions.filter((version) =>
-              [version.version ?? "", version.id, ...version.aliases, version.description ?? ""].some((text) =>
-                text.toLowerCase().includes(needle),
-              ),
-            )
-          : details.versions;
         return (
           <div>
             <div className="breadcrumbs">
@@ -234,11 +234,19 @@ export function ArtifactPage(props: { project: string; artifact: string }) {
               <EnterInput testId="versions-search" placeholder="vN, alias or description (Enter)" onCommit={setQ} />
             </div>
             <PagedList
-              queryKey={`versions:${project}:${artifact}:${details.versions.length}:${q}`}
+              queryKey={`versions:${project}:${artifact}:${q}`}
               pageSize={pageSize}
               testId="versions-list"
               empty={q ? "No version matches." : "No versions yet."}
-              load={async (offset) => ({ items: matching.slice(offset, offset + pageSize), total: matching.length })}
+              load={async (offset, signal) => {
+                const page = await apiGet(
+                  `/projects/${enc(project)}/artifacts/${enc(artifact)}/versions${queryString({ limit: pageSize, offset, q })}`,
+                  VersionList,
+                  undefined,
+                  signal,
+                );
+                return { items: page.versions, total: page.total };
+              }}
             >
               {(versions) => (
                 <table data-testid="versions">
