@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { QueryInt4, Timestamp } from "./bounds";
-import { Limits, QueryFlag, Ref } from "./common";
+import { Limits, QueryFlag } from "./common";
 import { TombstoneFields } from "./storage";
 
 const booleanFlag = QueryFlag;

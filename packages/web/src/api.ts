@@ -32,18 +32,27 @@ export function queryString(query: Record<string, QueryValue>): string {
   return text ? `?${text}` : "";
 }
 
+/** Fired when the server refuses the saved key (revoked or wrong): the app goes back to sign-in. */
+export const keyRefusedEvent = "pedigree:key-refused";
+
 /** GET `/api/v1<path>` with the saved key, parsed by the protocol's schema for that answer. */
 export async function apiGet<S extends z.ZodType>(
   path: string,
   schema: S,
   apiKey: string | null = savedApiKey(),
+  signal?: AbortSignal,
 ): Promise<z.output<S>> {
   let response: Response;
   try {
-    response = await fetch(`/api/v1${path}`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+    response = await fetch(`/api/v1${path}`, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      ...(signal ? { signal } : {}),
+    });
   } catch (error) {
-    throw new RequestError(0, "NETWORK", `the server did not answer (${String(error)})`);
+    if (signal?.aborted) throw error;
+    throw new RequestError(0, "NETWORK", "the server did not answer: check that it is running and try again");
   }
+  if (response.status === 401 && apiKey) window.dispatchEvent(new CustomEvent(keyRefusedEvent));
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const parsed = ErrorBody.safeParse(body);

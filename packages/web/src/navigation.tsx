@@ -49,3 +49,10 @@ export function Link(props: { to: string; children: React.ReactNode; className?:
     </a>
   );
 }
+
+/** The browser tab's title: `<what> · Pedigree`; null leaves it to another component. */
+export function useTitle(title: string | null) {
+  useEffect(() => {
+    if (title !== null) document.title = title ? `${title} · Pedigree` : "Pedigree";
+  }, [title]);
+}

@@ -13,7 +13,6 @@ import {
 import { and, asc, desc, eq, gte, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { collectionAliases, collectionMemberships, collections, GENESIS_HASH, historyEvents } from "../db/schema";
-import { badRequest } from "../errors";
 import type { RegistryContext } from "./context";
 
 /**

@@ -1,19 +1,22 @@
 import { Collection, CollectionList, CollectionVersionList, Registry } from "@pedigree/protocol";
-import { apiGet } from "../api";
+import { useState } from "react";
+import { apiGet, queryString } from "../api";
 import { formatTime, visibilityHint } from "../format";
-import { Link } from "../navigation";
+import { Link, useTitle } from "../navigation";
+import { EnterInput } from "../pages/browse";
+import { PagedList } from "../pages/paged-list";
 import { Empty, Loaded, useResource } from "../resource";
 import { ActionHistory } from "./action-history";
 
 const enc = encodeURIComponent;
+const collectionsPageSize = 50;
 
 /** A registry's collections. */
 export function RegistryPage(props: { registry: string }) {
   const { registry } = props;
+  useTitle(`Registry ${registry}`);
   const details = useResource(`registry:${registry}`, () => apiGet(`/registries/${enc(registry)}`, Registry));
-  const collections = useResource(`collections:${registry}`, () =>
-    apiGet(`/registries/${enc(registry)}/collections?limit=1000`, CollectionList),
-  );
+  const [q, setQ] = useState("");
   return (
     <div>
       <div className="breadcrumbs">
@@ -33,38 +36,51 @@ export function RegistryPage(props: { registry: string }) {
         )}
       </Loaded>
       <h2>Collections</h2>
-      <Loaded resource={collections}>
-        {({ collections }) =>
-          collections.length === 0 ? (
-            <Empty>No collections in this registry.</Empty>
-          ) : (
-            <table data-testid="collections">
-              <thead>
-                <tr>
-                  <th>Collection</th>
-                  <th>Type</th>
-                  <th>Linked versions</th>
-                  <th>Tags</th>
+      <div className="list-filters">
+        <EnterInput testId="collections-search" placeholder="Name contains (Enter)" onCommit={setQ} />
+      </div>
+      <PagedList
+        queryKey={`collections:${registry}:${q}`}
+        pageSize={collectionsPageSize}
+        testId="collections-list"
+        empty={q ? "No collection matches." : "No collections in this registry."}
+        load={async (offset, signal) => {
+          const page = await apiGet(
+            `/registries/${enc(registry)}/collections${queryString({ limit: collectionsPageSize, offset, q })}`,
+            CollectionList,
+            undefined,
+            signal,
+          );
+          return { items: page.collections, total: page.total };
+        }}
+      >
+        {(collections) => (
+          <table data-testid="collections">
+            <thead>
+              <tr>
+                <th>Collection</th>
+                <th>Type</th>
+                <th>Linked versions</th>
+                <th>Tags</th>
+              </tr>
+            </thead>
+            <tbody>
+              {collections.map((collection) => (
+                <tr key={collection.name}>
+                  <td>
+                    <Link to={`/registries/${enc(registry)}/collections/${enc(collection.name)}`}>
+                      {collection.name}
+                    </Link>
+                  </td>
+                  <td>{collection.type}</td>
+                  <td>{collection.linkedCount}</td>
+                  <td>{collection.tags.join(", ")}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {collections.map((collection) => (
-                  <tr key={collection.name}>
-                    <td>
-                      <Link to={`/registries/${enc(registry)}/collections/${enc(collection.name)}`}>
-                        {collection.name}
-                      </Link>
-                    </td>
-                    <td>{collection.type}</td>
-                    <td>{collection.linkedCount}</td>
-                    <td>{collection.tags.join(", ")}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
     </div>
   );
 }
@@ -72,6 +88,7 @@ export function RegistryPage(props: { registry: string }) {
 /** A collection: its linked versions with their aliases, and its action history. */
 export function CollectionPage(props: { registry: string; collection: string; query: URLSearchParams }) {
   const { registry, collection } = props;
+  useTitle(`${registry}/${collection}`);
   const path = `/registries/${enc(registry)}/collections/${enc(collection)}`;
   const details = useResource(`collection:${path}`, () => apiGet(path, Collection));
   const versions = useResource(`collection-versions:${path}`, () => apiGet(`${path}/versions`, CollectionVersionList));
