@@ -4,6 +4,7 @@
  * recursive SQL for the same answers (the floor).
  *   pnpm bench:lineage [--sizes 1e4,1e5,1e6] [--iterations 200] [--keep]
  *
+ * Edges are inserted as the server writes them, through the trigger that keeps their ends' types beside them.
  * The graph at N nodes: a hub dataset read by H = min(100,000, N/10) probe runs that each log a score,
  * and pipelines of 12 nodes filling the rest: raw → prep → split → train → model → 3 evals → 3 results
  * → report, where each prep also reads the previous pipeline's split (chains of pipelines).
@@ -177,6 +178,12 @@ for (const size of sizes) {
         floor: () => floorQuery(sql, graph.hub, 0, 2),
       },
       {
+        name: "hub, expandClusters, default budget",
+        count: hubIterations,
+        sdk: () => pd.lineage(graph.hub, { upstream: 0, downstream: 2, expandClusters: true }),
+        floor: () => floorQuery(sql, graph.hub, 0, 2),
+      },
+      {
         name: "hub, expandClusters, maxNodes=10000",
         count: hubIterations,
         sdk: () => pd.lineage(graph.hub, { upstream: 0, downstream: 2, expandClusters: true, maxNodes: 10_000 }),
@@ -188,11 +195,13 @@ for (const size of sizes) {
     console.log(`  HTTP round trip (GET /me through the SDK)  p50 ${ms(roundTrip.p50)} p99 ${ms(roundTrip.p99)}`);
     for (const item of cases) {
       const answer = await item.sdk(0);
+      const clusters = answer.nodes.filter((node) => node.kind === "cluster");
+      const members = clusters.reduce((sum, node) => sum + (node.kind === "cluster" ? node.memberCount : 0), 0);
       const bytes = Buffer.byteLength(JSON.stringify(answer));
       const sdk = await timed(item.count, item.sdk);
       const floor = await timed(item.count, item.floor);
       console.log(
-        `  ${item.name.padEnd(38)} SDK p50 ${ms(sdk.p50)} p99 ${ms(sdk.p99)} | floor p50 ${ms(floor.p50)} p99 ${ms(floor.p99)} | ratio ${(sdk.p50 / floor.p50).toFixed(2)}x, ${(sdk.p50 / (floor.p50 + roundTrip.p50)).toFixed(2)}x of floor + round trip | ${answer.nodes.length} nodes, ${(bytes / 1024).toFixed(1)} KB${answer.truncated ? ", truncated" : ""}`,
+        `  ${item.name.padEnd(38)} SDK p50 ${ms(sdk.p50)} p99 ${ms(sdk.p99)} | floor p50 ${ms(floor.p50)} p99 ${ms(floor.p99)} | ratio ${(sdk.p50 / floor.p50).toFixed(2)}x, ${(sdk.p50 / (floor.p50 + roundTrip.p50)).toFixed(2)}x of floor + round trip | ${answer.nodes.length} nodes (${clusters.length} clusters of ${members}), ${(bytes / 1024).toFixed(1)} KB${answer.truncated ? ", budget clustered" : ""}`,
       );
     }
   } finally {

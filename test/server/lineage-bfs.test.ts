@@ -130,4 +130,45 @@ describe("lineage: property", () => {
       { numRuns: 25 },
     );
   }, 180_000);
+
+  it("under any budget and options, answers at most maxNodes nodes, every one connected to the base", async () => {
+    let project = 0;
+    const options = fc.record({
+      maxNodes: fc.integer({ min: 1, max: 12 }),
+      extended: fc.boolean(),
+      includeGenerated: fc.boolean(),
+      expandClusters: fc.boolean(),
+      clusterMin: fc.integer({ min: 2, max: 4 }),
+      jobTypes: fc.option(fc.constantFrom("training", "eval", "training,preprocess")),
+    });
+    await fc.assert(
+      fc.asyncProperty(history, options, async (plan, { jobTypes, ...rest }) => {
+        const { lab, nodes } = await build(`budget${project++}`, plan);
+        const base = nodes[plan.base % nodes.length] as string;
+        const { status, body } = await lab.lineage(base, {
+          upstream: plan.upstream,
+          downstream: plan.downstream,
+          ...rest,
+          ...(jobTypes ? { jobTypes } : {}),
+        });
+        expect(status).toBe(200);
+        expect(body.nodes.length).toBeLessThanOrEqual(rest.maxNodes);
+        const ids = new Set<string>(body.nodes.map((node: { id: string }) => node.id));
+        const reached = new Set<string>([body.base]);
+        for (let grew = true; grew; ) {
+          grew = false;
+          for (const edge of body.edges as Edge[]) {
+            expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
+            if (reached.has(edge.source) !== reached.has(edge.target)) {
+              reached.add(edge.source);
+              reached.add(edge.target);
+              grew = true;
+            }
+          }
+        }
+        expect([...ids].filter((id) => !reached.has(id))).toEqual([]);
+      }),
+      { numRuns: 20 },
+    );
+  }, 180_000);
 });

@@ -135,6 +135,17 @@ describe("registry: collections", () => {
     expect(await names(`?limit=3&cursor=${first.body.nextCursor}`)).toEqual(["zoo-data"]);
   });
 
+  it("searches collections by name and pages them by offset with the total", async () => {
+    const page = await server.api("GET", "/registries/listing/collections?q=ZOO&limit=2&offset=1");
+    expect(page.status).toBe(200);
+    expect(page.body.total).toBe(3);
+    expect(page.body.collections.map((collection: { name: string }) => collection.name)).toEqual(["zoo-b", "zoo-data"]);
+    const found = await server.api("GET", "/search?q=zoo-d&kinds=collection");
+    expect(found.body.hits).toEqual([
+      { kind: "collection", id: "listing/zoo-data", name: "zoo-data", type: "dataset", scope: "listing" },
+    ]);
+  });
+
   it("answers 404 naming an unknown registry or collection", async () => {
     const registry = await server.api("GET", "/registries/nowhere/collections");
     expect(registry.status).toBe(404);

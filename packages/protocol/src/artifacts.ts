@@ -14,9 +14,12 @@ import {
   JsonObject,
   Limits,
   LoggedJsonObject,
+  OffsetPage,
   ProjectName,
+  QueryFlag,
   Ref,
   RunId,
+  SearchText,
   Sha256,
   VersionId,
 } from "./common";
@@ -239,7 +242,12 @@ export const ArtifactDetails = ArtifactSummary.extend({
 });
 export type ArtifactDetails = z.infer<typeof ArtifactDetails>;
 
-export const ArtifactList = z.object({ artifacts: z.array(ArtifactSummary) });
+export const ArtifactList = z.object({
+  artifacts: z.array(ArtifactSummary),
+  /** Artifacts matching the filters, over all pages. */
+  total: z.number().int(),
+});
+export type ArtifactList = z.infer<typeof ArtifactList>;
 
 export const SetAliasBody = z.object({
   /** `vN` or a version id of this artifact. */
@@ -251,8 +259,33 @@ export const SetAliasBody = z.object({
     .meta({ examples: ["v0", `v${PG_INT4_MAX}`, "best"] }),
 });
 
-/** `GET …/artifacts?type=`. */
-export const ArtifactListQuery = z.object({ type: ArtifactType.optional() });
+/**
+ * `GET …/artifacts?type=&q=&includeGenerated=&limit=&offset=`: by name. An artifact whose every version is
+ * `generated` (code snapshots, run tables) is left out unless `includeGenerated`.
+ */
+export const ArtifactListQuery = OffsetPage.extend({
+  type: ArtifactType.optional(),
+  q: SearchText.optional(),
+  includeGenerated: QueryFlag.default(false),
+  limit: OffsetPage.shape.limit.unwrap().default(100),
+});
+
+/** `GET …/artifacts/:name/versions?q=&limit=&offset=`: newest first; `q` matches `vN`, an alias or the description. */
+export const VersionListQuery = OffsetPage.extend({ q: SearchText.optional() });
+export const VersionList = z.object({ versions: z.array(VersionSummary), total: z.number().int() });
+export type VersionList = z.infer<typeof VersionList>;
+
+/** `GET …/versions/:versionId/consumers` and `…/producers`: "used by" and "logged by", paged, `q` on the run name. */
+export const VersionRunsQuery = OffsetPage.extend({ q: SearchText.optional() });
+export type VersionRunsQuery = z.infer<typeof VersionRunsQuery>;
+export const VersionRun = RunRef.extend({
+  /** When the run used (consumers) or logged (producers) the version. */
+  at: Timestamp,
+  /** What the run asked for (consumers only). */
+  requestedRef: z.string().nullable(),
+});
+export const VersionRuns = z.object({ runs: z.array(VersionRun), total: z.number().int() });
+export type VersionRuns = z.infer<typeof VersionRuns>;
 /** `GET …/versions?ref=`: the version a ref names. */
 export const ResolveVersionQuery = z.object({ ref: Ref });
 /**

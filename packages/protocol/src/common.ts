@@ -79,3 +79,25 @@ export const Page = z.object({
     .default(100),
   cursor: z.string().max(512).optional(),
 });
+
+/** A case-insensitive search over names: `q` matches anywhere in the name (an index serves a prefix). */
+export const SearchText = z.string().trim().min(1).max(200);
+
+/**
+ * Offset paging with a total, for lists a person pages through ("26–50 of 158"): `limit` (default 50) items
+ * from `offset`. Lists that also take a `cursor` keep it for scripts.
+ */
+export const OffsetPage = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Limits.maxPageSize, `pages hold at most ${Limits.maxPageSize} items (maxPageSize)`)
+    .default(50),
+  offset: z.coerce.number().int().min(0).max(2_147_483_647, "offset is at most 2147483647").default(0),
+});
+
+/** A boolean query parameter: `true`/`false`/`1`/`0`. */
+export const QueryFlag = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  .transform((value) => value === true || value === "true" || value === "1");

@@ -12,4 +12,5 @@ export * from "./route-definition";
 export * from "./route-url";
 export * from "./routes";
 export * from "./runs";
+export * from "./search";
 export * from "./storage";

@@ -1,11 +1,9 @@
 import { z } from "zod";
 import { QueryInt4, Timestamp } from "./bounds";
-import { Limits, Ref } from "./common";
+import { Limits, QueryFlag } from "./common";
 import { TombstoneFields } from "./storage";
 
-const booleanFlag = z
-  .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
-  .transform((value) => value === true || value === "true" || value === "1");
+const booleanFlag = QueryFlag;
 /** `a,b,c` or a repeated parameter: at most `Limits.maxListItems` items of at most 300 characters. */
 const commaList = z
   .union([z.array(z.string()), z.string()])
@@ -27,6 +25,20 @@ const NodePart = z.string().min(1).max(2048).optional();
  */
 const nodeNameParams = { namespace: NodePart, name: NodePart };
 
+export const ClusterId = z.string().regex(/^cl_[a-f0-9]{16}$/, "cluster ids look like cl_ and 16 hex digits");
+
+/**
+ * `expand=<clusterId>:<n>,…`: show the first `n` members of that cluster (by name, then id) on their own, the
+ * rest staying in the cluster under the same id. "Show the next 50" asks again with `n + 50`.
+ */
+const ClusterExpansion = z
+  .string()
+  .regex(/^cl_[a-f0-9]{16}:\d{1,5}$/, "expand takes <clusterId>:<count>, e.g. cl_0123456789abcdef:50")
+  .transform((item) => {
+    const [cluster, count] = item.split(":") as [string, string];
+    return { cluster, count: Number(count) };
+  });
+
 /** Query options of a lineage request, as shared/SPEC.md "Lineage graph" defines them. */
 export const LineageQuery = z.object({
   node: NodeText.optional(),
@@ -40,6 +52,7 @@ export const LineageQuery = z.object({
   expandClusters: booleanFlag.default(false),
   clusterMin: z.coerce.number().int().min(2).max(Limits.maxNodes).default(5),
   pull: commaList.optional(),
+  expand: commaList.pipe(z.array(ClusterExpansion)).optional(),
   maxNodes: z.coerce
     .number()
     .int()
@@ -58,6 +71,8 @@ const NodeBase = z.object({
   id: z.string(),
   depth: z.number().int(),
   extended: z.boolean().optional(),
+  /** The cluster this node was pulled or expanded out of: dropping it from `pull`/`expand` puts it back. */
+  cluster: z.string().optional(),
 });
 
 /** The OpenLineage identity of a node that came from (or is exported as) OpenLineage data. */
@@ -91,8 +106,16 @@ export const ClusterNode = NodeBase.extend({
   memberKind: z.enum(["version", "run"]),
   /** Artifact type for a version cluster, job type for a run cluster. */
   type: z.string(),
+  /** Members still in the cluster. */
   memberCount: z.number().int(),
+  /** Members shown on their own beside it (pulled or expanded out); they carry `cluster` = this id. */
+  shownMembers: z.number().int(),
   firstMembers: z.array(z.object({ id: z.string(), name: z.string() })),
+  /**
+   * `similar`: five or more nodes alike (clusterMin); `budget`: made because the layer did not fit `maxNodes`
+   * (nodes of one kind and type in the layer, whatever their neighbours).
+   */
+  reason: z.enum(["similar", "budget"]),
 });
 export const LineageNode = z.discriminatedUnion("kind", [VersionNode, RunNode, ClusterNode]);
 export type VersionNode = z.infer<typeof VersionNode>;
@@ -107,15 +130,30 @@ export const LineageEdge = z.object({
 });
 export type LineageEdge = z.infer<typeof LineageEdge>;
 
+/** What `maxNodes` did to one hop layer. */
+export const TruncatedLayer = z.object({
+  /** The layer: negative upstream, positive downstream. */
+  depth: z.number().int(),
+  /** Nodes (versions and runs) the layer holds, before clustering for the budget. */
+  nodes: z.number().int(),
+  /** Of those, folded into `budget` clusters. */
+  clustered: z.number().int(),
+  /** Budget clusters made in the layer. */
+  clusters: z.number().int(),
+  /** Of those nodes, left out of the answer altogether (nothing nearer the base had room for them). */
+  omitted: z.number().int(),
+});
+export type TruncatedLayer = z.infer<typeof TruncatedLayer>;
+
 export const LineageGraph = z.object({
   base: z.string(),
   nodes: z.array(LineageNode),
   edges: z.array(LineageEdge),
-  truncated: z.boolean(),
+  /** `false` when the whole graph fit `maxNodes`; else, per layer it touched, what the budget clustered or left out. */
+  truncated: z.union([z.literal(false), z.object({ maxNodes: z.number().int(), layers: z.array(TruncatedLayer) })]),
 });
 export type LineageGraph = z.infer<typeof LineageGraph>;
 
-export const ClusterId = z.string().regex(/^cl_[a-f0-9]{16}$/, "cluster ids look like cl_ and 16 hex digits");
 export const ClusterMembersQuery = LineageQuery.extend({
   q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(Limits.maxPageSize).default(50),

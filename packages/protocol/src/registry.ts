@@ -10,7 +10,7 @@ import {
   versionNumberLimit,
   versionNumberOf,
 } from "./bounds";
-import { Page, ProjectName, Ref, Sha256, Tags, VersionId } from "./common";
+import { OffsetPage, Page, ProjectName, Ref, SearchText, Sha256, Tags, VersionId } from "./common";
 
 /** Registries, collections, links and the action history, as shared/SPEC.md "registry" … "Action history" define them. */
 
@@ -109,10 +109,19 @@ export const CollectionListQuery = Page.extend({
   tag: z.string().min(1).max(64).optional(),
   /** Name prefix. */
   prefix: z.string().min(1).max(128).optional(),
+  /** Name contains (case-insensitive). */
+  q: SearchText.optional(),
+  /** Offset paging; ignored when `cursor` is given. */
+  offset: OffsetPage.shape.offset.optional(),
 });
 export type CollectionListQuery = z.input<typeof CollectionListQuery>;
 export type CollectionListFilters = z.output<typeof CollectionListQuery>;
-export const CollectionList = z.object({ collections: z.array(Collection), nextCursor: z.string().nullable() });
+export const CollectionList = z.object({
+  collections: z.array(Collection),
+  nextCursor: z.string().nullable(),
+  /** Collections matching the filters, over all pages. */
+  total: z.number().int(),
+});
 export type CollectionList = z.infer<typeof CollectionList>;
 
 /** A version linked into a collection: the collection's own `vN` and aliases over the unchanged artifact version. */

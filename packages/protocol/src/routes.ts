@@ -15,6 +15,10 @@ import {
   VersionContents,
   VersionDetails,
   VersionFileQuery,
+  VersionList,
+  VersionListQuery,
+  VersionRuns,
+  VersionRunsQuery,
   VersionSummary,
 } from "./artifacts";
 import {
@@ -74,6 +78,7 @@ import {
 } from "./registry";
 import { type AnyRoute, binary, defineRoute, type Empty, type RouteInput } from "./route-definition";
 import { CreateRunBody, RunDetails, RunList, RunListQuery, RunSummary, UpdateRunBody, UseArtifactBody } from "./runs";
+import { SearchQuery, SearchResults } from "./search";
 import {
   AuditList,
   AuditListQuery,
@@ -342,6 +347,24 @@ export const routes = {
     responses: { 200: VersionSummary },
     errors: [409, 410],
   }),
+  listVersionConsumers: defineRoute({
+    method: "GET",
+    path: "/projects/{project}/versions/{versionId}/consumers",
+    summary: "The runs that used the version, newest first, a page at a time",
+    permission: "project:read",
+    params: version,
+    query: VersionRunsQuery,
+    responses: { 200: VersionRuns },
+  }),
+  listVersionProducers: defineRoute({
+    method: "GET",
+    path: "/projects/{project}/versions/{versionId}/producers",
+    summary: "The runs that logged the version, newest first, a page at a time",
+    permission: "project:read",
+    params: version,
+    query: VersionRunsQuery,
+    responses: { 200: VersionRuns },
+  }),
   downloadFile: defineRoute({
     method: "GET",
     path: "/projects/{project}/versions/{versionId}/files",
@@ -369,6 +392,15 @@ export const routes = {
     permission: "project:read",
     params: artifact,
     responses: { 200: ArtifactDetails },
+  }),
+  listArtifactVersions: defineRoute({
+    method: "GET",
+    path: "/projects/{project}/artifacts/{name}/versions",
+    summary: "The artifact's versions, newest first, a page at a time",
+    permission: "project:read",
+    params: artifact,
+    query: VersionListQuery,
+    responses: { 200: VersionList },
   }),
   deleteArtifact: defineRoute({
     method: "DELETE",
@@ -678,6 +710,15 @@ export const routes = {
     params: collection,
     query: HistoryVerifyQuery,
     responses: { 200: HistoryVerification },
+  }),
+
+  search: defineRoute({
+    method: "GET",
+    path: "/search",
+    summary: "Runs, artifacts, versions and collections the caller can read whose name matches q",
+    permission: "user",
+    query: SearchQuery,
+    responses: { 200: SearchResults },
   }),
 } as const;
 

@@ -1,7 +1,19 @@
 import { z } from "zod";
 import { ArtifactType, VersionSummary } from "./artifacts";
 import { Timestamp } from "./bounds";
-import { JobType, JsonObject, LoggedJsonObject, Page, ProjectName, Ref, RunId, Tags } from "./common";
+import {
+  JobType,
+  JsonObject,
+  LoggedJsonObject,
+  OffsetPage,
+  Page,
+  ProjectName,
+  Ref,
+  RunId,
+  SearchText,
+  Tag,
+  Tags,
+} from "./common";
 import { RunOpenLineage } from "./openlineage";
 import { TombstoneFields } from "./storage";
 
@@ -76,6 +88,12 @@ export type UseArtifactBody = z.input<typeof UseArtifactBody>;
 /** `GET …/runs`: newest first; the cursor is the last run's ordinal (an int4, so at most 9 digits). */
 export const RunListQuery = Page.extend({
   jobType: JobType.optional(),
+  /** Name contains (case-insensitive). */
+  q: SearchText.optional(),
+  state: RunState.optional(),
+  tag: Tag.optional(),
+  /** Offset paging (the web app's pager); ignored when `cursor` is given. */
+  offset: OffsetPage.shape.offset.optional(),
   cursor: z
     .string()
     .regex(/^\d{1,9}$/, "cursor is the nextCursor of the previous page")
@@ -86,6 +104,8 @@ export const RunListQuery = Page.extend({
 export const RunList = z.object({
   runs: z.array(RunSummary),
   nextCursor: z.string().nullable(),
+  /** Runs matching the filters, over all pages. */
+  total: z.number().int(),
 });
 export type RunList = z.infer<typeof RunList>;
 

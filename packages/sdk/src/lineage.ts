@@ -10,11 +10,15 @@ import type {
 import type { HttpClient } from "./client";
 
 /** Options of `lineage()`, as SPEC.md "Lineage graph" defines them; `asOf` may be a Date. */
-export type LineageOptions = Partial<Omit<LineageQuery, "node" | "asOf" | "artifactTypes" | "jobTypes" | "pull">> & {
+export type LineageOptions = Partial<
+  Omit<LineageQuery, "node" | "asOf" | "artifactTypes" | "jobTypes" | "pull" | "expand">
+> & {
   artifactTypes?: string[];
   jobTypes?: string[];
   /** Cluster members to show on their own. */
   pull?: string[];
+  /** Show the first `count` members of a cluster on their own (ask again with 50 more for the next 50). */
+  expand?: { cluster: string; count: number }[];
   asOf?: Date | string;
 };
 
@@ -39,8 +43,13 @@ function nodeQuery(node: LineageNodeRef): { node?: string; namespace?: string; n
 }
 
 function lineageQuery(node: LineageNodeRef, options: LineageOptions) {
-  const { asOf, ...rest } = options;
-  return { ...nodeQuery(node), ...rest, asOf: timeOf(asOf) };
+  const { asOf, expand, ...rest } = options;
+  return {
+    ...nodeQuery(node),
+    ...rest,
+    expand: expand?.map(({ cluster, count }) => `${cluster}:${count}`),
+    asOf: timeOf(asOf),
+  };
 }
 
 const timeOf = (asOf: Date | string | undefined) => (asOf instanceof Date ? asOf.toISOString() : asOf);

@@ -82,8 +82,8 @@ export class Registry {
     return new RegistryCollection(this.client, this.name, name, this.defaultProject);
   }
 
-  /** Collections filtered by type, tag and name prefix, all pages. */
-  async collections(filters: Omit<CollectionListQuery, "cursor" | "limit"> = {}): Promise<Collection[]> {
+  /** Collections filtered by type, tag, name prefix and name search (`q`), all pages. */
+  async collections(filters: Omit<CollectionListQuery, "cursor" | "limit" | "offset"> = {}): Promise<Collection[]> {
     const collections: Collection[] = [];
     let cursor: string | undefined;
     do {

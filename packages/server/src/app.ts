@@ -16,6 +16,7 @@ import { openLineageExportRoutes, openLineageIngestRoutes } from "./routes/openl
 import { registerRoutes } from "./routes/register-route";
 import { registryRoutes } from "./routes/registries";
 import { runRoutes } from "./routes/runs";
+import { searchRoutes } from "./routes/search";
 import { serverInfoRoutes } from "./routes/server-info";
 import { adminRoutes, auditRoutes, projectSettingsRoutes } from "./routes/storage";
 import { userRoutes } from "./routes/users";
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
       ...projectSettingsRoutes(deps),
       ...auditRoutes(deps),
       ...adminRoutes(deps),
+      ...searchRoutes(deps),
     },
   );
   mountApiDocs(app);

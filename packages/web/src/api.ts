@@ -1,9 +1,11 @@
 import {
   type AnyRoute,
   API_PREFIX,
+  type Empty,
   ErrorBody,
   isBinary,
   type RouteCallArgs,
+  type RouteInput,
   type RouteName,
   type RouteResult,
   type Routes,
@@ -29,24 +31,37 @@ export class RequestError extends Error {
   }
 }
 
+/** Fired when the server refuses the saved key (revoked or wrong): the app goes back to sign-in. */
+export const keyRefusedEvent = "pedigree:key-refused";
+
+/** A call's input, and the signal that aborts it (a page that went away). */
+type ApiInput<N extends RouteName> = RouteInput<Routes[N]> & { signal?: AbortSignal | undefined };
+type ApiArgs<N extends RouteName> = Empty extends RouteInput<Routes[N]> ? [input?: ApiInput<N>] : [input: ApiInput<N>];
+
 /** A call of route `name` as a string: the key under which `useResource` keeps its answer. */
 export function callKey<N extends RouteName>(name: N, ...[input]: RouteCallArgs<N>): string {
   return `${name}:${JSON.stringify(input ?? {})}`;
 }
 
 /** Calls route `name` of the API with the saved key; its answer is decoded by the route's schema. */
-export function api<N extends RouteName>(name: N, ...[input]: RouteCallArgs<N>): Promise<RouteResult<Routes[N]>> {
-  return apiWithKey(savedApiKey(), name, ...([input] as RouteCallArgs<N>));
+export function api<N extends RouteName>(name: N, ...[input]: ApiArgs<N>): Promise<RouteResult<Routes[N]>> {
+  return apiWithKey(savedApiKey(), name, ...([input] as ApiArgs<N>));
 }
 
 /** `api` with a key of the caller's choosing (signing in checks a key before saving it). */
 export async function apiWithKey<N extends RouteName>(
   apiKey: string | null,
   name: N,
-  ...[input]: RouteCallArgs<N>
+  ...[input]: ApiArgs<N>
 ): Promise<RouteResult<Routes[N]>> {
   const route: AnyRoute = routes[name];
-  const given = (input ?? {}) as { params?: Record<string, string>; query?: object; body?: unknown };
+  const given = (input ?? {}) as {
+    params?: Record<string, string>;
+    query?: object;
+    body?: unknown;
+    signal?: AbortSignal;
+  };
+  const { signal } = given;
   let response: Response;
   try {
     response = await fetch(`${API_PREFIX}${routeUrl(route, given)}`, {
@@ -56,10 +71,13 @@ export async function apiWithKey<N extends RouteName>(
         ...(given.body !== undefined ? { "content-type": "application/json" } : {}),
       },
       ...(given.body !== undefined ? { body: JSON.stringify(given.body) } : {}),
+      ...(signal ? { signal } : {}),
     });
   } catch (error) {
-    throw new RequestError(0, "NETWORK", `the server did not answer (${String(error)})`);
+    if (signal?.aborted) throw error;
+    throw new RequestError(0, "NETWORK", "the server did not answer: check that it is running and try again");
   }
+  if (response.status === 401 && apiKey) window.dispatchEvent(new CustomEvent(keyRefusedEvent));
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const parsed = ErrorBody.safeParse(body);

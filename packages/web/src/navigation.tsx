@@ -64,3 +64,10 @@ export function pageQueryString(query: Record<string, PageQueryValue>): string {
   const text = params.toString();
   return text ? `?${text}` : "";
 }
+
+/** The browser tab's title: `<what> · Pedigree`; null leaves it to another component. */
+export function useTitle(title: string | null) {
+  useEffect(() => {
+    if (title !== null) document.title = title ? `${title} · Pedigree` : "Pedigree";
+  }, [title]);
+}

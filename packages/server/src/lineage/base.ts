@@ -10,7 +10,7 @@ import { type Db, selectRows } from "../db/client";
 import { artifacts, runs, versions } from "../db/schema";
 import { badRequest } from "../errors";
 import { resolveOpenLineageNode } from "../openlineage/nodes";
-import type { WalkedNode } from "./walked-graph";
+import type { WalkedNode } from "./walk";
 
 /** How a query names its node: `node`, or (for names holding `:`) `namespace` + `name`, `node=job` for a job. */
 export interface NodeSpec {

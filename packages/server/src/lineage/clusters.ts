@@ -3,10 +3,10 @@
  * flag) whose neighbours towards the base are the same, after those neighbours are themselves clustered,
  * become one cluster once there are `clusterMin` of them. A cluster id is a hash of that description, so
  * the same query names the same cluster again (for its member list) as long as the graph is unchanged.
- * Large layers are clustered the same way in SQL (`layer-clusters.ts`): the key and its hash must stay in step.
+ * Groups of large layers (walk.ts) are clusters already: they stay as they are.
  */
 import { createHash } from "node:crypto";
-import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
+import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walk";
 
 export interface ClusterMemberPage {
   total: number;
@@ -19,7 +19,15 @@ export interface Cluster {
   type: string;
   depth: number;
   extended: boolean;
+  /** Members still in the cluster. */
   memberCount: number;
+  /** Members pulled or expanded out of it, shown on their own. */
+  shownMembers: number;
+  reason: "similar" | "budget";
+  /** Of a budget cluster: its members' generated flag (generated versions cluster apart). */
+  generated?: boolean;
+  /** Of a budget cluster: the plain nodes it folds, by label (the ones `expand` shows first). */
+  alone?: WalkedNode[];
   /** The first members by label (at most FIRST_MEMBERS). */
   firstMembers: WalkedNode[];
   /** Members, searched by label (case-insensitive) and paged, ordered by label then id. */
@@ -39,7 +47,7 @@ export const FIRST_MEMBERS = 5;
 
 export const isCluster = (node: WalkedNode | Cluster): node is Cluster => "memberCount" in node;
 
-/** The key a cluster id is the hash of: also computed in SQL by `clusterDeferredLayers`, byte for byte. */
+/** A cluster id: the hash of the key that describes the cluster. */
 export const clusterIdOf = (key: string) => `cl_${createHash("sha256").update(key).digest("hex").slice(0, 16)}`;
 
 const byLabel = (a: WalkedNode, b: WalkedNode) =>
@@ -56,17 +64,26 @@ function listMembersOf(members: WalkedNode[]): Cluster["listMembers"] {
   };
 }
 
-export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; pull: Set<string> }): ClusteredGraph {
+export interface ClusterOptions {
+  clusterMin: number;
+  pull: Set<string>;
+  /** Cluster id → how many of its first members (by label) to show on their own. */
+  expand: Map<string, number>;
+}
+
+export function clusterGraph(graph: WalkedGraph, options: ClusterOptions): ClusteredGraph {
   const { neighbours, distance, layers } = layersOf(graph);
 
   const identity = new Map<string, string>();
   const clusters = new Map<string, Cluster>();
+  /** Pulled or expanded members, by the cluster they came out of. */
+  const pulledFrom = new Map<string, string>();
   for (const [index, layer] of layers.entries()) {
     const groups = new Map<string, WalkedNode[]>();
     for (const id of layer) {
       const node = graph.nodes.get(id);
       if (!node) continue;
-      if (index === 0) continue;
+      if (index === 0 || node.group) continue;
       const towardsBase = new Set<string>();
       for (const neighbour of neighbours.get(id) ?? []) {
         if ((distance.get(neighbour) ?? index) < index) towardsBase.add(identity.get(neighbour) ?? neighbour);
@@ -79,11 +96,20 @@ export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; 
     }
     for (const [key, group] of groups) {
       if (group.length < options.clusterMin) continue;
-      const members = group.filter((node) => !options.pull.has(node.id));
+      const id = clusterIdOf(key);
+      const expandCount = options.expand.get(id) ?? 0;
+      const expanded = new Set(expandCount > 0 ? [...group].sort(byLabel).slice(0, expandCount) : []);
+      const members = group.filter((node) => !options.pull.has(node.id) && !expanded.has(node));
       if (members.length === 0) continue;
+      if (members.length < group.length) {
+        const inCluster = new Set(members);
+        for (const node of group) if (!inCluster.has(node)) pulledFrom.set(node.id, id);
+      }
       const first = group[0] as WalkedNode;
       const cluster: Cluster = {
-        id: clusterIdOf(key),
+        id,
+        shownMembers: group.length - members.length,
+        reason: "similar",
         memberKind: first.kind,
         type: first.type,
         depth: Math.sign(first.depth) * Math.min(...members.map((node) => Math.abs(node.depth))),
@@ -97,7 +123,11 @@ export function clusterGraph(graph: WalkedGraph, options: { clusterMin: number; 
     }
   }
 
-  const nodes: (WalkedNode | Cluster)[] = [...graph.nodes.values()].filter((node) => !identity.has(node.id));
+  const nodes: (WalkedNode | Cluster)[] = [...graph.nodes.values()].flatMap((node) => {
+    if (identity.has(node.id)) return [];
+    const from = pulledFrom.get(node.id);
+    return [from ? { ...node, cluster: from } : node];
+  });
   nodes.push(...clusters.values());
   const edges = new Map<string, WalkedEdge>();
   for (const edge of graph.edges) {
@@ -123,11 +153,6 @@ function firstMembers(members: WalkedNode[], count: number): WalkedNode[] {
     if (first.length > count) first.pop();
   }
   return first;
-}
-
-/** Undirected distances from the base over the graph's edges: the layers clustering groups by. */
-export function distancesFromBase(graph: WalkedGraph): Map<string, number> {
-  return layersOf(graph).distance;
 }
 
 function layersOf(graph: WalkedGraph) {

@@ -2,7 +2,7 @@
  * Type, job-type and generated filters. Hidden nodes are still walked through: where hiding breaks a path,
  * a `hidden` edge joins the nearest shown nodes, so the graph stays connected. The base is never hidden.
  */
-import type { WalkedEdge, WalkedGraph, WalkedNode } from "./walked-graph";
+import type { WalkedEdge, WalkedGraph, WalkedNode } from "./walk";
 
 export interface NodeFilter {
   artifactTypes?: string[] | undefined;

@@ -6,21 +6,14 @@ import type { ClusterMembers, ClusterNode, LineageGraph, LineageNode, LineageQue
 import type { Db } from "../db/client";
 import { notFound } from "../errors";
 import { resolveBaseNode } from "./base";
-import { type Cluster, clusterGraph, distancesFromBase, isCluster } from "./clusters";
-import { cutAtLayers } from "./cut";
+import { fitBudget } from "./budget";
+import { type Cluster, clusterGraph, isCluster } from "./clusters";
 import { addSiblings } from "./extended";
-import { hideFilteredNodes, isShown } from "./filters";
-import { clusterDeferredLayers } from "./layer-clusters";
+import { hideFilteredNodes } from "./filters";
+import { listGroupMembers } from "./group-members";
 import { summarizeNodes } from "./summaries";
 import { keepVisibleNodes, type ProjectVisibility } from "./visibility";
-import {
-  type LayeredWalk,
-  selectSiblings,
-  type WalkedEdge,
-  type WalkedGraph,
-  type WalkedNode,
-  walkLineage,
-} from "./walk";
+import { selectSiblings, type WalkedEdge, type WalkedGraph, type WalkedNode, walkLineage } from "./walk";
 
 export async function getLineage(
   db: Db,
@@ -28,16 +21,25 @@ export async function getLineage(
   query: LineageQuery,
   options: ShapeOptions,
 ): Promise<LineageGraph> {
-  const shaped = await shapeLineage(db, project, query, options);
-  const cut = cutAtLayers(shaped.nodes, shaped.edges, query.maxNodes, shaped.cutFrom);
-  const walked = cut.nodes.flatMap((node) => (isCluster(node) ? [] : [node]));
+  const fitted = await fittedLineage(db, project, query, options);
+  const walked = fitted.nodes.flatMap((node) => (isCluster(node) ? [] : [node]));
   const summaries = await summarizeNodes(db, walked, query.asOf ? new Date(query.asOf) : undefined);
-  const nodes = cut.nodes.flatMap((node): LineageNode[] => {
+  const nodes = fitted.nodes.flatMap((node): LineageNode[] => {
     if (isCluster(node)) return [clusterNode(node)];
     const summary = summaries.get(node.id);
-    return summary ? [summary] : [];
+    if (!summary) return [];
+    return [node.cluster ? { ...summary, cluster: node.cluster } : summary];
   });
-  return { base: shaped.base.id, nodes, edges: cut.edges, truncated: cut.truncated };
+  return { base: fitted.base.id, nodes, edges: fitted.edges, truncated: fitted.truncated };
+}
+
+/** The shaped graph fitted into `maxNodes`, with every cluster it shows (similar and budget ones). */
+async function fittedLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions) {
+  const shaped = await shapeLineage(db, project, query, options);
+  const expanded = new Map((query.expand ?? []).map(({ cluster, count }) => [cluster, count]));
+  const fitted = fitBudget(shaped.base, shaped.nodes, shaped.edges, query.maxNodes, expanded);
+  const clusters = new Map([...shaped.clusters, ...fitted.clusters]);
+  return { base: shaped.base, ...fitted, clusters };
 }
 
 /** The members of one cluster of the graph the same options describe, searchable by name and paged. */
@@ -48,7 +50,7 @@ export async function listClusterMembers(
   query: LineageQuery & { q?: string | undefined; limit: number; offset: number },
   options: ShapeOptions,
 ): Promise<ClusterMembers> {
-  const shaped = await shapeLineage(db, project, query, options);
+  const shaped = await fittedLineage(db, project, query, options);
   const cluster = shaped.clusters.get(clusterId);
   if (!cluster) throw notFound(`cluster '${clusterId}' in this lineage graph`, "clusterId");
   const page = await cluster.listMembers({ q: query.q, limit: query.limit, offset: query.offset });
@@ -60,11 +62,11 @@ export async function listClusterMembers(
   };
 }
 
-/** Layers larger than this, with clusters on, are clustered in the database instead of fetched. */
+/** Layers with more new nodes than this (or than maxNodes, if larger) are grouped in the database. */
 export const LARGE_LAYER = 2_000;
 
 export interface ShapeOptions {
-  /** Overrides LARGE_LAYER (tests take the database path on small graphs with it). */
+  /** Overrides LARGE_LAYER (tests group small layers with it). */
   largeLayer?: number;
   /** Who reads, and the projects it can see; other projects' nodes are left out. */
   visibility: ProjectVisibility;
@@ -75,85 +77,73 @@ interface ShapedGraph {
   nodes: (WalkedNode | Cluster)[];
   edges: WalkedEdge[];
   clusters: Map<string, Cluster>;
-  /** Hop layers the walk left out because maxNodes certainly cuts them. */
-  cutFrom?: number | undefined;
 }
 
+/**
+ * The one path of every lineage query: walk (large layers grouped in the database), leave out what the reader
+ * cannot see, add siblings, hide filtered nodes, cluster similar nodes; `fitBudget` then fits it to maxNodes.
+ */
 async function shapeLineage(db: Db, project: string, query: LineageQuery, options: ShapeOptions): Promise<ShapedGraph> {
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
   const { visibility } = options;
   const base = await resolveBaseNode(db, project, query, { reader: visibility.reader, asOf, field: "node" });
-  const walkOptions = { upstream: query.upstream, downstream: query.downstream, asOf };
-  if (query.expandClusters || query.extended || query.artifactTypes || query.jobTypes) {
-    // Without siblings or clusters, a layer's shown nodes are its count in the answer: the walk can stop at maxNodes.
-    const budget = query.expandClusters && !query.extended ? { maxNodes: query.maxNodes, filter: query } : undefined;
-    const walk = await walkLineage(db, base, {
-      ...walkOptions,
-      ...(budget ? { largeLayer: query.maxNodes + 1, budget } : {}),
-    });
-    let graph: WalkedGraph = await keepVisibleNodes(db, walk, project, visibility);
-    if (query.extended) graph = addSiblings(graph, await selectSiblings(db, graph, asOf));
-    graph = hideFilteredNodes(graph, query);
-    if (query.expandClusters) {
-      return {
-        base,
-        nodes: [...graph.nodes.values()],
-        edges: graph.edges,
-        clusters: new Map<string, Cluster>(),
-        cutFrom: walk.cutFrom,
-      };
-    }
-    return clusterGraph(graph, { clusterMin: query.clusterMin, pull: new Set(query.pull ?? []) });
+  // A grouped layer is never fetched, so it cannot be checked project by project: a reader who does not see
+  // every project gets every layer fetched.
+  const largeLayer = visibility.all ? Math.max(query.maxNodes, options.largeLayer ?? LARGE_LAYER) : undefined;
+  const walk = await walkLineage(db, base, {
+    upstream: query.upstream,
+    downstream: query.downstream,
+    asOf,
+    largeLayer,
+  });
+  let graph: WalkedGraph = await keepVisibleNodes(db, walk, project, visibility);
+  if (query.extended) graph = addSiblings(graph, await selectSiblings(db, graph, asOf));
+  graph = hideFilteredNodes(graph, query);
+  const groups = [...graph.nodes.values()].filter((node) => node.group);
+  const grouped = new Map(groups.map((node) => [node.id, groupCluster(db, node)]));
+  if (query.expandClusters) {
+    const nodes = [...graph.nodes.values()].map((node) => grouped.get(node.id) ?? node);
+    return { base, nodes, edges: graph.edges, clusters: grouped };
   }
-  const clusterOptions = { clusterMin: query.clusterMin, pull: new Set(query.pull ?? []) };
-  // Layers clustered in the database are never fetched, so they cannot be checked project by project: a reader
-  // who does not see every project takes the in-memory path.
-  const largeLayer = visibility.all ? (options.largeLayer ?? LARGE_LAYER) : undefined;
-  const walk = await walkLineage(db, base, largeLayer === undefined ? walkOptions : { ...walkOptions, largeLayer });
-  if (walk.deferred.length > 0) {
-    const shaped = await clusterWithDeferredLayers(db, walk, query, clusterOptions);
-    if (shaped) return shaped;
-  }
-  const graph = walk.deferred.length > 0 ? await walkLineage(db, base, walkOptions) : walk;
-  return clusterGraph(hideFilteredNodes(await keepVisibleNodes(db, graph, project, visibility), query), clusterOptions);
+  const clustered = clusterGraph(graph, {
+    clusterMin: query.clusterMin,
+    pull: new Set(query.pull ?? []),
+    expand: new Map((query.expand ?? []).map(({ cluster, count }) => [cluster, count])),
+  });
+  return {
+    ...clustered,
+    nodes: clustered.nodes.map((node) => (isCluster(node) ? node : (grouped.get(node.id) ?? node))),
+    clusters: new Map([...clustered.clusters, ...grouped]),
+  };
 }
 
-/**
- * Clusters the fetched layers in memory and the large ones in the database, or answers undefined when the
- * graph is not plain enough for the two to agree with clustering everything in memory (hidden nodes, or
- * nodes whose distance from the base is not their hop).
- */
-async function clusterWithDeferredLayers(
-  db: Db,
-  walk: LayeredWalk,
-  query: LineageQuery,
-  options: { clusterMin: number; pull: Set<string> },
-): Promise<ShapedGraph | undefined> {
-  if ([...walk.nodes.values()].some((node) => node.id !== walk.base.id && !isShown(node, query))) return undefined;
-  const distances = distancesFromBase(walk);
-  if ([...walk.nodes.values()].some((node) => distances.get(node.id) !== Math.abs(node.depth))) return undefined;
-  const shaped = clusterGraph(walk, options);
-  let cutFrom: number | undefined;
-  for (const start of walk.deferred) {
-    const otherIds = [...walk.nodes.values()]
-      .filter((node) => Math.sign(node.depth) === (start.direction === "up" ? 1 : -1))
-      .map((node) => node.id);
-    const layers = await clusterDeferredLayers(db, start, shaped.identity, {
-      hops: start.direction === "up" ? query.upstream : query.downstream,
-      clusterMin: query.clusterMin,
-      pull: [...options.pull],
-      maxNodes: query.maxNodes,
-      includeGenerated: query.includeGenerated,
-      otherIds,
-      asOf: query.asOf ? new Date(query.asOf) : undefined,
-    });
-    if (!layers) return undefined;
-    shaped.nodes.push(...layers.nodes, ...layers.clusters);
-    shaped.edges.push(...layers.edges);
-    for (const cluster of layers.clusters) shaped.clusters.set(cluster.id, cluster);
-    if (layers.cutFrom !== undefined) cutFrom = Math.min(cutFrom ?? layers.cutFrom, layers.cutFrom);
-  }
-  return { ...shaped, cutFrom };
+/** A group of a large layer as the budget cluster it is: counted, first members by id, members listed in SQL. */
+function groupCluster(db: Db, node: WalkedNode): Cluster {
+  const group = node.group as NonNullable<WalkedNode["group"]>;
+  const member = (row: { id: string; label: string }): WalkedNode => ({
+    id: row.id,
+    kind: node.kind,
+    depth: node.depth,
+    type: node.type,
+    label: row.label,
+    generated: node.generated,
+  });
+  return {
+    id: node.id,
+    memberKind: node.kind,
+    type: node.type,
+    depth: node.depth,
+    extended: false,
+    generated: node.generated,
+    memberCount: group.count,
+    shownMembers: 0,
+    reason: "budget",
+    firstMembers: group.firstMembers.map(member),
+    async listMembers(page) {
+      const rows = await listGroupMembers(db, node.kind, group.members, page);
+      return { total: rows.total, members: rows.members.map(member) };
+    },
+  };
 }
 
 function clusterNode(cluster: Cluster): ClusterNode {
@@ -164,6 +154,8 @@ function clusterNode(cluster: Cluster): ClusterNode {
     memberKind: cluster.memberKind,
     type: cluster.type,
     memberCount: cluster.memberCount,
+    shownMembers: cluster.shownMembers,
+    reason: cluster.reason,
     firstMembers: cluster.firstMembers.map((node: WalkedNode) => ({ id: node.id, name: node.label })),
     ...(cluster.extended ? { extended: true } : {}),
   };

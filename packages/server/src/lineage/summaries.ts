@@ -1,9 +1,7 @@
 /** Graph summaries of shown nodes, in one query per kind, with aliases as they stood at `asOf`. */
 import type { RunNode, VersionNode } from "@pedigree/protocol";
-import { type SQL, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
-import { aliases, artifacts, openlineageDatasets, openlineageRuns, runs, versions } from "../db/schema";
 import { idList, type WalkedNode } from "./walk";
 
 /** A node is a tombstone from its deletion on: at `asOf` before it, it is shown live. */
@@ -16,15 +14,7 @@ type VersionSummaryRow = Omit<
 type RunSummaryRow = Omit<RunNode, "depth" | "extended" | "kind" | "deleted" | "deletion" | "openlineage"> &
   Deleted & { openlineage: RunNode["openlineage"] | null };
 
-const isoTime = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-const v = alias(versions, "v");
-const newer = alias(versions, "newer");
-const a = alias(artifacts, "a");
-const al = alias(aliases, "al");
-const r = alias(runs, "r");
-const od = alias(openlineageDatasets, "od");
-const orun = alias(openlineageRuns, "orun");
+const isoTime = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
 export async function summarizeNodes(
   db: Db,
@@ -35,47 +25,46 @@ export async function summarizeNodes(
   const runIds = nodes.filter((node) => node.kind === "run").map((node) => node.id);
   const at = asOf ? sql`${asOf.toISOString()}::timestamptz` : sql`now()`;
   const held = asOf
-    ? sql`${al.assignedAt} <= ${at} and (${al.removedAt} is null or ${al.removedAt} > ${at})`
-    : sql`${al.removedAt} is null`;
+    ? sql`al.assigned_at <= ${at} and (al.removed_at is null or al.removed_at > ${at})`
+    : sql`al.removed_at is null`;
   const committedBy = asOf
-    ? sql`and ${newer.committedAt} <= ${at} and (${newer.deletedAt} is null or ${newer.deletedAt} > ${at})`
-    : sql`and ${newer.deletedAt} is null`;
-  const [versionRows, runRows] = await Promise.all([
-    versionIds.length === 0
+    ? sql`and newer.committed_at <= ${at} and (newer.deleted_at is null or newer.deleted_at > ${at})`
+    : sql`and newer.deleted_at is null`;
+  // Both kinds in one query (one round trip): each row one JSON object of its kind.
+  const parts = [];
+  if (versionIds.length > 0)
+    parts.push(sql`
+      select 'version' as kind, json_build_object('id', v.id, 'artifact', a.name, 'type', a.type, 'index', v.index,
+        'digest', v.digest, 'size', v.size::float8, 'generated', v.generated, 'createdAt', ${isoTime("v.created_at")},
+        'deletedAt', ${isoTime("v.deleted_at")}, 'deletedBy', v.deleted_by,
+        'isDeleted', coalesce(v.deleted_at <= ${at}, false),
+        'latest', (v.deleted_at is null or v.deleted_at > ${at}) and not exists (select 1 from versions newer
+          where newer.artifact_id = v.artifact_id and newer.state = 'committed' and newer.index > v.index ${committedBy}),
+        'aliases', coalesce((select array_agg(al.alias order by al.alias) from aliases al
+          where al.version_id = v.id and ${held}), '{}'),
+        'openlineage', case when od.artifact_id is null then null
+          else json_build_object('namespace', od.namespace, 'name', od.name) end) as summary
+      from versions v join artifacts a on a.id = v.artifact_id
+        left join openlineage_datasets od on od.artifact_id = v.artifact_id
+      where v.id = any(${idList(versionIds)})`);
+  if (runIds.length > 0)
+    parts.push(sql`
+      select 'run' as kind, json_build_object('id', r.id, 'name', r.name, 'jobType', r.job_type, 'state', r.state,
+        'startedAt', ${isoTime("r.started_at")}, 'finishedAt', ${isoTime("r.finished_at")},
+        'deletedAt', ${isoTime("r.deleted_at")}, 'deletedBy', r.deleted_by,
+        'isDeleted', coalesce(r.deleted_at <= ${at}, false),
+        'openlineage', case when orun.run_id is null then null else json_build_object('namespace', orun.job_namespace,
+          'name', orun.job_name, 'runId', orun.openlineage_run_id) end) as summary
+      from runs r left join openlineage_runs orun on orun.run_id = r.id where r.id = any(${idList(runIds)})`);
+  const rows =
+    parts.length === 0
       ? []
-      : selectRows<VersionSummaryRow & { latest: boolean }>(
-          db,
-          sql`
-          select ${v.id}, ${a.name} as artifact, ${a.type}, ${v.index}, ${v.digest}, ${v.size}::float8 as size,
-            ${v.generated}, ${isoTime(sql`${v.createdAt}`)} as "createdAt",
-            ${isoTime(sql`${v.deletedAt}`)} as "deletedAt", ${v.deletedBy} as "deletedBy",
-            coalesce(${v.deletedAt} <= ${at}, false) as "isDeleted",
-            (${v.deletedAt} is null or ${v.deletedAt} > ${at}) and not exists (select 1 from ${versions} ${newer}
-              where ${newer.artifactId} = ${v.artifactId}
-              and ${newer.state} = 'committed' and ${newer.index} > ${v.index} ${committedBy}) as latest,
-            coalesce((select array_agg(${al.alias} order by ${al.alias}) from ${aliases} ${al}
-              where ${al.versionId} = ${v.id} and ${held}), '{}') as aliases,
-            case when ${od.artifactId} is null then null
-              else json_build_object('namespace', ${od.namespace}, 'name', ${od.name}) end as openlineage
-          from ${versions} ${v} join ${artifacts} ${a} on ${a.id} = ${v.artifactId}
-            left join ${openlineageDatasets} ${od} on ${od.artifactId} = ${v.artifactId}
-          where ${v.id} = any(${idList(versionIds)})`,
-        ),
-    runIds.length === 0
-      ? []
-      : selectRows<RunSummaryRow>(
-          db,
-          sql`
-          select ${r.id}, ${r.name}, ${r.jobType} as "jobType", ${r.state},
-            ${isoTime(sql`${r.startedAt}`)} as "startedAt", ${isoTime(sql`${r.finishedAt}`)} as "finishedAt",
-            ${isoTime(sql`${r.deletedAt}`)} as "deletedAt", ${r.deletedBy} as "deletedBy",
-            coalesce(${r.deletedAt} <= ${at}, false) as "isDeleted",
-            case when ${orun.runId} is null then null else json_build_object('namespace', ${orun.jobNamespace},
-              'name', ${orun.jobName}, 'runId', ${orun.openlineageRunId}) end as openlineage
-          from ${runs} ${r} left join ${openlineageRuns} ${orun} on ${orun.runId} = ${r.id}
-          where ${r.id} = any(${idList(runIds)})`,
-        ),
-  ]);
+      : await selectRows<
+          | { kind: "version"; summary: VersionSummaryRow & { latest: boolean } }
+          | { kind: "run"; summary: RunSummaryRow }
+        >(db, sql.join(parts, sql` union all `));
+  const versionRows = rows.flatMap((row) => (row.kind === "version" ? [row.summary] : []));
+  const runRows = rows.flatMap((row) => (row.kind === "run" ? [row.summary] : []));
   const depthOf = new Map(nodes.map((node) => [node.id, node]));
   const summaries = new Map<string, VersionNode | RunNode>();
   for (const { index, latest, openlineage, deletedAt, deletedBy, isDeleted, ...row } of versionRows) {

@@ -3,7 +3,7 @@ import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projectMembers, runs, versions } from "../db/schema";
-import type { WalkedEdge, WalkedGraph } from "./walked-graph";
+import type { WalkedEdge, WalkedGraph } from "./walk";
 
 /**
  * What a reader may see of runs and versions outside the project it asked about: lineage crosses projects

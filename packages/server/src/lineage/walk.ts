@@ -1,61 +1,69 @@
 /**
- * The traversal, in the database: one set-based query per hop layer and direction, which counts the layer's new
- * nodes before fetching them, so a large layer can end the walk (maxNodes) or be left to `layer-clusters.ts`.
- * The path search steps the same way. Everything after the walk is pure functions over its rows.
+ * The traversal, in the database: one set-based query per hop, both directions at once. Each direction's next
+ * layer is counted before it is fetched; a layer with more new nodes than `largeLayer` is not fetched but
+ * grouped where it lies, by kind, artifact or job type and generated flag (a `group` node per group, with its
+ * count, first members and the edges from the identities that reach it), and the walk goes on from the groups'
+ * members without ever fetching them. The ends' types are kept beside the edges (db/schema `edgeEnds`), so a
+ * hub's 100,000 consumers are grouped from an index. Everything after the walk is pure functions over its rows.
  *
- * Known limits of stopping early (expandClusters with maxNodes): the cut answer can differ from cutting the full
- * walk when a node reached both ways (a run that logs its own input again) shows upstream at a hop past the
- * stop, or when a filter hides a node past the stop on a path back into kept nodes (a diamond of unequal
- * sides): that hidden edge is missing.
+ * Group members are known only to the database: a node of a group reached again later (a cycle through a run
+ * that logs its own input) is not recognised as seen.
  */
+import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
 import { type Db, selectRows } from "../db/client";
-import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
-import { isShown, type NodeFilter } from "./filters";
-import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
+import { FIRST_MEMBERS } from "./clusters";
 
-export type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
+export type WalkedKind = "version" | "run";
+
+/** A layer grouped in the database: its members are a query, never fetched whole. */
+export interface NodeGroup {
+  count: number;
+  /** The first members by id (at most 5), with their labels. */
+  firstMembers: { id: string; label: string }[];
+  /** `select id`: the members. */
+  members: SQL;
+}
+
+export interface WalkedNode {
+  id: string;
+  kind: WalkedKind;
+  /** Negative upstream, positive downstream, 0 for the base. */
+  depth: number;
+  /** Artifact type of a version, job type of a run. */
+  type: string;
+  /** `artifact:vN` of a version, the display name of a run. */
+  label: string;
+  generated: boolean;
+  extended?: true;
+  /** Pulled or expanded out of this cluster. */
+  cluster?: string;
+  /** Set on a group of a large layer (its id is its budget cluster id). */
+  group?: NodeGroup;
+}
+
+export interface WalkedEdge {
+  source: string;
+  target: string;
+  kind: "input" | "output" | "hidden";
+}
+
+/** The walked graph before it is shaped for display: edges always point forward in time. */
+export interface WalkedGraph {
+  base: WalkedNode;
+  nodes: Map<string, WalkedNode>;
+  edges: WalkedEdge[];
+}
 
 export interface WalkOptions {
   upstream: number;
   downstream: number;
   asOf?: Date | undefined;
-  /**
-   * A hop layer with more new nodes than this is measured but not fetched: with `budget` it may end the walk,
-   * otherwise its direction stops there and the layer is left to `clusterDeferredLayers`. Default: fetch all.
-   */
+  /** A hop layer with more new nodes than this is grouped in the database instead of fetched. Default: fetch all. */
   largeLayer?: number | undefined;
-  /** Stop at the first hop layer that certainly holds more shown nodes than `maxNodes` (cutAtLayers would drop it). */
-  budget?: { maxNodes: number; filter: NodeFilter } | undefined;
 }
 
 export type WalkDirection = "up" | "down";
-
-/** Where one direction of the walk stopped because its next layer was large: the layer before it, fetched. */
-export interface DeferredStart {
-  direction: WalkDirection;
-  /** The first hop not fetched. */
-  hop: number;
-  frontier: WalkedNode[];
-  /** Every node this direction walked, the base included. */
-  seen: string[];
-}
-
-export interface LayeredWalk extends WalkedGraph {
-  deferred: DeferredStart[];
-  /** Hop layers this far from the base and beyond are certainly cut by `maxNodes`: they were not walked. */
-  cutFrom?: number;
-}
-
-interface StepRow {
-  total: number;
-  src: string | null;
-  dst: string | null;
-  type: string | null;
-  label: string | null;
-  generated: boolean | null;
-}
 
 /** A list of ids as one text parameter: any number of ids in one bound value, on both drivers. */
 export const idList = (ids: Iterable<string>) => sql`string_to_array(${[...ids].join(",")}, ',')`;
@@ -63,213 +71,217 @@ export const idList = (ids: Iterable<string>) => sql`string_to_array(${[...ids].
 export const asOfCondition = (column: SQL, asOf: Date | undefined) =>
   asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``;
 
-/**
- * The tables the walk reads, under short aliases: `${v.id}` is a column, `${tables.v}` the table in a FROM or
- * JOIN. Columns come from the drizzle schema, so a renamed column fails to compile rather than at run time.
- */
-const i = alias(runInputs, "i");
-const o = alias(runOutputs, "o");
-const v = alias(versions, "v");
-const nr = alias(runs, "nr");
-const na = alias(artifacts, "na");
-const tables = {
-  i: sql`${runInputs} ${i}`,
-  o: sql`${runOutputs} ${o}`,
-  v: sql`${versions} ${v}`,
-  nr: sql`${runs} ${nr}`,
-  na: sql`${artifacts} ${na}`,
-};
-
-/** The joined version `v` is committed (by `asOf`). */
-export const committed = (asOf: Date | undefined) =>
-  sql`${v.state} = 'committed' ${asOfCondition(sql`${v.committedAt}`, asOf)}`;
-
 /** The kind of the nodes one hop away from nodes of `kind`: the graph is bipartite. */
 export const otherKind = (kind: WalkedKind): WalkedKind => (kind === "version" ? "run" : "version");
 
-/**
- * `select src, dst`: the edges leaving the nodes of CTE `frontier` (all of `kind`) in `direction`, as of `asOf`;
- * with `carry`, also that column of the frontier (as `src_<carry>`). Edges into versions not committed (by `asOf`)
- * are left out, unless `uncommitted` (the caller checks the version itself, in a join it makes anyway).
- */
-export function layerEdges(
-  frontier: string,
-  kind: WalkedKind,
-  direction: WalkDirection,
-  asOf: Date | undefined,
-  options: { carry?: string; uncommitted?: boolean } = {},
-): SQL {
-  const from = sql.raw(frontier);
-  const { carry } = options;
-  const src = sql.raw(carry ? `f.id as src, f.${carry} as src_${carry}` : "f.id as src");
-  const at = (column: SQL) => asOfCondition(column, asOf);
-  const version = (column: SQL) =>
-    options.uncommitted ? sql`where true` : sql`join ${tables.v} on ${v.id} = ${column} where ${committed(asOf)}`;
-  if (direction === "down" && kind === "version")
-    return sql`select ${src}, ${i.runId} as dst from ${from} f join ${tables.i} on ${i.versionId} = f.id
-      where true ${at(sql`${i.createdAt}`)}`;
-  if (direction === "down")
-    return sql`select ${src}, ${o.versionId} as dst from ${from} f join ${tables.o} on ${o.runId} = f.id
-      ${version(sql`${o.versionId}`)} ${at(sql`${o.createdAt}`)}`;
-  if (kind === "version")
-    return sql`select ${src}, ${o.runId} as dst from ${from} f join ${tables.o} on ${o.versionId} = f.id
-      where true ${at(sql`${o.createdAt}`)}`;
-  return sql`select ${src}, ${i.versionId} as dst from ${from} f join ${tables.i} on ${i.runId} = f.id
-    ${version(sql`${i.versionId}`)} ${at(sql`${i.createdAt}`)}`;
-}
+/** The id of the budget cluster of one layer's nodes of one kind and type: `fitBudget` names it the same way. */
+export const budgetClusterId = (depth: number, kind: WalkedKind, type: string, extended: boolean, generated: boolean) =>
+  `cl_${createHash("sha256")
+    .update(["budget", depth, kind, type, extended ? "x" : "", generated ? "g" : ""].join("\u0000"))
+    .digest("hex")
+    .slice(0, 16)}`;
 
 /**
- * The join bringing type, label and generated flag of the node whose id the CTE column `column` holds, of
- * `kind`, and those three columns.
+ * `select src, dst, type, generated`: the edges leaving the nodes of `frontier` (`select id, ident`, all of
+ * `kind`) in `direction`, as of `asOf`; `src` is the frontier node's identity, `type` and `generated` those of
+ * the node reached, read from the edge itself. An edge exists only to a committed version (outputs are written
+ * at commit, inputs resolve committed versions), and no later than the version's commit.
  */
-export function nodeColumns(kind: WalkedKind, column: string): { join: SQL; type: SQL; label: SQL; generated: SQL } {
+function edgesFrom(frontier: SQL, kind: WalkedKind, direction: WalkDirection, asOf: Date | undefined): SQL {
+  const at = (column: string) => asOfCondition(sql.raw(column), asOf);
+  if (direction === "down" && kind === "version")
+    return sql`select f.ident as src, e.run_id as dst, e.run_job_type as type, false as generated
+      from (${frontier}) f join run_inputs e on e.version_id = f.id where true ${at("e.created_at")}`;
+  if (direction === "down")
+    return sql`select f.ident as src, e.version_id as dst, e.version_type as type, e.version_generated as generated
+      from (${frontier}) f join run_outputs e on e.run_id = f.id where true ${at("e.created_at")}`;
+  if (kind === "version")
+    return sql`select f.ident as src, e.run_id as dst, e.run_job_type as type, false as generated
+      from (${frontier}) f join run_outputs e on e.version_id = f.id where true ${at("e.created_at")}`;
+  return sql`select f.ident as src, e.version_id as dst, e.version_type as type, e.version_generated as generated
+    from (${frontier}) f join run_inputs e on e.run_id = f.id where true ${at("e.created_at")}`;
+}
+
+/** The join bringing the label of the node `column` names, of `kind`, and the label column. */
+function labelOf(kind: WalkedKind, column: string): { join: SQL; label: SQL } {
   const id = sql.raw(column);
   return kind === "run"
-    ? {
-        join: sql`join ${tables.nr} on ${nr.id} = ${id}`,
-        type: sql`${nr.jobType}`,
-        label: sql`${nr.name}`,
-        generated: sql`false`,
-      }
+    ? { join: sql`join runs nr on nr.id = ${id}`, label: sql`nr.name` }
     : {
-        join: sql`join ${tables.v} on ${v.id} = ${id} join ${tables.na} on ${na.id} = ${v.artifactId}`,
-        type: sql`${na.type}`,
-        label: sql`${na.name} || ':v' || ${v.index}`,
-        generated: sql`${v.generated}`,
+        join: sql`join versions nv on nv.id = ${id} join artifacts na on na.id = nv.artifact_id`,
+        label: sql`na.name || ':v' || nv.index`,
       };
 }
 
 const NO_CAP = 2_147_483_647;
 
-/**
- * One hop layer in one set-based query: the edges leaving `frontier`, and the type and label of the nodes they
- * reach, unless more than `cap` new nodes (not in `seen`) lie there: then only their count.
- */
-async function stepFromFrontier(
-  db: Db,
-  frontier: WalkedNode[],
-  direction: WalkDirection,
-  seen: Set<string>,
-  cap: number,
-  asOf: Date | undefined,
-): Promise<{ total: number; rows: StepRow[]; complete: boolean }> {
-  const kind = (frontier[0] as WalkedNode).kind;
-  const columns = nodeColumns(otherKind(kind), "s.dst");
-  const rows = await selectRows<StepRow>(
-    db,
-    sql`
-    with frontier(id) as (select unnest(${idList(frontier.map((node) => node.id))})),
-    step as (${layerEdges("frontier", kind, direction, asOf)}),
-    fresh as (select s.*, not (s.dst = any(${idList(seen)})) as fresh from step s),
-    measure as (select count(distinct dst)::int as total from fresh where fresh)
-    select m.total, s.src, s.dst, s.type, s.label, s.generated from measure m left join (
-      select s.src, s.dst, ${columns.type} as type, ${columns.label} as label, ${columns.generated} as generated
-      from fresh s ${columns.join}
-      where not s.fresh or (select total from measure) <= ${cap}
-    ) s on true`,
-  );
-  const total = Number(rows[0]?.total ?? 0);
-  const stepRows = rows.filter((row) => row.src !== null);
-  // A large layer still brings its edges back into walked nodes (a diamond), which a cut answer keeps.
-  return { total, rows: stepRows, complete: total <= cap };
+interface Side {
+  direction: WalkDirection;
+  sign: -1 | 1;
+  hops: number;
+  /** Fetched nodes of the last layer. */
+  frontier: WalkedNode[];
+  /** Groups of the last layer. */
+  groups: WalkedNode[];
+  seen: Set<string>;
+  walked: Map<string, WalkedNode>;
+}
+
+interface HopRow {
+  dir: WalkDirection;
+  what: "edge" | "group" | "parent" | "first";
+  src: string | null;
+  dst: string | null;
+  type: string;
+  generated: boolean;
+  label: string | null;
+  fresh: boolean | null;
+  total: number | null;
 }
 
 /**
  * Everything within `upstream` and `downstream` hops of the base, with every edge leaving a node that lies
- * closer than the budget (so the answer equals a breadth-first search), as it stood at `asOf`: one set-based
- * query per hop layer and direction. A node reached both ways shows upstream.
+ * closer than the budget (so the answer equals a breadth-first search while no layer is grouped), as it stood
+ * at `asOf`: one query per hop, both directions in it. A node reached both ways shows upstream.
  */
-export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions): Promise<LayeredWalk> {
-  const { asOf, budget } = options;
-  const largeLayer = options.largeLayer ?? NO_CAP;
-  const hops = new Map<WalkDirection, Map<string, WalkedNode>>();
+export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions): Promise<WalkedGraph> {
+  const { asOf } = options;
+  const cap = options.largeLayer ?? NO_CAP;
+  const sides: Side[] = [
+    { direction: "up", sign: -1, hops: options.upstream },
+    { direction: "down", sign: 1, hops: options.downstream },
+  ].map((side) => ({
+    ...(side as Pick<Side, "direction" | "sign" | "hops">),
+    frontier: [base],
+    groups: [],
+    seen: new Set([base.id]),
+    walked: new Map(),
+  }));
   const edges = new Map<string, WalkedEdge>();
-  const deferred: DeferredStart[] = [];
-  let cutFrom = Number.POSITIVE_INFINITY;
-  // Shown nodes per hop, per direction, for the maxNodes lower bound.
-  const shownAt = new Map<WalkDirection, number[]>([
-    ["up", []],
-    ["down", []],
-  ]);
-  const shownWithin = (hop: number) => {
-    let count = 1;
-    for (const perHop of shownAt.values()) for (let h = 1; h <= hop; h++) count += perHop[h] ?? 0;
-    return count;
+  const addEdge = (side: Side, from: string, to: string, fromKind: WalkedKind) => {
+    const [source, target] = side.direction === "down" ? [from, to] : [to, from];
+    const sourceKind = side.direction === "down" ? fromKind : otherKind(fromKind);
+    edges.set(`${source}>${target}`, { source, target, kind: sourceKind === "version" ? "input" : "output" });
   };
 
-  for (const direction of ["up", "down"] as const) {
-    const walked = new Map<string, WalkedNode>();
-    hops.set(direction, walked);
-    const seen = new Set([base.id]);
-    const sign = direction === "up" ? -1 : 1;
-    const budgetHops = direction === "up" ? options.upstream : options.downstream;
-    const upIds = direction === "down" ? (hops.get("up") as Map<string, WalkedNode>) : new Map();
-    let frontier: WalkedNode[] = [base];
-    for (let hop = 1; hop <= budgetHops && hop < cutFrom && frontier.length > 0; hop++) {
-      let step = await stepFromFrontier(db, frontier, direction, seen, largeLayer, asOf);
-      const frontierKind = (frontier[0] as WalkedNode).kind;
-      const kind = otherKind(frontierKind);
-      const edgeKind = (direction === "down" ? frontierKind : kind) === "version" ? "input" : "output";
-      for (const row of step.rows) {
-        const [source, target] = direction === "down" ? [row.src, row.dst] : [row.dst, row.src];
-        edges.set(`${source}>${target}`, { source: source as string, target: target as string, kind: edgeKind });
-      }
-      if (!step.complete && budget) {
-        // Nodes also walked upstream show there; the rest of a layer no filter can hide all show at this hop.
-        const unhideable =
-          kind === "run" ? !budget.filter.jobTypes : budget.filter.includeGenerated && !budget.filter.artifactTypes;
-        if (unhideable && shownWithin(hop - 1) + step.total - upIds.size > budget.maxNodes) {
-          cutFrom = hop;
-          break;
-        }
-        step = await stepFromFrontier(db, frontier, direction, seen, NO_CAP, asOf);
-      }
-      if (!step.complete) {
-        deferred.push({ direction, hop, frontier, seen: [...seen] });
-        break;
-      }
+  for (let hop = 1; ; hop++) {
+    const active = sides.filter((side) => hop <= side.hops && side.frontier.length + side.groups.length > 0);
+    if (active.length === 0) break;
+    const frontierKind: WalkedKind = hop % 2 === 1 ? base.kind : otherKind(base.kind);
+    const kind = otherKind(frontierKind);
+    const queries = active.map((side) => {
+      const frontier = frontierOf(side);
+      return { side, frontier, query: hopQuery(side, frontier, frontierKind, asOf, cap) };
+    });
+    const rows = await selectRows<HopRow>(
+      db,
+      sql.join(
+        queries.map((item) => sql`(${item.query})`),
+        sql` union all `,
+      ),
+    );
+    for (const { side, frontier } of queries) {
+      const mine = rows.filter((row) => row.dir === side.direction);
+      const depth = side.sign * hop;
       const next: WalkedNode[] = [];
-      for (const row of step.rows) {
-        const [source, target] = direction === "down" ? [row.src, row.dst] : [row.dst, row.src];
-        edges.set(`${source}>${target}`, { source: source as string, target: target as string, kind: edgeKind });
-        const id = row.dst as string;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const node: WalkedNode = {
-          id,
-          kind,
-          depth: sign * hop,
-          type: row.type as string,
-          label: row.label as string,
-          generated: row.generated === true,
-        };
-        walked.set(id, node);
-        next.push(node);
-      }
-      if (budget) {
-        (shownAt.get(direction) as number[])[hop] = next.filter(
-          (node) => !upIds.has(node.id) && isShown(node, budget.filter),
-        ).length;
-        if (shownWithin(hop) > budget.maxNodes) {
-          cutFrom = hop;
-          break;
+      const groups = new Map<string, WalkedNode>();
+      for (const row of mine) {
+        if (row.what === "edge") {
+          addEdge(side, row.src as string, row.dst as string, frontierKind);
+          const id = row.dst as string;
+          if (!row.fresh || side.seen.has(id)) continue;
+          side.seen.add(id);
+          const node: WalkedNode = {
+            id,
+            kind,
+            depth,
+            type: row.type,
+            label: row.label as string,
+            generated: row.generated,
+          };
+          side.walked.set(id, node);
+          next.push(node);
+        } else if (row.what === "group") {
+          const id = budgetClusterId(depth, kind, row.type, false, row.generated);
+          const seen = [...side.seen];
+          const members = sql`select distinct e.dst as id from (${edgesFrom(frontier, frontierKind, side.direction, asOf)}) e
+            where e.type = ${row.type} and e.generated = ${row.generated}
+              and not exists (select 1 from unnest(${idList(seen)}) seen(id) where seen.id = e.dst)`;
+          const group: WalkedNode = {
+            id,
+            kind,
+            depth,
+            type: row.type,
+            label: "",
+            generated: row.generated,
+            group: { count: Number(row.total), firstMembers: [], members },
+          };
+          groups.set(`${row.type}\u0000${row.generated}`, group);
         }
       }
-      frontier = next;
+      for (const row of mine) {
+        const group = groups.get(`${row.type}\u0000${row.generated}`);
+        if (!group?.group) continue;
+        if (row.what === "parent") addEdge(side, row.src as string, group.id, frontierKind);
+        if (row.what === "first") group.group.firstMembers.push({ id: row.dst as string, label: row.label as string });
+      }
+      for (const group of groups.values()) side.walked.set(group.id, group);
+      side.frontier = next;
+      side.groups = [...groups.values()];
     }
   }
 
+  const [up, down] = sides as [Side, Side];
   const nodes = new Map<string, WalkedNode>([[base.id, base]]);
-  for (const node of (hops.get("up") as Map<string, WalkedNode>).values()) nodes.set(node.id, node);
-  for (const node of (hops.get("down") as Map<string, WalkedNode>).values())
-    if (!nodes.has(node.id)) nodes.set(node.id, node);
-  return {
-    base,
-    nodes,
-    edges: [...edges.values()],
-    deferred,
-    ...(Number.isFinite(cutFrom) ? { cutFrom } : {}),
-  };
+  for (const node of up.walked.values()) nodes.set(node.id, node);
+  for (const node of down.walked.values()) if (!nodes.has(node.id)) nodes.set(node.id, node);
+  return { base, nodes, edges: [...edges.values()] };
+}
+
+/** `select id, ident`: the fetched frontier (each its own identity) and the members of its groups. */
+function frontierOf(side: Side): SQL {
+  const parts: SQL[] = [];
+  if (side.frontier.length > 0) {
+    const ids = idList(side.frontier.map((node) => node.id));
+    parts.push(sql`select unnest(${ids}) as id, unnest(${ids}) as ident`);
+  }
+  for (const group of side.groups)
+    parts.push(
+      sql`select m.id, ${group.id}::text as ident from (${group.group?.members ?? sql`select null::text as id where false`}) m`,
+    );
+  return sql.join(parts, sql` union all `);
+}
+
+/** One direction of one hop: its edges if the layer is small, else its groups, their parents and first members. */
+function hopQuery(side: Side, frontier: SQL, frontierKind: WalkedKind, asOf: Date | undefined, cap: number): SQL {
+  const dir = sql.raw(`'${side.direction}'::text`);
+  const seen = idList(side.seen);
+  const step = edgesFrom(frontier, frontierKind, side.direction, asOf);
+  const label = labelOf(otherKind(frontierKind), "x.dst");
+  return sql`
+    with step as (${step}),
+    seen(id) as (select unnest(${seen})),
+    marked as (select s.*, not exists (select 1 from seen where seen.id = s.dst) as fresh from step s),
+    measure as (select count(*)::int as total from (select distinct dst from marked where fresh) d)
+    select ${dir} as dir, 'edge'::text as what, x.src, x.dst, x.type, x.generated, ${label.label} as label,
+      x.fresh, null::int as total
+    from marked x ${label.join}
+    where not x.fresh or (select total from measure) <= ${cap}
+    union all
+    select ${dir}, 'group', null, null, type, generated, null, null, count(*)::int
+    from (select distinct dst, type, generated from marked where fresh) d
+    where (select total from measure) > ${cap} group by type, generated
+    union all
+    select ${dir}, 'parent', src, null, type, generated, null, null, null
+    from marked where fresh and (select total from measure) > ${cap} group by src, type, generated
+    union all
+    select ${dir}, 'first', null, x.dst, x.type, x.generated, ${label.label}, null, null
+    from (
+      select dst, type, generated, row_number() over (partition by type, generated order by dst) as n
+      from (select distinct dst, type, generated from marked where fresh) d
+      where (select total from measure) > ${cap}
+    ) x ${label.join}
+    where x.n <= ${FIRST_MEMBERS}`;
 }
 
 export interface Sibling extends WalkedNode {
@@ -284,25 +296,26 @@ export interface Sibling extends WalkedNode {
  * downstream (consuming) runs, other consumers of upstream versions.
  */
 export async function selectSiblings(db: Db, graph: WalkedGraph, asOf: Date | undefined): Promise<Sibling[]> {
-  const walked = [...graph.nodes.values()].filter((node) => node.id !== graph.base.id);
+  const walked = [...graph.nodes.values()].filter((node) => node.id !== graph.base.id && !node.group);
   const producers = walked.filter((node) => node.kind === "run" && node.depth < 0).map((node) => node.id);
   const consumers = walked.filter((node) => node.kind === "run" && node.depth > 0).map((node) => node.id);
   const ancestors = walked.filter((node) => node.kind === "version" && node.depth < 0).map((node) => node.id);
   if (producers.length + consumers.length + ancestors.length === 0) return [];
+  const committed = sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
   const rows = await selectRows<{ relation: "output" | "input" | "consumer"; anchor: string; id: string }>(
     db,
     sql`
-    select 'output' as relation, ${o.runId} as anchor, ${o.versionId} as id
-    from ${tables.o} join ${tables.v} on ${v.id} = ${o.versionId}
-    where ${o.runId} = any(${idList(producers)}) and ${committed(asOf)} ${asOfCondition(sql`${o.createdAt}`, asOf)}
+    select 'output' as relation, o.run_id as anchor, o.version_id as id
+    from run_outputs o join versions v on v.id = o.version_id
+    where o.run_id = any(${idList(producers)}) and ${committed} ${asOfCondition(sql`o.created_at`, asOf)}
     union all
-    select 'input', ${i.runId}, ${i.versionId}
-    from ${tables.i} join ${tables.v} on ${v.id} = ${i.versionId}
-    where ${i.runId} = any(${idList(consumers)}) and ${committed(asOf)} ${asOfCondition(sql`${i.createdAt}`, asOf)}
+    select 'input', i.run_id, i.version_id
+    from run_inputs i join versions v on v.id = i.version_id
+    where i.run_id = any(${idList(consumers)}) and ${committed} ${asOfCondition(sql`i.created_at`, asOf)}
     union all
-    select 'consumer', ${i.versionId}, ${i.runId}
-    from ${tables.i}
-    where ${i.versionId} = any(${idList(ancestors)}) ${asOfCondition(sql`${i.createdAt}`, asOf)}`,
+    select 'consumer', i.version_id, i.run_id
+    from run_inputs i
+    where i.version_id = any(${idList(ancestors)}) ${asOfCondition(sql`i.created_at`, asOf)}`,
   );
   // Siblings already in the graph bring only their edge (another input of a consumer that is an ancestor).
   const fresh = rows.filter((row) => !graph.nodes.has(row.id));
@@ -331,7 +344,7 @@ export async function selectSiblings(db: Db, graph: WalkedGraph, asOf: Date | un
 }
 
 /** Type, label and generated flag of versions and runs, as walk rows carry them. */
-export async function selectLabels(
+async function selectLabels(
   db: Db,
   versionIds: string[],
   runIds: string[],
@@ -340,10 +353,10 @@ export async function selectLabels(
   const rows = await selectRows<{ id: string; type: string; label: string; generated: boolean }>(
     db,
     sql`
-    select ${v.id}, ${na.type}, ${na.name} || ':v' || ${v.index} as label, ${v.generated}
-    from ${tables.v} join ${tables.na} on ${na.id} = ${v.artifactId} where ${v.id} = any(${idList(versionIds)})
+    select v.id, a.type, a.name || ':v' || v.index as label, v.generated
+    from versions v join artifacts a on a.id = v.artifact_id where v.id = any(${idList(versionIds)})
     union all
-    select ${nr.id}, ${nr.jobType}, ${nr.name}, false from ${tables.nr} where ${nr.id} = any(${idList(runIds)})`,
+    select r.id, r.job_type, r.name, false from runs r where r.id = any(${idList(runIds)})`,
   );
   return new Map(rows.map(({ id, ...label }) => [id, label]));
 }
@@ -359,19 +372,20 @@ export async function stepLayer(
 ): Promise<{ from: string; to: string; kind: WalkedKind }[]> {
   const versionIds = frontier.filter((node) => node.kind === "version").map((node) => node.id);
   const runIds = frontier.filter((node) => node.kind === "run").map((node) => node.id);
+  const committed = sql`v.state = 'committed' ${asOfCondition(sql`v.committed_at`, asOf)}`;
   const query =
     direction === "upstream"
       ? sql`
-        select ${o.versionId} as "from", ${o.runId} as "to", 'run' as kind from ${tables.o}
-        where ${o.versionId} = any(${idList(versionIds)}) ${asOfCondition(sql`${o.createdAt}`, asOf)}
+        select o.version_id as "from", o.run_id as "to", 'run' as kind from run_outputs o
+        where o.version_id = any(${idList(versionIds)}) ${asOfCondition(sql`o.created_at`, asOf)}
         union all
-        select ${i.runId}, ${i.versionId}, 'version' from ${tables.i} join ${tables.v} on ${v.id} = ${i.versionId}
-        where ${i.runId} = any(${idList(runIds)}) and ${committed(asOf)} ${asOfCondition(sql`${i.createdAt}`, asOf)}`
+        select i.run_id, i.version_id, 'version' from run_inputs i join versions v on v.id = i.version_id
+        where i.run_id = any(${idList(runIds)}) and ${committed} ${asOfCondition(sql`i.created_at`, asOf)}`
       : sql`
-        select ${i.versionId} as "from", ${i.runId} as "to", 'run' as kind from ${tables.i}
-        where ${i.versionId} = any(${idList(versionIds)}) ${asOfCondition(sql`${i.createdAt}`, asOf)}
+        select i.version_id as "from", i.run_id as "to", 'run' as kind from run_inputs i
+        where i.version_id = any(${idList(versionIds)}) ${asOfCondition(sql`i.created_at`, asOf)}
         union all
-        select ${o.runId}, ${o.versionId}, 'version' from ${tables.o} join ${tables.v} on ${v.id} = ${o.versionId}
-        where ${o.runId} = any(${idList(runIds)}) and ${committed(asOf)} ${asOfCondition(sql`${o.createdAt}`, asOf)}`;
+        select o.run_id, o.version_id, 'version' from run_outputs o join versions v on v.id = o.version_id
+        where o.run_id = any(${idList(runIds)}) and ${committed} ${asOfCondition(sql`o.created_at`, asOf)}`;
   return selectRows(db, query);
 }

@@ -10,6 +10,7 @@ import { and, asc, desc, eq, gt, isNull, like, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { collectionMemberships, collections } from "../db/schema";
 import { badRequest, conflict, notFound } from "../errors";
+import { nameContains } from "../search/names";
 import type { RegistryContext } from "./context";
 import { appendHistoryEvent, type CollectionRow } from "./history";
 import { linkedCountColumn, namesOf, presentMemberships, toCollection } from "./present";
@@ -146,7 +147,10 @@ async function getCollectionOf(db: Db, registry: RegistryRow, row: CollectionRow
   return toCollection(row, registry.name, count?.linked ?? 0);
 }
 
-/** Collections by name, filtered by type, tag and name prefix; the cursor is the last name. */
+/**
+ * Collections by name, filtered by type, tag, name prefix and name search (`q`), with the total over all pages;
+ * paged by cursor (the last name) or by offset.
+ */
 export async function listCollections(
   db: Db,
   registryName: string,
@@ -154,25 +158,27 @@ export async function listCollections(
 ): Promise<CollectionList> {
   const registry = await requireRegistry(db, registryName);
   const { limit } = query;
+  const matching = and(
+    eq(collections.registryId, registry.id),
+    query.type ? eq(collections.type, query.type) : undefined,
+    query.tag ? sql`${collections.tags} @> array[${query.tag}]::text[]` : undefined,
+    query.prefix ? like(collections.name, `${query.prefix.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
+    query.q ? nameContains(collections.name, query.q) : undefined,
+  );
   const rows = await db
     .select({ collection: collections, linked: linkedCountColumn })
     .from(collections)
-    .where(
-      and(
-        eq(collections.registryId, registry.id),
-        query.type ? eq(collections.type, query.type) : undefined,
-        query.tag ? sql`${collections.tags} @> array[${query.tag}]::text[]` : undefined,
-        query.prefix ? like(collections.name, `${query.prefix.replace(/[\\%_]/g, "\\$&")}%`) : undefined,
-        query.cursor ? gt(collections.name, query.cursor) : undefined,
-      ),
-    )
+    .where(and(matching, query.cursor ? gt(collections.name, query.cursor) : undefined))
     .orderBy(asc(collections.name))
-    .limit(limit + 1);
+    .limit(limit + 1)
+    .offset(query.cursor ? 0 : (query.offset ?? 0));
+  const [count] = await db.select({ total: sql<number>`count(*)::int` }).from(collections).where(matching);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
     collections: page.map((row) => toCollection(row.collection, registry.name, row.linked)),
     nextCursor: rows.length > limit && last ? last.collection.name : null,
+    total: Number(count?.total ?? 0),
   };
 }
 

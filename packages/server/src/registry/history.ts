@@ -13,11 +13,10 @@ import {
 import { and, asc, desc, eq, getTableName, gte, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { collectionAliases, collectionMemberships, collections, GENESIS_HASH, historyEvents } from "../db/schema";
+import type { RegistryContext } from "./context";
 
 /** The next id of the history events' serial column (drawn before the insert: the hash covers it). */
 const nextEventId = sql`select nextval(pg_get_serial_sequence(${getTableName(historyEvents)}, ${historyEvents.id.name}))::text as id`;
-
-import type { RegistryContext } from "./context";
 
 /**
  * The action history of a collection: appending (inside the transaction that made the change, after the

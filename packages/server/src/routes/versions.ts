@@ -1,9 +1,9 @@
 import { pipeline, Readable, Transform } from "node:stream";
-import type { DirectDownload } from "@pedigree/protocol";
+import type { DirectDownload, VersionRunsQuery } from "@pedigree/protocol";
 import type { Context } from "hono";
 import { directUploadsFor, stageInlineBlobs } from "../artifacts/blobs";
 import { deleteVersions } from "../artifacts/deletion";
-import { getVersionDetails } from "../artifacts/details";
+import { getVersionDetails, listVersionRuns } from "../artifacts/details";
 import { findVersionFile, type StoredFile } from "../artifacts/files";
 import { resolveRef } from "../artifacts/refs";
 import { updateVersionTtl } from "../artifacts/retention";
@@ -28,6 +28,8 @@ export function versionRoutes(
   | "getVersion"
   | "deleteVersion"
   | "updateVersion"
+  | "listVersionConsumers"
+  | "listVersionProducers"
   | "downloadFile"
 > {
   const details = (c: Context<AppEnv>, project: string, ref: string) =>
@@ -38,6 +40,18 @@ export function versionRoutes(
         await resolveRef(db, project, ref, { ...visibility, tombstones: "allow" }),
         visibility,
       );
+    });
+  const versionRuns = (
+    c: Context<AppEnv>,
+    project: string,
+    versionId: string,
+    relation: "consumers" | "producers",
+    query: VersionRunsQuery,
+  ) =>
+    deps.db.read(async (db) => {
+      const visibility = await projectVisibility(db, c.get("actor"));
+      const resolved = await resolveRef(db, project, versionId, visibility);
+      return listVersionRuns(db, resolved, relation, query, visibility);
     });
 
   return {
@@ -68,6 +82,10 @@ export function versionRoutes(
       const ctx = deleteContext(c, deps);
       return c.json(await deps.db.transaction((tx) => updateVersionTtl(tx, ctx, versionId, ttl)));
     },
+    listVersionConsumers: async (c, { params: { project, versionId }, query }) =>
+      c.json(await versionRuns(c, project, versionId, "consumers", query)),
+    listVersionProducers: async (c, { params: { project, versionId }, query }) =>
+      c.json(await versionRuns(c, project, versionId, "producers", query)),
     downloadFile: async (c, { params: { project, versionId }, query: { path, direct } }) => {
       const file = await deps.db.read((db) => findVersionFile(db, project, versionId, path));
       return answerStoredFile(c, deps, file, direct ?? false);

@@ -1,12 +1,15 @@
 import type {
   CreateRunBody,
   RunDetails,
+  RunList,
+  RunListQuery,
   RunState,
   RunSummary,
   UpdateRunBody,
   VersionContents,
 } from "@pedigree/protocol";
 import { and, asc, desc, eq, isNull, lt, notExists, notInArray, or, sql } from "drizzle-orm";
+import type { z } from "zod";
 import { getVersionContents } from "../artifacts/details";
 import { loadVersionSummaries, tombstoneOf } from "../artifacts/present";
 import { assertLive, resolveRef } from "../artifacts/refs";
@@ -17,6 +20,7 @@ import { ApiError, conflict, notFound } from "../errors";
 import { runOpenLineageOf } from "../openlineage/details";
 import { enqueueRunEvent } from "../openlineage/outbox";
 import { ensureProject } from "../projects";
+import { nameContains } from "../search/names";
 import type { WriteContext } from "../write-context";
 import { generateRunName } from "./names";
 
@@ -218,28 +222,34 @@ export async function getRunDetails(db: Db, project: string, runId: string): Pro
   };
 }
 
-export async function listRuns(
-  db: Db,
-  project: string,
-  filters: { jobType?: string | undefined; limit: number; cursor?: string | undefined },
-): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
-  const rows = await db
-    .select()
-    .from(runs)
-    .where(
-      and(
-        eq(runs.project, project),
-        filters.jobType ? eq(runs.jobType, filters.jobType) : undefined,
-        filters.cursor ? lt(runs.ordinal, Number(filters.cursor)) : undefined,
-      ),
-    )
-    .orderBy(desc(runs.ordinal))
-    .limit(filters.limit + 1);
+/**
+ * Runs newest first, filtered by job type, state, tag and name (`q`, case-insensitive, anywhere in the name),
+ * with the total over all pages; paged by cursor (the last ordinal) or by offset.
+ */
+export async function listRuns(db: Db, project: string, filters: z.output<typeof RunListQuery>): Promise<RunList> {
+  const matching = and(
+    eq(runs.project, project),
+    filters.jobType ? eq(runs.jobType, filters.jobType) : undefined,
+    filters.state ? eq(runs.state, filters.state) : undefined,
+    filters.tag ? sql`${runs.tags} @> array[${filters.tag}]::text[]` : undefined,
+    filters.q ? nameContains(runs.name, filters.q) : undefined,
+  );
+  const [rows, [count]] = await Promise.all([
+    db
+      .select()
+      .from(runs)
+      .where(and(matching, filters.cursor ? lt(runs.ordinal, Number(filters.cursor)) : undefined))
+      .orderBy(desc(runs.ordinal))
+      .limit(filters.limit + 1)
+      .offset(filters.cursor ? 0 : (filters.offset ?? 0)),
+    db.select({ total: sql<number>`count(*)::int` }).from(runs).where(matching),
+  ]);
   const page = rows.slice(0, filters.limit);
   const last = page[page.length - 1];
   return {
     runs: page.map(toRunSummary),
     nextCursor: rows.length > filters.limit && last ? String(last.ordinal) : null,
+    total: Number(count?.total ?? 0),
   };
 }
 

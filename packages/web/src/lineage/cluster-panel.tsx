@@ -4,6 +4,8 @@ import { api, callKey } from "../api";
 import { Empty, Loaded, useResource } from "../resource";
 
 const pageSize = 20;
+/** How many members one "show more" pulls out of the cluster into the graph. */
+export const showMoreStep = 50;
 
 /** A cluster's members, searchable by name and paged; any member can be pulled out to stand on its own. */
 export function ClusterPanel(props: {
@@ -11,6 +13,8 @@ export function ClusterPanel(props: {
   cluster: ClusterNode;
   query: LineageQueryInput;
   onPull: (memberId: string) => void;
+  /** Show this many of the cluster's first members (by name) on their own; 0 puts them all back. */
+  onExpand: (count: number) => void;
   onExpandAll: () => void;
 }) {
   const { project, cluster, query } = props;
@@ -20,18 +24,39 @@ export function ClusterPanel(props: {
     params: { project, clusterId: cluster.id },
     query: { ...query, q: search || undefined, limit: pageSize, offset },
   };
-  const members = useResource(callKey("listClusterMembers", call), () => api("listClusterMembers", call));
+  const members = useResource(callKey("listClusterMembers", call), (signal) =>
+    api("listClusterMembers", { ...call, signal }),
+  );
+  const step = Math.min(showMoreStep, cluster.memberCount);
   return (
     <div data-testid="cluster-panel">
       <h3>
         Cluster of {cluster.memberCount} {cluster.memberKind === "run" ? "runs" : "versions"}
       </h3>
+      {cluster.shownMembers > 0 ? (
+        <p className="muted" data-testid="cluster-shown">
+          {cluster.shownMembers} more shown on their own beside it
+        </p>
+      ) : null}
+      {cluster.reason === "budget" ? <p className="muted">Grouped to keep the graph within its node budget.</p> : null}
       <p className="muted">
         {cluster.memberKind === "run" ? `job type ${cluster.type}` : `artifact type ${cluster.type}`}
       </p>
-      <button type="button" data-testid="expand-all" onClick={props.onExpandAll}>
-        Expand all clusters
-      </button>
+      <div className="panel-actions">
+        {cluster.memberCount > 0 ? (
+          <button type="button" data-testid="show-more" onClick={() => props.onExpand(cluster.shownMembers + step)}>
+            {cluster.memberCount > step ? `Show ${step} more in the graph` : `Show the last ${step} in the graph`}
+          </button>
+        ) : null}
+        {cluster.shownMembers > 0 ? (
+          <button type="button" data-testid="show-fewer" onClick={() => props.onExpand(0)}>
+            Put the {cluster.shownMembers} shown back
+          </button>
+        ) : null}
+        <button type="button" data-testid="expand-all" onClick={props.onExpandAll}>
+          Expand all clusters
+        </button>
+      </div>
       <input
         type="search"
         placeholder="Search members by name"

@@ -1,19 +1,70 @@
 import type { LineageNode } from "@pedigree/protocol";
 import { Handle, type Node, type NodeProps, Position } from "@xyflow/react";
 
-export type LineageNodeData = { node: LineageNode; isBase: boolean; isSelected: boolean };
+export type LineageNodeData = {
+  node: LineageNode;
+  isBase: boolean;
+  isSelected: boolean;
+  /** Matches the find box; `dimmed` when something else does. */
+  found: boolean;
+  dimmed: boolean;
+};
 export type LineageFlowNode = Node<LineageNodeData, "lineage">;
 
 /** OpenLineage datasets and runs are titled by their own names, with the namespace beneath. */
-const titleOf = (node: LineageNode) => {
+export const titleOf = (node: LineageNode) => {
   if (node.kind === "version") {
     return node.openlineage ? `${node.openlineage.name}:${node.version}` : `${node.artifact}:${node.version}`;
   }
   if (node.kind === "run") return node.name;
-  return `${node.memberCount} ${node.memberKind === "run" ? "runs" : "versions"}`;
+  return `${node.memberCount} ${node.type} ${node.memberKind === "run" ? "runs" : "versions"}`;
 };
 const typeOf = (node: LineageNode) =>
-  node.kind === "version" ? node.type : node.kind === "run" ? node.jobType : node.type;
+  node.kind === "version"
+    ? node.type
+    : node.kind === "run"
+      ? node.jobType
+      : `${node.firstMembers.map((member) => member.name).join(", ")}${node.memberCount > node.firstMembers.length ? ", …" : ""}`;
+
+/** What the find box compares with: names, `artifact:version`, `artifact:alias`, ids, types. */
+function findableText(node: LineageNode): string[] {
+  if (node.kind === "version")
+    return [
+      node.id,
+      node.artifact,
+      `${node.artifact}:${node.version}`,
+      ...node.aliases.map((alias) => `${node.artifact}:${alias}`),
+      node.type,
+    ];
+  if (node.kind === "run") return [node.id, node.name, node.jobType];
+  return [node.id, node.type, ...node.firstMembers.flatMap((member) => [member.id, member.name])];
+}
+
+export function matchesFind(node: LineageNode, needle: string): boolean {
+  const lower = needle.trim().toLowerCase();
+  return lower !== "" && findableText(node).some((text) => text.toLowerCase().includes(lower));
+}
+
+/** The tooltip: every name of the node in full, the card cuts long ones. */
+function tooltipOf(node: LineageNode): string {
+  if (node.kind === "version")
+    return [
+      `${node.artifact}:${node.version}`,
+      node.aliases.length ? `aliases: ${node.aliases.join(", ")}` : "",
+      `type: ${node.type}`,
+      node.id,
+    ]
+      .filter(Boolean)
+      .join("\n");
+  if (node.kind === "run") return [node.name, `job type: ${node.jobType} · ${node.state}`, node.id].join("\n");
+  return [
+    `cluster of ${node.memberCount} ${node.memberKind}s of type ${node.type}`,
+    ...node.firstMembers.map((member) => `  ${member.name}`),
+    node.memberCount > node.firstMembers.length ? "  …" : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
 
 /** One node of the graph: runs are rounded boxes, versions square cards, clusters stacked cards with a count. */
 export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
@@ -24,6 +75,8 @@ export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
     isBase ? "base" : "",
     isSelected ? "selected" : "",
     node.extended ? "extended" : "",
+    data.found ? "found" : "",
+    data.dimmed ? "dimmed" : "",
   ];
   return (
     <div
@@ -31,21 +84,26 @@ export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
       data-testid={`node-${node.id}`}
       data-kind={node.kind}
       data-depth={node.depth}
-      title={node.id}
+      title={tooltipOf(node)}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="node-kind">
-        {node.kind === "cluster" ? `cluster of ${node.memberKind}s` : node.kind}
+        {node.kind === "cluster"
+          ? `cluster${node.shownMembers ? ` · ${node.shownMembers} more shown` : ""}${node.reason === "budget" ? " · over budget" : ""}`
+          : node.kind}
         {isBase ? " · base" : ""}
         {node.extended ? " · extended" : ""}
       </div>
-      <div className="node-title">
-        {node.kind === "cluster" ? <span className="count">{node.memberCount}</span> : null}
-        {titleOf(node)}
-      </div>
+      <div className="node-title">{titleOf(node)}</div>
       <div className="node-type">
         {typeOf(node)}
-        {node.kind === "version" && node.aliases.length > 0 ? ` · ${node.aliases.join(", ")}` : ""}
+        {node.kind === "version" && node.aliases.length > 0
+          ? node.aliases.map((alias) => (
+              <span key={alias} className="node-alias">
+                {alias}
+              </span>
+            ))
+          : null}
         {node.kind === "run" ? ` · ${node.state}` : ""}
       </div>
       {node.kind !== "cluster" && node.openlineage ? (

@@ -1,13 +1,23 @@
 import type { DatasetOpenLineage, LineageNode, RunOpenLineage, SchemaField } from "@pedigree/protocol";
+import { useState } from "react";
 import { api } from "../api";
 import { formatBytes, formatJson, formatTime } from "../format";
 import { Link } from "../navigation";
+import { EnterInput } from "../pages/browse";
+import { PagedList } from "../pages/paged-list";
 import { Loaded, useResource } from "../resource";
 
 const enc = encodeURIComponent;
 
 /** The side panel of a selected run or version, loaded from the node's own endpoint. */
-export function NodeDetails(props: { project: string; node: LineageNode; isBase: boolean; onMakeBase: () => void }) {
+export function NodeDetails(props: {
+  project: string;
+  node: LineageNode;
+  isBase: boolean;
+  pulled: boolean;
+  onPutBack: () => void;
+  onMakeBase: () => void;
+}) {
   const { project, node } = props;
   return (
     <div data-testid="node-details">
@@ -19,6 +29,11 @@ export function NodeDetails(props: { project: string; node: LineageNode; isBase:
             Make this the base
           </button>
         )}
+        {props.pulled ? (
+          <button type="button" data-testid="put-back" onClick={props.onPutBack}>
+            Put back in its cluster
+          </button>
+        ) : null}
       </div>
       {node.kind === "version" ? <VersionPanel project={project} id={node.id} /> : null}
       {node.kind === "run" ? <RunPanel project={project} id={node.id} /> : null}
@@ -26,10 +41,30 @@ export function NodeDetails(props: { project: string; node: LineageNode; isBase:
   );
 }
 
-export function VersionPanel(props: { project: string; id: string }) {
-  const details = useResource(`version:${props.project}:${props.id}`, () =>
-    api("getVersion", { params: { project: props.project, versionId: props.id } }),
+/** A version's details; one cached request shared by the panel, the breadcrumbs and the page title. */
+export const useVersionDetails = (project: string, id: string) =>
+  useResource(`version:${project}:${id}`, (signal) =>
+    api("getVersion", { params: { project, versionId: id }, signal }),
   );
+export const useRunDetails = (project: string, id: string) =>
+  useResource(`run:${project}:${id}`, (signal) => api("getRun", { params: { project, runId: id }, signal }));
+
+/** How long a run took, or has been running. */
+export function formatDuration(startedAt: string, finishedAt: string | null): string {
+  const ms = (finishedAt ? Date.parse(finishedAt) : Date.now()) - Date.parse(startedAt);
+  if (!Number.isFinite(ms) || ms < 0) return "—";
+  const seconds = Math.round(ms / 1000);
+  const text =
+    seconds < 60
+      ? `${seconds} s`
+      : seconds < 3600
+        ? `${Math.floor(seconds / 60)} min ${seconds % 60} s`
+        : `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return finishedAt ? text : `${text} so far`;
+}
+
+export function VersionPanel(props: { project: string; id: string }) {
+  const details = useVersionDetails(props.project, props.id);
   return (
     <Loaded resource={details}>
       {(version) => (
@@ -46,6 +81,8 @@ export function VersionPanel(props: { project: string; id: string }) {
             </dd>
             <dt>Type</dt>
             <dd data-testid="details-type">{version.type}</dd>
+            <dt>Description</dt>
+            <dd data-testid="details-description">{version.description ?? "—"}</dd>
             <dt>Version</dt>
             <dd>{version.version}</dd>
             <dt>Aliases</dt>
@@ -68,24 +105,10 @@ export function VersionPanel(props: { project: string; id: string }) {
               </li>
             ))}
           </ul>
-          <h4>Produced by ({version.producerCount})</h4>
-          <ul data-testid="details-producers">
-            {version.producers.map((run) => (
-              <li key={run.id}>
-                <Link to={`/projects/${enc(version.project)}/runs/${run.id}`}>{run.name}</Link>{" "}
-                <span className="muted">{run.jobType}</span>
-              </li>
-            ))}
-          </ul>
+          <h4>Logged by ({version.producerCount})</h4>
+          <VersionRunsList project={version.project} id={version.id} relation="producers" />
           <h4>Used by ({version.consumerCount})</h4>
-          <ul data-testid="details-consumers">
-            {version.consumers.map((run) => (
-              <li key={run.id}>
-                <Link to={`/projects/${enc(version.project)}/runs/${run.id}`}>{run.name}</Link>{" "}
-                <span className="muted">as {run.requestedRef}</span>
-              </li>
-            ))}
-          </ul>
+          <VersionRunsList project={version.project} id={version.id} relation="consumers" />
           <h4>Registry memberships</h4>
           <ul data-testid="details-memberships">
             {version.memberships.length === 0 ? <li className="muted">none</li> : null}
@@ -105,9 +128,7 @@ export function VersionPanel(props: { project: string; id: string }) {
 }
 
 export function RunPanel(props: { project: string; id: string }) {
-  const details = useResource(`run:${props.project}:${props.id}`, () =>
-    api("getRun", { params: { project: props.project, runId: props.id } }),
-  );
+  const details = useRunDetails(props.project, props.id);
   return (
     <Loaded resource={details}>
       {(run) => (
@@ -120,10 +141,24 @@ export function RunPanel(props: { project: string; id: string }) {
             <dd data-testid="details-type">{run.jobType}</dd>
             <dt>State</dt>
             <dd data-testid="details-state">{run.state}</dd>
+            <dt>Tags</dt>
+            <dd data-testid="details-tags">
+              {run.tags.length === 0
+                ? "—"
+                : run.tags.map((tag) => (
+                    <span key={tag} className="alias">
+                      {tag}
+                    </span>
+                  ))}
+            </dd>
+            <dt>Author</dt>
+            <dd data-testid="details-author">{run.createdBy}</dd>
             <dt>Started</dt>
             <dd>{formatTime(run.startedAt)}</dd>
             <dt>Finished</dt>
             <dd>{formatTime(run.finishedAt)}</dd>
+            <dt>Duration</dt>
+            <dd data-testid="details-duration">{formatDuration(run.startedAt, run.finishedAt)}</dd>
           </dl>
           {run.openlineage ? <RunFacetsPanel openlineage={run.openlineage} /> : null}
           <h4>Config</h4>
@@ -280,4 +315,45 @@ function withoutBase(facet: unknown): unknown {
   if (facet === null || typeof facet !== "object") return facet;
   const { _producer, _schemaURL, ...rest } = facet as Record<string, unknown>;
   return rest;
+}
+
+const versionRunsPageSize = 20;
+
+/** "Used by" or "logged by" a version: paged with the count, searchable by run name. */
+function VersionRunsList(props: { project: string; id: string; relation: "consumers" | "producers" }) {
+  const { project, id, relation } = props;
+  const [q, setQ] = useState("");
+  return (
+    <div>
+      <EnterInput testId={`${relation}-search`} placeholder="Run name contains (Enter)" onCommit={setQ} />
+      <PagedList
+        queryKey={`${relation}:${project}:${id}:${q}`}
+        pageSize={versionRunsPageSize}
+        testId={`${relation}-list`}
+        empty={q ? "No run matches." : relation === "consumers" ? "No run used it." : "Logged without a run."}
+        load={async (offset, signal) => {
+          const page = await api(relation === "consumers" ? "listVersionConsumers" : "listVersionProducers", {
+            params: { project, versionId: id },
+            query: { limit: versionRunsPageSize, offset, q },
+            signal,
+          });
+          return { items: page.runs, total: page.total };
+        }}
+      >
+        {(runs) => (
+          <ul data-testid={relation === "consumers" ? "details-consumers" : "details-producers"}>
+            {runs.map((run) => (
+              <li key={run.id}>
+                <Link to={`/projects/${enc(project)}/runs/${run.id}`}>{run.name}</Link>{" "}
+                <span className="muted">
+                  {run.jobType}
+                  {run.requestedRef ? ` · as ${run.requestedRef}` : ""}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </PagedList>
+    </div>
+  );
 }

@@ -14,6 +14,8 @@ export interface LineageViewOptions {
   includeGenerated: boolean;
   expandClusters: boolean;
   pull: string[];
+  /** `<clusterId>:<n>`: the cluster's first n members shown on their own. */
+  expand: string[];
 }
 
 export const defaultViewOptions: LineageViewOptions = {
@@ -25,6 +27,7 @@ export const defaultViewOptions: LineageViewOptions = {
   includeGenerated: false,
   expandClusters: false,
   pull: [],
+  expand: [],
 };
 
 const listOf = (value: string | null) => (value ? value.split(",").filter(Boolean) : []);
@@ -43,6 +46,7 @@ export function viewOptionsFromUrl(query: URLSearchParams): LineageViewOptions {
     includeGenerated: query.get("includeGenerated") === "true",
     expandClusters: query.get("expandClusters") === "true",
     pull: listOf(query.get("pull")),
+    expand: listOf(query.get("expand")).filter((item) => /^cl_[a-f0-9]{16}:\d{1,5}$/.test(item)),
   };
 }
 
@@ -60,6 +64,7 @@ export function viewOptionsToUrl(options: LineageViewOptions, selected: string |
     includeGenerated: options.includeGenerated || undefined,
     expandClusters: options.expandClusters || undefined,
     pull: options.pull,
+    expand: options.expand,
     selected,
   });
 }
@@ -76,5 +81,6 @@ export function lineageQuery(node: string, options: LineageViewOptions): Lineage
     includeGenerated: options.includeGenerated,
     expandClusters: options.expandClusters,
     ...(options.pull.length ? { pull: options.pull } : {}),
+    ...(options.expand.length ? { expand: options.expand } : {}),
   };
 }

@@ -1,8 +1,9 @@
 import { HistoryAction, HistoryCheckpoint, type HistoryVerification } from "@pedigree/protocol";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { api, callKey } from "../api";
 import { formatTime } from "../format";
-import { navigate } from "../navigation";
+import { Link, navigate } from "../navigation";
+import { rangeText } from "../pages/paged-list";
 import { Empty, Loaded, useResource } from "../resource";
 
 const pageSize = 25;
@@ -34,10 +35,17 @@ export function ActionHistory(props: { registry: string; collection: string; que
       cursor,
     },
   };
-  const page = useResource(callKey("listHistory", list), () => api("listHistory", list));
+  const page = useResource(callKey("listHistory", list), (signal) => api("listHistory", { ...list, signal }), {
+    keepPrevious: true,
+  });
   const verification = useResource(callKey("verifyHistory", { params: list.params }), () =>
     verifyAgainstCheckpoint(list.params),
   );
+  const [versionError, setVersionError] = useState<string | null>(null);
+  const versionApplied = useRef(filters.version);
+  const filtered = Object.values(filters).some(Boolean);
+  // Unfiltered, the chain's length is the count; filtered, the API does not count (yet).
+  const total = !filtered && verification.status === "ready" ? verification.value.eventCount : undefined;
   const setFilter = (name: keyof typeof filters, value: string) => {
     const next = new URLSearchParams(query);
     if (value) next.set(name, value);
@@ -45,6 +53,26 @@ export function ActionHistory(props: { registry: string; collection: string; que
     setCursors([]);
     const text = next.toString();
     navigate(`${window.location.pathname}${text ? `?${text}` : ""}`, { replace: true });
+  };
+
+  // `vN` goes to the API as is; a source ref (artifact:v3, artifact:alias or an id) is looked up among
+  // the collection's linked versions and filtered by the `vN` it is linked as.
+  const applyVersion = async (text: string) => {
+    if (text === versionApplied.current) return;
+    versionApplied.current = text;
+    setVersionError(null);
+    if (text === "" || /^v\d+$/.test(text)) return setFilter("version", text);
+    const { versions } = await api("listCollectionVersions", { params: list.params });
+    const linked = versions.find(({ source }) => {
+      const names = [
+        source.id,
+        `${source.artifact}:${source.version}`,
+        ...source.aliases.map((a) => `${source.artifact}:${a}`),
+      ];
+      return names.includes(text) || (!text.includes(":") && source.aliases.includes(text));
+    });
+    if (linked) setFilter("version", linked.version);
+    else setVersionError(`'${text}' is not linked in this collection`);
   };
 
   return (
@@ -73,16 +101,28 @@ export function ActionHistory(props: { registry: string; collection: string; que
             data-testid="filter-actor"
             defaultValue={filters.actor}
             onBlur={(event) => setFilter("actor", event.target.value.trim())}
+            onKeyDown={(event) => {
+              if (event.key === "Enter") setFilter("actor", event.currentTarget.value.trim());
+            }}
           />
         </label>
         <label>
-          Version
+          Version (vN or the linked version: artifact:v3, artifact:alias, its id)
           <input
             data-testid="filter-version"
             placeholder="v0"
             defaultValue={filters.version}
-            onBlur={(event) => setFilter("version", event.target.value.trim())}
+            aria-invalid={versionError !== null}
+            onBlur={(event) => void applyVersion(event.target.value.trim())}
+            onKeyDown={(event) => {
+              if (event.key === "Enter") void applyVersion(event.currentTarget.value.trim());
+            }}
           />
+          {versionError ? (
+            <span className="state error" role="alert" data-testid="filter-version-error">
+              {versionError}
+            </span>
+          ) : null}
         </label>
         <label>
           From
@@ -114,7 +154,7 @@ export function ActionHistory(props: { registry: string; collection: string; que
                     <th>Action</th>
                     <th>Alias</th>
                     <th>Version</th>
-                    <th>Source</th>
+                    <th>Source (its lineage)</th>
                     <th>Actor</th>
                     <th>Time</th>
                   </tr>
@@ -126,7 +166,18 @@ export function ActionHistory(props: { registry: string; collection: string; que
                       <td>{event.action}</td>
                       <td>{event.alias ?? ""}</td>
                       <td>{event.version ?? ""}</td>
-                      <td className="mono">{event.sourceVersion ?? ""}</td>
+                      <td>
+                        {event.sourceVersion && event.sourceProject && event.sourceVersionId ? (
+                          <Link
+                            to={`/projects/${encodeURIComponent(event.sourceProject)}/versions/${event.sourceVersionId}?tab=lineage`}
+                            testId="history-source"
+                          >
+                            {event.sourceVersion}
+                          </Link>
+                        ) : (
+                          (event.sourceVersion ?? "")
+                        )}
+                      </td>
                       <td>{event.actor}</td>
                       <td>{formatTime(event.at)}</td>
                     </tr>
@@ -143,6 +194,7 @@ export function ActionHistory(props: { registry: string; collection: string; que
               >
                 Newer
               </button>
+              <span data-testid="history-range">{rangeText(cursors.length * pageSize, events.length, total)}</span>
               <button
                 type="button"
                 data-testid="history-older"
@@ -159,9 +211,8 @@ export function ActionHistory(props: { registry: string; collection: string; que
   );
 }
 
-/** Where the last verified head of a collection is kept (the key names the collection as its API path does). */
 const checkpointKey = (collection: CollectionParams) =>
-  `pedigree.checkpoint:registries/${collection.registry}/collections/${collection.collection}`;
+  `pedigree.checkpoint:/registries/${encodeURIComponent(collection.registry)}/collections/${encodeURIComponent(collection.collection)}`;
 
 type CollectionParams = { registry: string; collection: string };
 

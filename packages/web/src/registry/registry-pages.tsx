@@ -1,19 +1,21 @@
-import { api, callKey } from "../api";
+import { useState } from "react";
+import { api } from "../api";
 import { formatTime, visibilityHint } from "../format";
-import { Link } from "../navigation";
+import { Link, useTitle } from "../navigation";
+import { EnterInput } from "../pages/browse";
+import { PagedList } from "../pages/paged-list";
 import { Empty, Loaded, useResource } from "../resource";
 import { ActionHistory } from "./action-history";
 
 const enc = encodeURIComponent;
+const collectionsPageSize = 50;
 
 /** A registry's collections. */
 export function RegistryPage(props: { registry: string }) {
   const { registry } = props;
-  const details = useResource(callKey("getRegistry", { params: { registry } }), () =>
-    api("getRegistry", { params: { registry } }),
-  );
-  const list = { params: { registry }, query: { limit: 1000 } };
-  const collections = useResource(callKey("listCollections", list), () => api("listCollections", list));
+  useTitle(`Registry ${registry}`);
+  const details = useResource(`registry:${registry}`, (signal) => api("getRegistry", { params: { registry }, signal }));
+  const [q, setQ] = useState("");
   return (
     <div>
       <div className="breadcrumbs">
@@ -33,38 +35,50 @@ export function RegistryPage(props: { registry: string }) {
         )}
       </Loaded>
       <h2>Collections</h2>
-      <Loaded resource={collections}>
-        {({ collections }) =>
-          collections.length === 0 ? (
-            <Empty>No collections in this registry.</Empty>
-          ) : (
-            <table data-testid="collections">
-              <thead>
-                <tr>
-                  <th>Collection</th>
-                  <th>Type</th>
-                  <th>Linked versions</th>
-                  <th>Tags</th>
+      <div className="list-filters">
+        <EnterInput testId="collections-search" placeholder="Name contains (Enter)" onCommit={setQ} />
+      </div>
+      <PagedList
+        queryKey={`collections:${registry}:${q}`}
+        pageSize={collectionsPageSize}
+        testId="collections-list"
+        empty={q ? "No collection matches." : "No collections in this registry."}
+        load={async (offset, signal) => {
+          const page = await api("listCollections", {
+            params: { registry },
+            query: { limit: collectionsPageSize, offset, q },
+            signal,
+          });
+          return { items: page.collections, total: page.total };
+        }}
+      >
+        {(collections) => (
+          <table data-testid="collections">
+            <thead>
+              <tr>
+                <th>Collection</th>
+                <th>Type</th>
+                <th>Linked versions</th>
+                <th>Tags</th>
+              </tr>
+            </thead>
+            <tbody>
+              {collections.map((collection) => (
+                <tr key={collection.name}>
+                  <td>
+                    <Link to={`/registries/${enc(registry)}/collections/${enc(collection.name)}`}>
+                      {collection.name}
+                    </Link>
+                  </td>
+                  <td>{collection.type}</td>
+                  <td>{collection.linkedCount}</td>
+                  <td>{collection.tags.join(", ")}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {collections.map((collection) => (
-                  <tr key={collection.name}>
-                    <td>
-                      <Link to={`/registries/${enc(registry)}/collections/${enc(collection.name)}`}>
-                        {collection.name}
-                      </Link>
-                    </td>
-                    <td>{collection.type}</td>
-                    <td>{collection.linkedCount}</td>
-                    <td>{collection.tags.join(", ")}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedList>
     </div>
   );
 }
@@ -72,10 +86,12 @@ export function RegistryPage(props: { registry: string }) {
 /** A collection: its linked versions with their aliases, and its action history. */
 export function CollectionPage(props: { registry: string; collection: string; query: URLSearchParams }) {
   const { registry, collection } = props;
+  useTitle(`${registry}/${collection}`);
+  const path = `/registries/${enc(registry)}/collections/${enc(collection)}`;
   const params = { registry, collection };
-  const details = useResource(callKey("getCollection", { params }), () => api("getCollection", { params }));
-  const versions = useResource(callKey("listCollectionVersions", { params }), () =>
-    api("listCollectionVersions", { params }),
+  const details = useResource(`collection:${path}`, (signal) => api("getCollection", { params, signal }));
+  const versions = useResource(`collection-versions:${path}`, (signal) =>
+    api("listCollectionVersions", { params, signal }),
   );
   return (
     <div>

@@ -38,6 +38,7 @@ export const artifacts = pgTable(
   (table) => [
     uniqueIndex("artifacts_project_name_idx").on(table.project, table.name),
     index("artifacts_project_type_idx").on(table.project, table.type),
+    index("artifacts_name_folded_idx").on(sql`(lower(${table.name}) collate "C")`),
   ],
 );
 
@@ -142,6 +143,17 @@ export const aliases = pgTable(
   ],
 );
 
+/**
+ * What lineage clustering needs of an edge's two ends, kept beside the edge so a hub's consumers are grouped
+ * by kind and type from an index instead of one probe per node. Written by a trigger on insert (custom
+ * migration `edge_ends`) from the run and the version, which never change these: nothing writes them by hand.
+ */
+const edgeEnds = {
+  runJobType: text("run_job_type"),
+  versionType: text("version_type"),
+  versionGenerated: boolean("version_generated"),
+};
+
 /** Input edge: the run used the version, asking for it by `requestedRef`. */
 export const runInputs = pgTable(
   "run_inputs",
@@ -153,11 +165,20 @@ export const runInputs = pgTable(
       .notNull()
       .references(() => versions.id),
     requestedRef: text("requested_ref").notNull(),
+    ...edgeEnds,
     createdAt,
   },
   (table) => [
     primaryKey({ columns: [table.runId, table.versionId] }),
     index("run_inputs_version_id_run_id_idx").on(table.versionId, table.runId),
+    // A version's consumers grouped by job type, and a run's inputs by artifact type, from the index alone.
+    index("run_inputs_version_id_run_job_type_run_id_idx").on(table.versionId, table.runJobType, table.runId),
+    index("run_inputs_run_id_version_type_version_id_idx").on(
+      table.runId,
+      table.versionType,
+      table.versionGenerated,
+      table.versionId,
+    ),
   ],
 );
 
@@ -171,11 +192,19 @@ export const runOutputs = pgTable(
     versionId: text("version_id")
       .notNull()
       .references(() => versions.id),
+    ...edgeEnds,
     createdAt,
   },
   (table) => [
     primaryKey({ columns: [table.runId, table.versionId] }),
     index("run_outputs_version_id_run_id_idx").on(table.versionId, table.runId),
+    index("run_outputs_version_id_run_job_type_run_id_idx").on(table.versionId, table.runJobType, table.runId),
+    index("run_outputs_run_id_version_type_version_id_idx").on(
+      table.runId,
+      table.versionType,
+      table.versionGenerated,
+      table.versionId,
+    ),
   ],
 );
 

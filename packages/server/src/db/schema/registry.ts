@@ -53,6 +53,7 @@ export const collections = pgTable(
     uniqueIndex("collections_registry_id_name_idx").on(table.registryId, table.name),
     index("collections_registry_id_type_idx").on(table.registryId, table.type),
     index("collections_tags_idx").using("gin", table.tags),
+    index("collections_name_folded_idx").on(sql`(lower(${table.name}) collate "C")`),
   ],
 );
 

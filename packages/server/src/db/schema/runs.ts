@@ -33,5 +33,7 @@ export const runs = pgTable(
     index("runs_project_started_at_idx").on(table.project, table.startedAt),
     index("runs_project_job_type_idx").on(table.project, table.jobType),
     index("runs_state_heartbeat_at_idx").on(table.state, table.heartbeatAt),
+    // Name search (search/names.ts `foldedName`): a prefix is a range over this index.
+    index("runs_name_folded_idx").on(sql`(lower(${table.name}) collate "C")`),
   ],
 );
