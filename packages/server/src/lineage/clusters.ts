@@ -6,7 +6,7 @@
  * Groups of large layers (walk.ts) are clusters already: they stay as they are.
  */
 import { createHash } from "node:crypto";
-import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walk";
+import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
 export interface ClusterMemberPage {
   total: number;
