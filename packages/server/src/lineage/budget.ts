@@ -9,6 +9,7 @@
  */
 import type { TruncatedLayer } from "@pedigree/protocol";
 import { type Cluster, FIRST_MEMBERS, isCluster } from "./clusters";
+import { reachableFrom } from "./visibility";
 import { budgetClusterId, type WalkedEdge, type WalkedNode } from "./walk";
 
 export type ShownNode = WalkedNode | Cluster;
@@ -122,7 +123,7 @@ export function fitBudget(
     if (source !== undefined && target !== undefined) addEdge(source, target, edge.kind);
   }
 
-  const reachable = connectedToBase(base.id, [...answerEdges.values()]);
+  const reachable = reachableFrom(base.id, [...answerEdges.values()]);
   const kept = shown.filter((node) => reachable.has(node.id));
   const keptIds = new Set(kept.map((node) => node.id));
   const keptEdges = [...answerEdges.values()].filter((edge) => keptIds.has(edge.source) && keptIds.has(edge.target));
@@ -248,27 +249,4 @@ function budgetCluster(id: string, depth: number, group: ShownNode[]): Cluster {
       return { total: matching.length, members: matching.slice(offset, offset + limit) };
     },
   };
-}
-
-function connectedToBase(base: string, edges: WalkedEdge[]): Set<string> {
-  const neighbours = new Map<string, string[]>();
-  const link = (from: string, to: string) => {
-    const list = neighbours.get(from);
-    if (list) list.push(to);
-    else neighbours.set(from, [to]);
-  };
-  for (const { source, target } of edges) {
-    link(source, target);
-    link(target, source);
-  }
-  const seen = new Set([base]);
-  const stack = [base];
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    for (const next of neighbours.get(node) ?? []) {
-      if (seen.has(next)) continue;
-      seen.add(next);
-      stack.push(next);
-    }
-  }
-  return seen;
 }

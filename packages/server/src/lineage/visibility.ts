@@ -85,7 +85,8 @@ export async function unseenNodes(
   return unseen;
 }
 
-function reachableFrom(start: string, edges: WalkedEdge[]): Set<string> {
+/** Every node joined to `start` by edges, in either direction. */
+export function reachableFrom(start: string, edges: WalkedEdge[]): Set<string> {
   const neighbours = new Map<string, string[]>();
   const link = (from: string, to: string) => {
     const list = neighbours.get(from);
