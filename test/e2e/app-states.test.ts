@@ -100,6 +100,10 @@ describe("web: errors", () => {
     const page = await signedInPage(browser, created.body.apiKey);
     await page.goto(server.url);
     await expect.poll(() => page.getByTestId("user").textContent()).toBe("admin");
+    // Revoke only once the home page has settled: a read still in flight would meet the revoked key and
+    // sign the user out before the click below (the path this test follows is the user's next action).
+    await page.getByTestId("projects").getByText("states").waitFor();
+    await page.waitForLoadState("networkidle");
     expect((await server.api("DELETE", `/keys/${created.body.key.id}`)).status).toBe(200);
     await page.getByTestId("projects").getByText("states").click();
     await page.getByTestId("sign-in-error").waitFor();
