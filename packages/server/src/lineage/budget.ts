@@ -35,13 +35,15 @@ interface Layer {
   size: number;
 }
 
-const memberCountOf = (node: ShownNode) => (isCluster(node) ? node.memberCount + node.shownMembers : 1);
+/** Members a node of the shaped graph stands for: members pulled or expanded out of a cluster are nodes of their own. */
+const memberCountOf = (node: ShownNode) => (isCluster(node) ? node.memberCount : 1);
 const labelOrder = (a: WalkedNode, b: WalkedNode) =>
   a.label < b.label ? -1 : a.label > b.label ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 /**
- * `expanded`: how many members of a budget cluster to show on their own (from `expand=<id>:<n>`). Shown
- * members of similar-clusters that a budget cluster folds are not shown on their own again.
+ * `expanded`: how many members of a budget cluster to show on their own (from `expand=<id>:<n>`): its plain
+ * nodes (`alone`, members pulled out of a similar-cluster included); members still in a similar-cluster it
+ * folds stay there.
  */
 export function fitBudget(
   base: WalkedNode,
@@ -82,28 +84,36 @@ export function fitBudget(
 
   const identity = new Map<string, string>();
   const shown: ShownNode[] = [];
+  /** The layer of every shown node, set where it is shown: the report counts each layer by it. */
+  const layerOf = new Map<string, Layer>();
+  const show = (node: ShownNode, layer: Layer) => {
+    shown.push(node);
+    layerOf.set(node.id, layer);
+  };
   const clusters = new Map<string, Cluster>();
   for (const layer of layers) {
     const chosen = form.get(layer);
     if (chosen === "omitted") continue;
     if (chosen === "full") {
-      for (const node of layer.full) identity.set(node.id, node.id);
-      shown.push(...layer.full);
+      for (const node of layer.full) {
+        identity.set(node.id, node.id);
+        show(node, layer);
+      }
       continue;
     }
     for (const [from, to] of layer.folded) identity.set(from, to);
     for (const node of layer.budget) {
       if (!isCluster(node) || node.reason !== "budget") {
-        shown.push(node);
+        show(node, layer);
         continue;
       }
       // Expanded members show beside their budget cluster, with their own edges; the rest stays in it.
       const out = (node.alone ?? []).slice(0, expanded.get(node.id) ?? 0);
       const rest: Cluster = { ...node, memberCount: node.memberCount - out.length, shownMembers: out.length };
       clusters.set(node.id, rest);
-      if (rest.memberCount > 0) shown.push(rest);
+      if (rest.memberCount > 0) show(rest, layer);
       for (const member of out) {
-        shown.push({ ...member, cluster: node.id });
+        show({ ...member, cluster: node.id }, layer);
         identity.set(member.id, member.id);
       }
     }
@@ -128,21 +138,12 @@ export function fitBudget(
   const keptIds = new Set(kept.map((node) => node.id));
   const keptEdges = [...answerEdges.values()].filter((edge) => keptIds.has(edge.source) && keptIds.has(edge.target));
 
-  const layerOf = new Map<string, Layer>();
-  for (const layer of layers) {
-    for (const node of [...layer.full, ...layer.budget]) layerOf.set(node.id, layer);
-    for (const node of layer.budget)
-      if (isCluster(node)) for (const member of node.alone ?? []) layerOf.set(member.id, layer);
-  }
   const report: TruncatedLayer[] = [];
   for (const layer of layers) {
     const inLayer = kept.filter((node) => layerOf.get(node.id) === layer);
     const budgetClusters = inLayer.filter((node): node is Cluster => isCluster(node) && node.reason === "budget");
     const clustered = budgetClusters.reduce((sum, node) => sum + node.memberCount, 0);
-    const omitted = Math.max(
-      0,
-      layer.size - inLayer.reduce((sum, node) => sum + (isCluster(node) ? node.memberCount : 1), 0),
-    );
+    const omitted = Math.max(0, layer.size - inLayer.reduce((sum, node) => sum + memberCountOf(node), 0));
     if (layer.isBase || (omitted === 0 && budgetClusters.length === 0)) continue;
     report.push({ depth: layer.depth, nodes: layer.size, clustered, clusters: budgetClusters.length, omitted });
   }
