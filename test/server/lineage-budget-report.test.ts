@@ -148,7 +148,7 @@ describe("lineage budget report: expansions and pulls", () => {
       { expand: `${similar.id}:3` },
       { expand: `${similar.id}:50` },
       { pull: id.evals[4] as string },
-    ]) {
+    ] as Options[]) {
       for (const maxNodes of [4, 6, 8, 12]) {
         const answer = await checked("hub", { maxNodes, ...change });
         expect(answer.nodes.length).toBeLessThanOrEqual(maxNodes);
@@ -181,7 +181,7 @@ describe("lineage budget report: expansions and pulls", () => {
       { expand: `${scores.id}:4` },
       { expand: `${evals.id}:2` },
       { pull: `${id.scores[0]},${id.evals[7]}` },
-    ]) {
+    ] as Options[]) {
       for (const maxNodes of [3, 5, 7, 9, 14]) {
         const answer = await checked(id.summary, { ...options, maxNodes, ...change });
         expect(answer.nodes.length).toBeLessThanOrEqual(maxNodes);
@@ -191,7 +191,7 @@ describe("lineage budget report: expansions and pulls", () => {
 
   it("adds up with extended lineage on, both directions", async () => {
     const similar = clusterOf(await checked("hub", { extended: true }), "eval", "similar") as Node;
-    for (const change of [{}, { expand: `${similar.id}:3` }, { pull: `${id.evals[1]},${id.evals[2]}` }]) {
+    for (const change of [{}, { expand: `${similar.id}:3` }, { pull: `${id.evals[1]},${id.evals[2]}` }] as Options[]) {
       for (const maxNodes of [5, 7, 10]) {
         await checked("hub", { extended: true, maxNodes, ...change });
         await checked(id.scores[3] as string, { extended: true, upstream: 3, maxNodes, ...change });
