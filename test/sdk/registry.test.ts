@@ -143,8 +143,8 @@ describe("sdk: registry", () => {
     expect((await registry.collection("zoo-classifier").versions()).map((v) => v.version)).toEqual(["v1"]);
     await expect(registry.unlink("v0", "zoo-classifier")).rejects.toBeInstanceOf(ConflictError);
     await registry.collection("zoo-classifier").update({ tags: ["vision"] });
-    expect((await registry.collections({ tag: "vision" })).map((c) => c.name)).toEqual(["zoo-classifier"]);
-    expect(await registry.collections({ prefix: "nothing" })).toEqual([]);
+    expect((await registry.collections({ tag: "vision" })).items.map((c) => c.name)).toEqual(["zoo-classifier"]);
+    expect(await registry.collections({ prefix: "nothing" })).toEqual({ items: [], total: 0 });
   });
 
   it("surfaces 403 on a protected alias and 400 on a type the registry refuses as typed errors", async () => {

@@ -284,6 +284,7 @@ export const VersionRun = RunRef.extend({
   /** What the run asked for (consumers only). */
   requestedRef: z.string().nullable(),
 });
+export type VersionRun = z.infer<typeof VersionRun>;
 export const VersionRuns = z.object({ runs: z.array(VersionRun), total: z.number().int() });
 export type VersionRuns = z.infer<typeof VersionRuns>;
 /** `GET …/versions?ref=`: the version a ref names. */

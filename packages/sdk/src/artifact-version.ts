@@ -4,11 +4,20 @@ import type {
   StoredEntry,
   VersionContents,
   VersionDetails,
+  VersionRun,
   VersionSummary,
 } from "@pedigree/protocol";
 import { Artifact } from "./artifact";
 import type { HttpClient } from "./client";
 import { fetchLineage, type LineageOptions } from "./lineage";
+import {
+  DEFAULT_LIMIT,
+  type IterateOptions,
+  itemsByOffset,
+  type Page,
+  type PageOptions,
+  type VersionRunFilters,
+} from "./pages";
 import type { ProgressCallback } from "./transfer";
 import type { VersionFiles } from "./version-files";
 
@@ -143,6 +152,39 @@ export class ArtifactVersion {
   /** The runs that used this version, each with the ref it asked for. */
   async usedBy() {
     return (await this.fetchDetails(true)).consumers;
+  }
+
+  /** One page of the runs that used this version, newest first, each with the ref it asked for; `q`: run name contains. */
+  async consumers(options: VersionRunFilters & PageOptions = {}): Promise<Page<VersionRun>> {
+    return this.versionRuns("listVersionConsumers", options);
+  }
+
+  /** One page of the runs that logged this content, the first to log it first; `q`: run name contains. */
+  async producers(options: VersionRunFilters & PageOptions = {}): Promise<Page<VersionRun>> {
+    return this.versionRuns("listVersionProducers", options);
+  }
+
+  /** Every run that used this version (matching `q`), newest first. */
+  iterateConsumers(options: VersionRunFilters & IterateOptions = {}): AsyncGenerator<VersionRun> {
+    const { pageSize, ...filters } = options;
+    return itemsByOffset((page) => this.consumers({ ...filters, ...page }), pageSize);
+  }
+
+  /** Every run that logged this content (matching `q`), the first to log it first. */
+  iterateProducers(options: VersionRunFilters & IterateOptions = {}): AsyncGenerator<VersionRun> {
+    const { pageSize, ...filters } = options;
+    return itemsByOffset((page) => this.producers({ ...filters, ...page }), pageSize);
+  }
+
+  private async versionRuns(
+    route: "listVersionConsumers" | "listVersionProducers",
+    options: VersionRunFilters & PageOptions,
+  ): Promise<Page<VersionRun>> {
+    const page = await this.client.call(route, {
+      params: { project: this.project, versionId: this.id },
+      query: { q: options.q, limit: options.limit ?? DEFAULT_LIMIT, offset: options.offset ?? 0 },
+    });
+    return { items: page.runs, total: page.total };
   }
 
   /**

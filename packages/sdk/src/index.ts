@@ -1,4 +1,5 @@
 export type {
+  ArtifactSummary,
   ClusterMembers,
   ClusterNode,
   Collection,
@@ -19,14 +20,29 @@ export type {
   RunNode,
   RunOpenLineageEvents,
   RunState,
+  RunSummary,
+  SearchHit,
+  SearchKind,
+  SearchResults,
   VersionDetails,
   VersionNode,
+  VersionRun,
 } from "@pedigree/protocol";
 export { Artifact, type ArtifactInit } from "./artifact";
 export { ArtifactVersion } from "./artifact-version";
 export { AuthError, ConflictError, GoneError, NotFoundError, PedigreeError, ValidationError } from "./errors";
 export type { ClusterMembersOptions, LineageNodeRef, LineageOptions } from "./lineage";
 export { type CacheUsage, cacheInfo, cleanupCache, type EvictionResult } from "./local-cache";
+export type {
+  ArtifactFilters,
+  CollectionFilters,
+  IterateOptions,
+  Page,
+  PageOptions,
+  RunFilters,
+  VersionFilters,
+  VersionRunFilters,
+} from "./pages";
 export { type InitOptions, Pedigree } from "./pedigree";
 export {
   type HistoryFilters,

@@ -1,11 +1,14 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  type ArtifactSummary,
   type CreateRegistryBody,
   type CreateRunBody,
   type GcResult,
   parseRegistryRef,
   type RunSummary,
+  type SearchKind,
+  type SearchResults,
 } from "@pedigree/protocol";
 import { ArtifactVersion } from "./artifact-version";
 import { HttpClient } from "./client";
@@ -19,6 +22,18 @@ import {
   type LineageNodeRef,
   type LineageOptions,
 } from "./lineage";
+import {
+  type ArtifactFilters,
+  DEFAULT_LIMIT,
+  DEFAULT_PAGE_SIZE,
+  type IterateOptions,
+  itemsByCursor,
+  itemsByOffset,
+  type Page,
+  type PageOptions,
+  type RunFilters,
+  type VersionFilters,
+} from "./pages";
 import { createRegistry, Registry, type RegistryInfo } from "./registry";
 import { Run } from "./run";
 import { type PedigreeOptions, resolveSettings } from "./settings";
@@ -106,14 +121,79 @@ export class Pedigree {
     return this.client.call("getRun", { params: { project: this.projectOf(options.project), runId } });
   }
 
-  /** A project's runs, newest first (one page of at most `limit`). */
-  async runs(options: { project?: string; jobType?: string | undefined; limit?: number } = {}) {
-    const project = this.projectOf(options.project);
+  /** One page of a project's runs, newest first, filtered by job type, state, tag and name (`q`). */
+  async runs(options: RunFilters & PageOptions & { project?: string } = {}): Promise<Page<RunSummary>> {
+    const { project, limit, offset, ...filters } = options;
     const page = await this.client.call("listRuns", {
-      params: { project },
-      query: { jobType: options.jobType, limit: options.limit ?? 100 },
+      params: { project: this.projectOf(project) },
+      query: { ...filters, limit: limit ?? DEFAULT_LIMIT, offset: offset ?? 0 },
     });
-    return page.runs;
+    return { items: page.runs, total: page.total };
+  }
+
+  /** Every run matching the filters, newest first; runs started while the loop goes do not show. */
+  iterateRuns(options: RunFilters & IterateOptions & { project?: string } = {}): AsyncGenerator<RunSummary> {
+    const { project, pageSize, ...filters } = options;
+    const params = { project: this.projectOf(project) };
+    return itemsByCursor(async (cursor) => {
+      const page = await this.client.call("listRuns", {
+        params,
+        query: { ...filters, limit: pageSize ?? DEFAULT_PAGE_SIZE, cursor },
+      });
+      return { items: page.runs, nextCursor: page.nextCursor };
+    });
+  }
+
+  /** One page of a project's artifacts, by name, filtered by type and name (`q`). */
+  async artifacts(options: ArtifactFilters & PageOptions & { project?: string } = {}): Promise<Page<ArtifactSummary>> {
+    const { project, limit, offset, ...filters } = options;
+    const page = await this.client.call("listArtifacts", {
+      params: { project: this.projectOf(project) },
+      query: { ...filters, limit: limit ?? DEFAULT_LIMIT, offset: offset ?? 0 },
+    });
+    return { items: page.artifacts, total: page.total };
+  }
+
+  /** Every artifact matching the filters, by name. */
+  iterateArtifacts(
+    options: ArtifactFilters & IterateOptions & { project?: string } = {},
+  ): AsyncGenerator<ArtifactSummary> {
+    const { pageSize, ...filters } = options;
+    return itemsByOffset((page) => this.artifacts({ ...filters, ...page }), pageSize);
+  }
+
+  /** One page of the committed versions of artifact `name`, newest first; `q` matches `vN`, an alias or the description. */
+  async versions(
+    name: string,
+    options: VersionFilters & PageOptions & { project?: string } = {},
+  ): Promise<Page<ArtifactVersion>> {
+    const { project, limit, offset, q } = options;
+    const page = await this.client.call("listArtifactVersions", {
+      params: { project: this.projectOf(project), name },
+      query: { q, limit: limit ?? DEFAULT_LIMIT, offset: offset ?? 0 },
+    });
+    return { items: page.versions.map((version) => new ArtifactVersion(this.client, version)), total: page.total };
+  }
+
+  /** Every committed version of artifact `name` matching `q`, newest first. */
+  iterateVersions(
+    name: string,
+    options: VersionFilters & IterateOptions & { project?: string } = {},
+  ): AsyncGenerator<ArtifactVersion> {
+    const { pageSize, ...filters } = options;
+    return itemsByOffset((page) => this.versions(name, { ...filters, ...page }), pageSize);
+  }
+
+  /**
+   * Runs, artifacts, versions and collections you can read whose name starts with `q` (then those containing it),
+   * at most `limit` of each kind (default 10, at most 100), across every project you can read unless `project`
+   * names one; `totals` says how many of each kind match in all.
+   */
+  async search(
+    q: string,
+    options: { kinds?: SearchKind[]; project?: string; limit?: number } = {},
+  ): Promise<SearchResults> {
+    return this.client.call("search", { query: { q, ...options } });
   }
 
   /** Creates a registry (admins only); idempotent for the same settings. */

@@ -1,6 +1,5 @@
 import type {
   Collection,
-  CollectionListQuery,
   CollectionVersion,
   CreateCollectionBody,
   CreateRegistryBody,
@@ -13,6 +12,15 @@ import type {
 import { ArtifactVersion } from "./artifact-version";
 import type { HttpClient } from "./client";
 import { ValidationError } from "./errors";
+import {
+  type CollectionFilters,
+  DEFAULT_LIMIT,
+  DEFAULT_PAGE_SIZE,
+  type IterateOptions,
+  itemsByCursor,
+  type Page,
+  type PageOptions,
+} from "./pages";
 
 /** A version as registry calls accept it: a logged `ArtifactVersion`, a version id, or a ref in a project. */
 export type VersionInput = ArtifactVersion | string;
@@ -82,19 +90,26 @@ export class Registry {
     return new RegistryCollection(this.client, this.name, name, this.defaultProject);
   }
 
-  /** Collections filtered by type, tag, name prefix and name search (`q`), all pages. */
-  async collections(filters: Omit<CollectionListQuery, "cursor" | "limit" | "offset"> = {}): Promise<Collection[]> {
-    const collections: Collection[] = [];
-    let cursor: string | undefined;
-    do {
+  /** One page of the registry's collections, by name, filtered by type, tag, name prefix and name (`q`). */
+  async collections(filters: CollectionFilters & PageOptions = {}): Promise<Page<Collection>> {
+    const { limit, offset, ...rest } = filters;
+    const page = await this.client.call("listCollections", {
+      params: { registry: this.name },
+      query: { ...rest, limit: limit ?? DEFAULT_LIMIT, offset: offset ?? 0 },
+    });
+    return { items: page.collections, total: page.total };
+  }
+
+  /** Every collection matching the filters, by name. */
+  iterateCollections(filters: CollectionFilters & IterateOptions = {}): AsyncGenerator<Collection> {
+    const { pageSize, ...rest } = filters;
+    return itemsByCursor(async (cursor) => {
       const page = await this.client.call("listCollections", {
         params: { registry: this.name },
-        query: { ...filters, limit: 1000, cursor },
+        query: { ...rest, limit: pageSize ?? DEFAULT_PAGE_SIZE, cursor },
       });
-      collections.push(...page.collections);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return collections;
+      return { items: page.collections, nextCursor: page.nextCursor };
+    });
   }
 
   private collectionParams(collection: string) {
