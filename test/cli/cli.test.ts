@@ -53,6 +53,28 @@ describe("cli", () => {
     expect(stdout).toContain(`${zoo.model.ref} [model] * --input-->`);
   });
 
+  it("lists runs a page at a time, filtered by job type and name", async () => {
+    const page = await pedigree(
+      "runs",
+      "--project",
+      "zoo",
+      "--job-type",
+      "split_zoo_data",
+      "--limit",
+      "2",
+      "--offset",
+      "1",
+    );
+    expect(page.code).toBe(0);
+    const ids = page.stdout.split("\n").map((line) => line.split(" ")[0] ?? "");
+    expect(ids.filter((id) => zoo.splitRuns.includes(id))).toEqual([zoo.splitRuns[1], zoo.splitRuns[0]]);
+    expect(page.stdout).toContain("runs 2–3 of 3");
+    const training = (await pedigree("run", zoo.trainingRun, "--project", "zoo", "--json")).stdout;
+    const { name } = JSON.parse(training) as { name: string };
+    const found = await pedigree("runs", "--project", "zoo", "--search", name.toUpperCase(), "--json");
+    expect((JSON.parse(found.stdout) as { id: string }[]).map((run) => run.id)).toEqual([zoo.trainingRun]);
+  });
+
   it("answers JSON the SDK types describe", async () => {
     const { stdout } = await pedigree("artifact", "split_zoo_dataset:v0", "--project", "zoo", "--json");
     const details = JSON.parse(stdout);

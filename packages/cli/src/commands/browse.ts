@@ -1,3 +1,4 @@
+import type { RunState } from "@pedigree/sdk";
 import { type Command, parseClientArgs, print, table } from "./command";
 
 export const whoamiCommand: Command = {
@@ -48,18 +49,40 @@ export const registriesCommand: Command = {
 };
 
 export const runsCommand: Command = {
-  summary: "a project's runs, newest first",
+  summary: "a project's runs, newest first, a page at a time",
   async run(args) {
-    const parsed = parseClientArgs(args, "Usage: pedigree runs --project <p> [--job-type <t>] [--json]", {
+    const usage =
+      "Usage: pedigree runs --project <p> [--job-type <t>] [--state <s>] [--tag <t>] [--search <name>] [--limit <n>] [--offset <n>] [--json]";
+    const parsed = parseClientArgs(args, usage, {
       "job-type": { type: "string" },
+      state: { type: "string" },
+      tag: { type: "string" },
+      search: { type: "string" },
+      limit: { type: "string" },
+      offset: { type: "string" },
     });
     if (!parsed) return 0;
-    const runs = await parsed.client.runs({ jobType: parsed.values["job-type"] as string | undefined });
-    print(parsed.json, runs, () =>
-      table([
-        ["id", "name", "job type", "state", "started"],
-        ...runs.map((r) => [r.id, r.name, r.jobType, r.state, r.startedAt]),
-      ]),
+    const { values } = parsed;
+    const number = (name: string) => (values[name] === undefined ? undefined : Number(values[name]));
+    const page = await parsed.client.runs({
+      jobType: values["job-type"] as string | undefined,
+      state: values.state as RunState | undefined,
+      tag: values.tag as string | undefined,
+      q: values.search as string | undefined,
+      limit: number("limit") ?? 100,
+      offset: number("offset"),
+    });
+    const first = (number("offset") ?? 0) + 1;
+    print(parsed.json, page.items, () =>
+      [
+        table([
+          ["id", "name", "job type", "state", "started"],
+          ...page.items.map((r) => [r.id, r.name, r.jobType, r.state, r.startedAt]),
+        ]),
+        page.items.length === 0
+          ? `no runs of ${page.total}`
+          : `runs ${first}–${first + page.items.length - 1} of ${page.total}`,
+      ].join("\n"),
     );
     return 0;
   },
