@@ -114,7 +114,12 @@ describe("lineage: registry links on version nodes", () => {
     const impact = await server.api("GET", `/projects/zoo/impact?node=${id.train}`, undefined, key.viewer);
     expect(impact.status).toBe(200);
     expect(JSON.stringify(impact.body)).not.toMatch(/vault|secret/);
-    const path = await server.api("GET", `/projects/zoo/lineage/path?from=${id.train}&to=${id.v1}`, undefined, key.viewer);
+    const path = await server.api(
+      "GET",
+      `/projects/zoo/lineage/path?from=${id.train}&to=${id.v1}`,
+      undefined,
+      key.viewer,
+    );
     expect(path.status).toBe(200);
     expect(path.body.nodes[1].registryLinks).toHaveLength(1);
     expect(JSON.stringify(path.body)).not.toMatch(/vault|secret/);
