@@ -52,7 +52,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-type Answer = { body: { nodes: { id: string; registryLinks?: unknown }[] } };
+type Link = { registry: string; collection: string; version: string; aliases: string[] };
+type Answer = { body: { nodes: { id: string; registryLinks?: Link[] }[] } };
 /** `registryLinks` of v0 and v1 in the train run's lineage, as `reader` gets it (the admin by default). */
 async function linksOf(options: Record<string, string> = {}, reader?: string) {
   const query = new URLSearchParams({ node: id.train, upstream: "0", downstream: "1", ...options });
@@ -94,7 +95,7 @@ describe("lineage: registry links on version nodes", () => {
     expect(afterMove.v0).toEqual([
       { registry: "model", collection: "zoo-classifier", version: "v0", aliases: ["production"] },
     ]);
-    expect((afterMove.v1 as { aliases: string[] }[])[0]?.aliases).toEqual(["latest", "best", "staging"]);
+    expect(afterMove.v1?.[0]?.aliases).toEqual(["latest", "best", "staging"]);
   });
 
   it("shows no link before the version was linked", async () => {
@@ -110,7 +111,7 @@ describe("lineage: registry links on version nodes", () => {
     ]);
     expect(JSON.stringify(asViewer.body)).not.toMatch(/vault|secret/);
     const asInsider = await linksOf({}, key.insider);
-    expect((asInsider.v1 as { registry: string }[]).map((link) => link.registry)).toEqual(["model", "vault"]);
+    expect(asInsider.v1?.map((link) => link.registry)).toEqual(["model", "vault"]);
     const impact = await server.api("GET", `/projects/zoo/impact?node=${id.train}`, undefined, key.viewer);
     expect(impact.status).toBe(200);
     expect(JSON.stringify(impact.body)).not.toMatch(/vault|secret/);
