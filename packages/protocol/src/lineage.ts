@@ -78,6 +78,18 @@ const NodeBase = z.object({
 /** The OpenLineage identity of a node that came from (or is exported as) OpenLineage data. */
 export const NodeOpenLineage = z.object({ namespace: z.string(), name: z.string(), runId: z.string().optional() });
 
+/**
+ * A registry collection holding a version (at `asOf`, or now): the collection's `vN` and the aliases held there,
+ * the managed `latest` first. Only registries the reader can read are listed.
+ */
+export const NodeRegistryLink = z.object({
+  registry: z.string(),
+  collection: z.string(),
+  version: z.string(),
+  aliases: z.array(z.string()),
+});
+export type NodeRegistryLink = z.infer<typeof NodeRegistryLink>;
+
 export const VersionNode = NodeBase.extend({
   kind: z.literal("version"),
   artifact: z.string(),
@@ -89,6 +101,8 @@ export const VersionNode = NodeBase.extend({
   generated: z.boolean(),
   createdAt: Timestamp,
   openlineage: NodeOpenLineage.optional(),
+  /** Registry collections the version is linked in, by registry then collection; left out when there are none. */
+  registryLinks: z.array(NodeRegistryLink).optional(),
   ...TombstoneFields,
 });
 export const RunNode = NodeBase.extend({

@@ -11,7 +11,7 @@ import { type Cluster, clusterGraph, isCluster } from "./clusters";
 import { addSiblings } from "./extended";
 import { hideFilteredNodes } from "./filters";
 import { listGroupMembers } from "./group-members";
-import { summarizeNodes } from "./summaries";
+import { type SummaryOptions, summarizeNodes } from "./summaries";
 import { keepVisibleNodes, type ProjectVisibility } from "./visibility";
 import { selectSiblings, type WalkedEdge, type WalkedGraph, type WalkedNode, walkLineage } from "./walk";
 
@@ -23,7 +23,7 @@ export async function getLineage(
 ): Promise<LineageGraph> {
   const fitted = await fittedLineage(db, project, query, options);
   const walked = fitted.nodes.flatMap((node) => (isCluster(node) ? [] : [node]));
-  const summaries = await summarizeNodes(db, walked, query.asOf ? new Date(query.asOf) : undefined);
+  const summaries = await summarizeNodes(db, walked, summaryOptions(query, options));
   const nodes = fitted.nodes.flatMap((node): LineageNode[] => {
     if (isCluster(node)) return [clusterNode(node)];
     const summary = summaries.get(node.id);
@@ -54,13 +54,18 @@ export async function listClusterMembers(
   const cluster = shaped.clusters.get(clusterId);
   if (!cluster) throw notFound(`cluster '${clusterId}' in this lineage graph`, "clusterId");
   const page = await cluster.listMembers({ q: query.q, limit: query.limit, offset: query.offset });
-  const summaries = await summarizeNodes(db, page.members, query.asOf ? new Date(query.asOf) : undefined);
+  const summaries = await summarizeNodes(db, page.members, summaryOptions(query, options));
   return {
     cluster: clusterId,
     total: page.total,
     members: page.members.flatMap((node) => summaries.get(node.id) ?? []),
   };
 }
+
+const summaryOptions = (query: LineageQuery, options: ShapeOptions): SummaryOptions => ({
+  asOf: query.asOf ? new Date(query.asOf) : undefined,
+  reader: options.visibility.reader,
+});
 
 /** Layers with more new nodes than this (or than maxNodes, if larger) are grouped in the database. */
 export const LARGE_LAYER = 2_000;

@@ -37,7 +37,7 @@ export async function getImpact(
   const listed = [...versionGroups.values(), ...runGroups.values()].flatMap((group) =>
     group.slice(0, impactGroupLimit),
   );
-  const summaries = await summarizeNodes(db, listed, asOf);
+  const summaries = await summarizeNodes(db, listed, { asOf, reader: visibility.reader });
   const listOf = <Node extends VersionNode | RunNode>(group: WalkedNode[]) =>
     group.slice(0, impactGroupLimit).flatMap((node) => (summaries.get(node.id) as Node | undefined) ?? []);
   const versionIds = descendants.filter((node) => node.kind === "version").map((node) => node.id);
@@ -59,7 +59,7 @@ export async function getImpact(
     collections: await Promise.all(
       collections.map(async ({ registry, collection, versionIds: held }) => {
         const members = held.map((id) => graph.nodes.get(id)).filter((node): node is WalkedNode => node !== undefined);
-        const shown = await summarizeNodes(db, members.slice(0, impactGroupLimit), asOf);
+        const shown = await summarizeNodes(db, members.slice(0, impactGroupLimit), { asOf, reader: visibility.reader });
         return {
           registry,
           collection,

@@ -41,7 +41,7 @@ export async function getLineagePath(
   );
   if (!chain || hidden.size > 0) return { from: from.id, to: to.id, nodes: null, edges: [] };
   const nodes = chain.map((node, index) => ({ ...node, depth: index }));
-  const summaries = await summarizeNodes(db, nodes, asOf);
+  const summaries = await summarizeNodes(db, nodes, { asOf, reader: visibility.reader });
   const edges: LineageEdge[] = nodes.slice(1).map((node, index) => {
     const source = nodes[index] as WalkedNode;
     return { source: source.id, target: node.id, kind: source.kind === "version" ? "input" : "output" };

@@ -1,25 +1,41 @@
-/** Graph summaries of shown nodes, in one query per kind, with aliases as they stood at `asOf`. */
+/**
+ * Graph summaries of shown nodes, both kinds in one query, with aliases and registry links as they stood at
+ * `asOf`. Registry links are those of registries `reader` can read (`registryReadableBy`): a registry it
+ * cannot read is never named.
+ */
 import type { RunNode, VersionNode } from "@pedigree/protocol";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
+import { registryReadableBy } from "../auth/access";
 import { type Db, selectRows } from "../db/client";
+import { registries } from "../db/schema";
 import { idList, type WalkedNode } from "./walk";
 
 /** A node is a tombstone from its deletion on: at `asOf` before it, it is shown live. */
 type Deleted = { deletedAt: string | null; deletedBy: string | null; isDeleted: boolean };
 type VersionSummaryRow = Omit<
   VersionNode,
-  "depth" | "extended" | "kind" | "version" | "deleted" | "deletion" | "openlineage"
+  "depth" | "extended" | "kind" | "version" | "deleted" | "deletion" | "openlineage" | "registryLinks"
 > &
-  Deleted & { index: number; openlineage: VersionNode["openlineage"] | null };
+  Deleted & {
+    index: number;
+    openlineage: VersionNode["openlineage"] | null;
+    registryLinks: NonNullable<VersionNode["registryLinks"]>;
+  };
 type RunSummaryRow = Omit<RunNode, "depth" | "extended" | "kind" | "deleted" | "deletion" | "openlineage"> &
   Deleted & { openlineage: RunNode["openlineage"] | null };
 
 const isoTime = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
+export interface SummaryOptions {
+  asOf: Date | undefined;
+  /** The reader's user id: registry links are listed for the registries it can read. */
+  reader: string;
+}
+
 export async function summarizeNodes(
   db: Db,
   nodes: WalkedNode[],
-  asOf: Date | undefined,
+  { asOf, reader }: SummaryOptions,
 ): Promise<Map<string, VersionNode | RunNode>> {
   const versionIds = nodes.filter((node) => node.kind === "version").map((node) => node.id);
   const runIds = nodes.filter((node) => node.kind === "run").map((node) => node.id);
@@ -43,7 +59,8 @@ export async function summarizeNodes(
         'aliases', coalesce((select array_agg(al.alias order by al.alias) from aliases al
           where al.version_id = v.id and ${held}), '{}'),
         'openlineage', case when od.artifact_id is null then null
-          else json_build_object('namespace', od.namespace, 'name', od.name) end) as summary
+          else json_build_object('namespace', od.namespace, 'name', od.name) end,
+        'registryLinks', ${registryLinksOf(at, asOf, reader)}) as summary
       from versions v join artifacts a on a.id = v.artifact_id
         left join openlineage_datasets od on od.artifact_id = v.artifact_id
       where v.id = any(${idList(versionIds)})`);
@@ -67,11 +84,12 @@ export async function summarizeNodes(
   const runRows = rows.flatMap((row) => (row.kind === "run" ? [row.summary] : []));
   const depthOf = new Map(nodes.map((node) => [node.id, node]));
   const summaries = new Map<string, VersionNode | RunNode>();
-  for (const { index, latest, openlineage, deletedAt, deletedBy, isDeleted, ...row } of versionRows) {
+  for (const { index, latest, openlineage, registryLinks, deletedAt, deletedBy, isDeleted, ...row } of versionRows) {
     const node = depthOf.get(row.id) as WalkedNode;
     summaries.set(row.id, {
       ...row,
       ...(openlineage ? { openlineage } : {}),
+      ...(registryLinks.length > 0 ? { registryLinks } : {}),
       ...tombstone({ deletedAt, deletedBy, isDeleted }),
       kind: "version",
       version: `v${index}`,
@@ -92,6 +110,34 @@ export async function summarizeNodes(
     });
   }
   return summaries;
+}
+
+/**
+ * A JSON array (a column of the version summary over `v`) of the collections holding `v` at `at`, in registries
+ * `reader` can read: the collection's `vN` and the aliases held then, `latest` first where `v` was the newest
+ * version linked. Membership and alias rows keep their history (linked/unlinked, assigned/removed), so `asOf`
+ * reads them as they stood.
+ */
+function registryLinksOf(at: SQL, asOf: Date | undefined, reader: string): SQL {
+  const linked = (membership: string) => {
+    const column = (name: string) => sql.raw(`${membership}.${name}`);
+    return asOf
+      ? sql`${column("linked_at")} <= ${at} and (${column("unlinked_at")} is null or ${column("unlinked_at")} > ${at})`
+      : sql`${column("unlinked_at")} is null`;
+  };
+  const held = asOf
+    ? sql`ca.assigned_at <= ${at} and (ca.removed_at is null or ca.removed_at > ${at})`
+    : sql`ca.removed_at is null`;
+  return sql`coalesce((select json_agg(json_build_object('registry', ${registries.name}, 'collection', c.name,
+      'version', 'v' || m.index,
+      'aliases', case when m.index = (select max(newer.index) from collection_memberships newer
+          where newer.collection_id = m.collection_id and ${linked("newer")})
+        then array['latest'] else '{}'::text[] end
+        || array(select ca.alias from collection_aliases ca where ca.membership_id = m.id and ${held} order by ca.alias))
+      order by ${registries.name}, c.name)
+    from collection_memberships m join collections c on c.id = m.collection_id
+      join ${registries} on ${registries.id} = c.registry_id
+    where m.version_id = v.id and ${linked("m")} and ${registryReadableBy(reader)}), '[]'::json)`;
 }
 
 function tombstone({ deletedAt, deletedBy, isDeleted }: Deleted): Pick<VersionNode, "deleted" | "deletion"> {

@@ -26,7 +26,20 @@ const typeOf = (node: LineageNode) =>
       ? node.jobType
       : `${node.firstMembers.map((member) => member.name).join(", ")}${node.memberCount > node.firstMembers.length ? ", …" : ""}`;
 
-/** What the find box compares with: names, `artifact:version`, `artifact:alias`, ids, types. */
+/**
+ * The registry refs that name a version, one per collection alias (`model/zoo-classifier:production`); a
+ * collection where it holds none but `latest` names it by `latest`, or else by the collection's `vN`.
+ */
+export function registryRefsOf(node: LineageNode): string[] {
+  if (node.kind !== "version") return [];
+  return (node.registryLinks ?? []).flatMap((link) => {
+    const named = link.aliases.filter((alias) => alias !== "latest");
+    const selectors = named.length > 0 ? named : [link.aliases.includes("latest") ? "latest" : link.version];
+    return selectors.map((selector) => `${link.registry}/${link.collection}:${selector}`);
+  });
+}
+
+/** What the find box compares with: names, `artifact:version`, `artifact:alias`, registry refs, ids, types. */
 function findableText(node: LineageNode): string[] {
   if (node.kind === "version")
     return [
@@ -34,6 +47,7 @@ function findableText(node: LineageNode): string[] {
       node.artifact,
       `${node.artifact}:${node.version}`,
       ...node.aliases.map((alias) => `${node.artifact}:${alias}`),
+      ...registryRefsOf(node),
       node.type,
     ];
   if (node.kind === "run") return [node.id, node.name, node.jobType];
@@ -51,6 +65,10 @@ function tooltipOf(node: LineageNode): string {
     return [
       `${node.artifact}:${node.version}`,
       node.aliases.length ? `aliases: ${node.aliases.join(", ")}` : "",
+      ...(node.registryLinks ?? []).map(
+        (link) =>
+          `in ${link.registry}/${link.collection} as ${link.version}${link.aliases.length ? ` (${link.aliases.join(", ")})` : ""}`,
+      ),
       `type: ${node.type}`,
       node.id,
     ]
@@ -69,9 +87,11 @@ function tooltipOf(node: LineageNode): string {
 /** One node of the graph: runs are rounded boxes, versions square cards, clusters stacked cards with a count. */
 export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
   const { node, isBase, isSelected } = data;
+  const registryRefs = registryRefsOf(node);
   const classes = [
     "lineage-node",
     node.kind,
+    registryRefs.length > 0 ? "linked" : "",
     isBase ? "base" : "",
     isSelected ? "selected" : "",
     node.extended ? "extended" : "",
@@ -106,6 +126,13 @@ export function LineageNodeCard({ data }: NodeProps<LineageFlowNode>) {
           : null}
         {node.kind === "run" ? ` · ${node.state}` : ""}
       </div>
+      {registryRefs.length > 0 ? (
+        // One ref, cut to the card's width; the rest are counted here and listed in the tooltip and details.
+        <div className="node-registry" data-testid="registry-ref">
+          <span className="node-registry-ref">{registryRefs[0]}</span>
+          {registryRefs.length > 1 ? <span className="node-registry-more">+{registryRefs.length - 1}</span> : null}
+        </div>
+      ) : null}
       {node.kind !== "cluster" && node.openlineage ? (
         <div className="node-namespace" data-testid="node-namespace">
           {node.openlineage.namespace}

@@ -1,8 +1,12 @@
 import dagre from "@dagrejs/dagre";
-import type { LineageGraph } from "@pedigree/protocol";
+import type { LineageGraph, LineageNode } from "@pedigree/protocol";
 
 export const nodeWidth = 220;
 export const nodeHeight = 68;
+/** A version linked in a registry has one line more, for its registry ref (`.lineage-node.linked` in styles.css). */
+export const linkedNodeHeight = 86;
+export const heightOf = (node: LineageNode) =>
+  node.kind === "version" && (node.registryLinks?.length ?? 0) > 0 ? linkedNodeHeight : nodeHeight;
 /** Space between nodes of one column, and between the wrapped columns of one layer. */
 const nodeGap = 24;
 const columnGap = 36;
@@ -27,7 +31,8 @@ export function layoutLineage(graph: LineageGraph): Map<string, NodePosition> {
   const layout = new dagre.graphlib.Graph({ multigraph: false });
   layout.setGraph({ rankdir: "LR", nodesep: nodeGap, ranksep: layerGap, marginx: 10, marginy: 10 });
   layout.setDefaultEdgeLabel(() => ({}));
-  for (const node of graph.nodes) layout.setNode(node.id, { width: nodeWidth, height: nodeHeight });
+  const heights = new Map(graph.nodes.map((node) => [node.id, heightOf(node)]));
+  for (const node of graph.nodes) layout.setNode(node.id, { width: nodeWidth, height: heights.get(node.id)! });
   for (const edge of graph.edges) layout.setEdge(edge.source, edge.target);
   dagre.layout(layout);
 
@@ -58,22 +63,25 @@ export function layoutLineage(graph: LineageGraph): Map<string, NodePosition> {
     const ids = layers.get(x)!;
     const left = x - nodeWidth / 2 + shift;
     if (ids.length <= wrapAbove) {
-      let previous = Number.NEGATIVE_INFINITY;
+      let previousBottom = Number.NEGATIVE_INFINITY;
       for (const id of ids) {
-        const y = Math.max(squeeze(centerY(id)) - nodeHeight / 2, previous + nodeHeight + nodeGap);
+        const height = heights.get(id)!;
+        const y = Math.max(squeeze(centerY(id)) - height / 2, previousBottom + nodeGap);
         positions.set(id, { x: left, y });
-        previous = y;
+        previousBottom = y + height;
       }
       continue;
     }
     const { columns, rows } = wrappedShape(ids.length);
+    // Rows of a wrapped block are as tall as its tallest node.
+    const rowHeight = Math.max(...ids.map((id) => heights.get(id)!));
     const middle = squeeze(ids.reduce((sum, id) => sum + centerY(id), 0) / ids.length);
-    const top = middle - (rows * (nodeHeight + nodeGap) - nodeGap) / 2;
+    const top = middle - (rows * (rowHeight + nodeGap) - nodeGap) / 2;
     ids.forEach((id, index) => {
       const column = Math.floor(index / rows);
       positions.set(id, {
         x: left + column * (nodeWidth + columnGap),
-        y: top + (index % rows) * (nodeHeight + nodeGap),
+        y: top + (index % rows) * (rowHeight + nodeGap),
       });
     });
     shift += (columns - 1) * (nodeWidth + columnGap);

@@ -17,7 +17,7 @@ import { navigate } from "../navigation";
 import { Empty, ErrorState, Loaded, useResource } from "../resource";
 import { ClusterPanel } from "./cluster-panel";
 import { type LineageFlowNode, lineageNodeTypes, matchesFind } from "./graph-nodes";
-import { layoutLineage, nodeHeight, nodeWidth } from "./layout";
+import { heightOf, layoutLineage, nodeHeight, nodeWidth } from "./layout";
 import { NodeDetails } from "./node-details";
 import { type LineageViewOptions, lineageQuery, viewOptionsFromUrl, viewOptionsToUrl } from "./view-options";
 
@@ -343,7 +343,7 @@ function LineageCanvas(props: {
           type: "lineage",
           position: positions.get(node.id) ?? { x: 0, y: 0 },
           width: nodeWidth,
-          height: nodeHeight,
+          height: heightOf(node),
           data: { node, isBase: node.id === graph.base, isSelected: false, found: false, dimmed: false },
         }),
       );
@@ -391,7 +391,10 @@ function LineageCanvas(props: {
   const centerOn = (id: string, zoom: number) => {
     const node = positions.find((candidate) => candidate.id === id);
     if (node)
-      void flow.setCenter(node.position.x + nodeWidth / 2, node.position.y + nodeHeight / 2, { zoom, duration: 200 });
+      void flow.setCenter(node.position.x + nodeWidth / 2, node.position.y + (node.height ?? nodeHeight) / 2, {
+        zoom,
+        duration: 200,
+      });
   };
 
   // The first view: the whole graph if it fits at a readable zoom; otherwise readable, around the middle of
@@ -404,11 +407,12 @@ function LineageCanvas(props: {
       const height = pane.current?.clientHeight ?? 600;
       const xs = laidOut.nodes.map((node) => node.position.x);
       const ys = laidOut.nodes.map((node) => node.position.y);
+      const bottoms = laidOut.nodes.map((node) => node.position.y + (node.height ?? nodeHeight));
       const [minX, maxX, minY, maxY] = [
         Math.min(...xs),
         Math.max(...xs) + nodeWidth,
         Math.min(...ys),
-        Math.max(...ys) + nodeHeight,
+        Math.max(...bottoms),
       ];
       const fit = Math.min(width / (maxX - minX), height / (maxY - minY)) * 0.85;
       if (fit >= readableZoom) {
@@ -447,10 +451,11 @@ function LineageCanvas(props: {
   const truncated = graph.truncated;
   return (
     <div
-      ref={pane}
       role="application"
       aria-label="Lineage graph: Tab moves between nodes, Enter opens one, Escape lets go"
-      className={props.loading ? "graph refreshing" : "graph"}
+      className={["graph", props.loading ? "refreshing" : "", props.showMinimap ? "with-minimap" : ""]
+        .filter(Boolean)
+        .join(" ")}
       data-testid="graph"
       data-node-count={graph.nodes.length}
       data-edge-count={graph.edges.length}
@@ -467,28 +472,43 @@ function LineageCanvas(props: {
       }}
     >
       {truncated ? <TruncatedBanner truncated={truncated} /> : null}
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={lineageNodeTypes}
-        nodesDraggable
-        nodesConnectable={false}
-        elementsSelectable={false}
-        onNodesChange={(changes: NodeChange<LineageFlowNode>[]) =>
-          setPositions((current) => applyNodeChanges(changes, current))
-        }
-        minZoom={0.2}
-        maxZoom={2}
-        onNodeClick={(_, node) => onSelect(node.id)}
-        onPaneClick={() => onSelect(null)}
-        proOptions={{ hideAttribution: true }}
-      >
-        <Background />
-        <Controls showInteractive={false} />
-        {props.showMinimap ? (
-          <MiniMap pannable zoomable position="bottom-right" ariaLabel="Minimap: drag to pan" />
-        ) : null}
-      </ReactFlow>
+      <div ref={pane} className="graph-canvas" data-testid="graph-canvas">
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={lineageNodeTypes}
+          nodesDraggable
+          nodesConnectable={false}
+          elementsSelectable={false}
+          onNodesChange={(changes: NodeChange<LineageFlowNode>[]) =>
+            setPositions((current) => applyNodeChanges(changes, current))
+          }
+          minZoom={0.2}
+          maxZoom={2}
+          onNodeClick={(_, node) => onSelect(node.id)}
+          onPaneClick={() => onSelect(null)}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </div>
+      {props.showMinimap ? (
+        // A strip of its own beside the canvas (it reads the flow's store through ReactFlowProvider): over the
+        // canvas it hid the nodes in its corner and took their clicks.
+        <div className="minimap-strip" data-testid="minimap-strip">
+          <MiniMap
+            pannable
+            zoomable
+            ariaLabel="Minimap: drag to pan"
+            bgColor="#fff"
+            nodeColor="#c9cfd8"
+            nodeStrokeColor="transparent"
+            maskColor="rgba(240, 240, 240, 0.6)"
+            maskStrokeColor="#9aa4b2"
+          />
+        </div>
+      ) : null}
     </div>
   );
 }

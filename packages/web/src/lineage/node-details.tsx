@@ -1,4 +1,10 @@
-import type { DatasetOpenLineage, LineageNode, RunOpenLineage, SchemaField } from "@pedigree/protocol";
+import type {
+  DatasetOpenLineage,
+  LineageNode,
+  NodeRegistryLink,
+  RunOpenLineage,
+  SchemaField,
+} from "@pedigree/protocol";
 import { useState } from "react";
 import { api } from "../api";
 import { formatBytes, formatJson, formatTime } from "../format";
@@ -35,8 +41,35 @@ export function NodeDetails(props: {
           </button>
         ) : null}
       </div>
+      {node.kind === "version" && node.registryLinks ? <GraphRegistryLinks links={node.registryLinks} /> : null}
       {node.kind === "version" ? <VersionPanel project={project} id={node.id} /> : null}
       {node.kind === "run" ? <RunPanel project={project} id={node.id} /> : null}
+    </div>
+  );
+}
+
+/**
+ * The collections holding the version as the graph shows it (at its `asOf`, if any): each as the registry ref
+ * of its `vN`, with its aliases there. "Registry memberships" below are the version's links now.
+ */
+function GraphRegistryLinks(props: { links: NodeRegistryLink[] }) {
+  return (
+    <div data-testid="details-registry-links">
+      <h4>In registries (as drawn)</h4>
+      <ul>
+        {props.links.map((link) => (
+          <li key={`${link.registry}/${link.collection}`}>
+            <Link to={`/registries/${enc(link.registry)}/collections/${enc(link.collection)}`}>
+              {link.registry}/{link.collection}:{link.version}
+            </Link>
+            {link.aliases.map((alias) => (
+              <span key={alias} className="alias">
+                {alias}
+              </span>
+            ))}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
