@@ -58,8 +58,13 @@ export async function walkSmallLineage(
   const rows = await selectRows<StepRow>(db, smallWalkQuery(base, options, limit));
   if (rows.some((row) => row.what === "over")) return undefined;
 
-  // Nearest first, upstream before downstream within a distance: the order the per-hop walk meets them in.
-  rows.sort((a, b) => a.depth - b.depth || (a.dir === b.dir ? 0 : a.dir === "up" ? -1 : 1));
+  // Nearest first, upstream before downstream within a distance (the order the per-hop walk meets them in),
+  // then by label and id: the answer lists nodes in this order, whatever plan the database chose.
+  const order = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  rows.sort(
+    (a, b) =>
+      a.depth - b.depth || order(b.dir, a.dir) || order(a.label, b.label) || order(a.dst, b.dst) || order(a.src, b.src),
+  );
   const sides = { up: new Map<string, WalkedNode>(), down: new Map<string, WalkedNode>() };
   const edges = new Map<string, WalkedEdge>();
   const unseen = new Set<string>();
