@@ -2,11 +2,11 @@
  * The walk of an ordinary lineage query in one statement: a recursive query reaches everything within the hops
  * of both directions, bounded by a row limit so that a hub cannot make it large, and answers every edge leaving
  * a node that lies closer than the last layer, with the label of each node reached and whether the reader may
- * see it (so no query per project follows). It answers
- * only while the whole walk fits under the limit, which is at most the large-layer threshold: then no layer
- * can be over it and the per-hop walk (walk.ts `walkLineage`) would group nothing, so the graph is the plain
- * breadth-first search that walk answers, node for node and edge for edge. Over the limit it answers nothing,
- * and the caller walks hop by hop (large layers grouped in the database).
+ * see it (so no query per project follows). It answers only while the whole walk fits under the limit, which is
+ * at most the large-layer threshold: then no layer can be over it and the per-hop walk (walk.ts `walkLineage`)
+ * would group nothing, so the graph is the plain breadth-first search that walk answers, node for node and edge
+ * for edge. Over the limit it answers nothing, and the caller walks hop by hop (large layers grouped in the
+ * database).
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type AnyPgColumn, alias } from "drizzle-orm/pg-core";
