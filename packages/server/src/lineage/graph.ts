@@ -12,8 +12,9 @@ import { addSiblings } from "./extended";
 import { hideFilteredNodes } from "./filters";
 import { listGroupMembers } from "./group-members";
 import { type SummaryOptions, summarizeNodes } from "./summaries";
-import { keepVisibleNodes, type ProjectVisibility } from "./visibility";
+import { keepVisibleNodes, leaveOutNodes, type ProjectVisibility } from "./visibility";
 import { selectSiblings, type WalkedEdge, type WalkedGraph, type WalkedNode, walkLineage } from "./walk";
+import { walkSmallLineage } from "./walk-small";
 
 export async function getLineage(
   db: Db,
@@ -95,13 +96,12 @@ async function shapeLineage(db: Db, project: string, query: LineageQuery, option
   // A grouped layer is never fetched, so it cannot be checked project by project: a reader who does not see
   // every project gets every layer fetched.
   const largeLayer = visibility.all ? Math.max(query.maxNodes, options.largeLayer ?? LARGE_LAYER) : undefined;
-  const walk = await walkLineage(db, base, {
-    upstream: query.upstream,
-    downstream: query.downstream,
-    asOf,
-    largeLayer,
-  });
-  let graph: WalkedGraph = await keepVisibleNodes(db, walk, project, visibility);
+  const hops = { upstream: query.upstream, downstream: query.downstream, asOf, largeLayer };
+  // A walk that fits under the large-layer threshold takes one statement; a larger one, one per hop.
+  const small = await walkSmallLineage(db, base, { ...hops, project, visibility });
+  let graph: WalkedGraph = small
+    ? leaveOutNodes(small.graph, small.unseen)
+    : await keepVisibleNodes(db, await walkLineage(db, base, hops), project, visibility);
   if (query.extended) graph = addSiblings(graph, await selectSiblings(db, graph, asOf));
   graph = hideFilteredNodes(graph, query);
   const groups = [...graph.nodes.values()].filter((node) => node.group);

@@ -50,6 +50,11 @@ export async function keepVisibleNodes(
     project,
     visibility,
   );
+  return leaveOutNodes(graph, unseen);
+}
+
+/** The graph without `unseen` nodes, and without what they alone connected to the base. */
+export function leaveOutNodes(graph: WalkedGraph, unseen: Set<string>): WalkedGraph {
   if (unseen.size === 0) return graph;
   const edges = graph.edges.filter((edge) => !unseen.has(edge.source) && !unseen.has(edge.target));
   const connected = reachableFrom(graph.base.id, edges);
@@ -69,20 +74,25 @@ export async function unseenNodes(
 ): Promise<Set<string>> {
   const unseen = new Set<string>();
   if (visibility.all) return unseen;
-  const hidden = (column: AnyPgColumn) => not(inVisibleProject(column, visibility) ?? sql`true`);
   for (let start = 0; start < ids.length; start += 5000) {
     const chunk = ids.slice(start, start + 5000);
     const versionRows = await db
       .select({ id: versions.id })
       .from(versions)
-      .where(and(inArray(versions.id, chunk), ne(versions.project, project), hidden(versions.project)));
+      .where(and(inArray(versions.id, chunk), isUnseen(versions.project, project, visibility)));
     const runRows = await db
       .select({ id: runs.id })
       .from(runs)
-      .where(and(inArray(runs.id, chunk), ne(runs.project, project), hidden(runs.project)));
+      .where(and(inArray(runs.id, chunk), isUnseen(runs.project, project, visibility)));
     for (const row of [...versionRows, ...runRows]) unseen.add(row.id);
   }
   return unseen;
+}
+
+/** The rule for a node of a lineage graph of `project`, as a condition on its project column: true where it is left out. */
+export function isUnseen(column: AnyPgColumn, project: string, visibility: ProjectVisibility): SQL {
+  if (visibility.all) return sql`false`;
+  return and(ne(column, project), not(inVisibleProject(column, visibility) ?? sql`true`)) as SQL;
 }
 
 /** Every node joined to `start` by edges, in either direction. */
