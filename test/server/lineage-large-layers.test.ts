@@ -1,5 +1,6 @@
 import { LineageQuery, type LineageQueryInput } from "@pedigree/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selectRows, sql } from "../../packages/server/src/db/client";
 import { getLineage, listClusterMembers } from "../../packages/server/src/lineage/graph";
 import type { ProjectVisibility } from "../../packages/server/src/lineage/visibility";
 import { lineageBuilder } from "../fixtures/lineage-graphs";
@@ -41,11 +42,11 @@ afterAll(() => server.close());
 const withoutFirstMembers = (nodes: { id: string; firstMembers?: unknown }[]) =>
   nodes.map(({ firstMembers: _first, ...node }) => JSON.stringify(node)).sort();
 
-async function bothWays(input: LineageQueryInput) {
+async function bothWays(input: LineageQueryInput, project = "large") {
   const query = LineageQuery.parse(input);
   const [fetched, grouped] = await Promise.all([
-    server.database.read((db) => getLineage(db, "large", query, { largeLayer: 1_000_000, visibility: everything })),
-    server.database.read((db) => getLineage(db, "large", query, { largeLayer: 1, visibility: everything })),
+    server.database.read((db) => getLineage(db, project, query, { largeLayer: 1_000_000, visibility: everything })),
+    server.database.read((db) => getLineage(db, project, query, { largeLayer: 1, visibility: everything })),
   ]);
   return { fetched, grouped };
 }
@@ -100,5 +101,93 @@ describe("lineage: large layers grouped in the database", () => {
     );
     expect(page.total).toBe(4);
     expect(page.members.map((member) => member.id)).toEqual(ids.evals.slice(11, 13));
+  });
+});
+
+/**
+ * A hub's consumers and what they logged are counted from index ranges (lineage/hub-hops.ts, the two-hop
+ * paths kept on write in `lineage_hops`); the answer must still be the fully fetched graph's, where paths
+ * meet again: two consumers logging the same content (one version), a consumer with a second input, and
+ * `asOf` between the edges of one path. (A consumer logging the hub itself, or a later layer reaching a member
+ * of an earlier group, is a cycle a grouped layer cannot see: walk.ts says so.)
+ */
+describe("lineage: a hub's layers counted from the two-hop paths", () => {
+  const lab = () => lineageBuilder(server, "paths");
+  const at: { middle?: string } = {};
+  const hub: { id?: string } = {};
+
+  beforeAll(async () => {
+    const paths = lab();
+    const prep = await paths.run("preprocess", "prep");
+    hub.id = await paths.log(prep, "hub", "dataset", { content: 1 });
+    const other = await paths.log(prep, "other", "dataset", { content: 3 });
+    for (let index = 0; index < 9; index++) {
+      const run = await paths.run("eval", `eval-${index}`);
+      await paths.use(run, "hub");
+      if (index === 4) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        at.middle = new Date().toISOString();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await paths.log(run, `score-${index % 4}`, "score");
+      if (index < 3) await paths.log(run, "shared", "score", { content: 2 });
+      if (index === 6) await paths.use(run, "other");
+      if (index === 7) await paths.log(run, `code-${index}`, "code", { generated: true });
+    }
+    for (let index = 0; index < 3; index++) {
+      const run = await paths.run("training", `train-${index}`);
+      await paths.log(run, `model-${index}`, "model");
+      await paths.use(run, "hub");
+      const evaluate = await paths.run("eval", `model-eval-${index}`);
+      await paths.use(evaluate, `model-${index}`);
+      await paths.log(evaluate, `model-score-${index}`, "score");
+    }
+    expect(other).toBeTruthy();
+  });
+
+  const cases: [string, () => LineageQueryInput][] = [
+    ["two hops down, expanded", () => ({ node: "hub:v0", downstream: 2, expandClusters: true, maxNodes: 5 })],
+    ["four hops down", () => ({ node: "hub:v0", downstream: 4, expandClusters: true, maxNodes: 6 })],
+    [
+      "generated shown",
+      () => ({ node: "hub:v0", downstream: 3, includeGenerated: true, expandClusters: true, maxNodes: 7 }),
+    ],
+    [
+      "as of a moment inside the consumers' paths",
+      () => ({ node: "hub:v0", downstream: 2, expandClusters: true, maxNodes: 4, asOf: at.middle }),
+    ],
+    [
+      "over the cap on the second hop only",
+      () => ({ node: "hub:v0", downstream: 2, expandClusters: true, maxNodes: 13 }),
+    ],
+  ];
+  it.each(cases)("answers the fetched graph fitted to the budget: %s", async (_name, input) => {
+    const { fetched, grouped } = await bothWays(input(), "paths");
+    expect(withoutFirstMembers(grouped.nodes)).toEqual(withoutFirstMembers(fetched.nodes));
+    expect(grouped.edges.map((edge) => JSON.stringify(edge)).sort()).toEqual(
+      fetched.edges.map((edge) => JSON.stringify(edge)).sort(),
+    );
+    expect(grouped.truncated).toEqual(fetched.truncated);
+  });
+
+  it("keeps every two-hop path of the edges, with the moment it first existed", async () => {
+    const [kept, recomputed] = await server.database.read(async (db) => [
+      await selectRows(
+        db,
+        sql`select from_version_id, run_job_type, to_version_id, to_type, to_generated, reached_at from lineage_hops
+          order by 1, 2, 3`,
+      ),
+      await selectRows(
+        db,
+        sql`select i.version_id as from_version_id, i.run_job_type, o.version_id as to_version_id,
+            o.version_type as to_type, o.version_generated as to_generated,
+            min(greatest(i.created_at, o.created_at)) as reached_at
+          from run_inputs i join run_outputs o on o.run_id = i.run_id
+          group by 1, 2, 3, 4, 5 order by 1, 2, 3`,
+      ),
+    ]);
+    expect(kept.length).toBeGreaterThan(20);
+    expect(kept).toEqual(recomputed);
+    expect(hub.id).toBeTruthy();
   });
 });

@@ -4,15 +4,19 @@
  * grouped where it lies, by kind, artifact or job type and generated flag (a `group` node per group, with its
  * count, first members and the edges from the identities that reach it), and the walk goes on from the groups'
  * members without ever fetching them. The ends' types are kept beside the edges (db/schema `edgeEnds`), so a
- * hub's 100,000 consumers are grouped from an index. Everything after the walk is pure functions over its rows.
+ * hub's 100,000 consumers are grouped from an index, and what they logged is counted from the two-hop paths kept
+ * on write (hub-hops.ts, `lineage_hops`): no probe per consumer. A group of one member is that node, fetched, as
+ * the layer's budget form shows it. Everything after the walk is pure functions over its rows.
  *
  * Group members are known only to the database: a node of a group reached again later (a cycle through a run
- * that logs its own input) is not recognised as seen.
+ * that logs its own input, or a consumer of the base that also produced it, shown upstream) is not recognised as
+ * seen, so it is counted in the group as well.
  */
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { FIRST_MEMBERS } from "./clusters";
+import { type ConsumersOf, consumersHop, loggedByConsumersHop, loggedByConsumersMembers } from "./hub-hops";
 
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
@@ -88,6 +92,8 @@ interface Side {
   groups: WalkedNode[];
   seen: Set<string>;
   walked: Map<string, WalkedNode>;
+  /** Groups of the last layer that hold every consumer of one version with their job type (hub-hops.ts). */
+  consumersOf: Map<string, ConsumersOf>;
 }
 
 interface HopRow {
@@ -119,6 +125,7 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
     groups: [],
     seen: new Set([base.id]),
     walked: new Map(),
+    consumersOf: new Map(),
   }));
   const edges = new Map<string, WalkedEdge>();
   const addEdge = (side: Side, from: string, to: string, fromKind: WalkedKind) => {
@@ -134,7 +141,7 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
     const kind = otherKind(frontierKind);
     const queries = active.map((side) => {
       const frontier = frontierOf(side);
-      return { side, frontier, query: hopQuery(side, frontier, frontierKind, asOf, cap) };
+      return { side, frontier, query: sideHopQuery(side, base, frontier, frontierKind, asOf, cap) };
     });
     const rows = await selectRows<HopRow>(
       db,
@@ -148,6 +155,9 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
       const depth = side.sign * hop;
       const next: WalkedNode[] = [];
       const groups = new Map<string, WalkedNode>();
+      const consumersOf = wholeConsumersSource(side, base, frontierKind, cap);
+      const loggedBy = consumersGroupOrigin(side);
+      const nextConsumersOf = new Map<string, ConsumersOf>();
       for (const row of mine) {
         if (row.what === "edge") {
           addEdge(side, row.src as string, row.dst as string, frontierKind);
@@ -167,9 +177,12 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
         } else if (row.what === "group") {
           const id = budgetClusterId(depth, kind, row.type, false, row.generated);
           const seen = [...side.seen];
-          const members = sql`select distinct e.dst as id from (${edgesFrom(frontier, frontierKind, side.direction, asOf)}) e
+          const members = loggedBy
+            ? loggedByConsumersMembers(loggedBy.origin, row.type, row.generated, idList(seen), asOf)
+            : sql`select distinct e.dst as id from (${edgesFrom(frontier, frontierKind, side.direction, asOf)}) e
             where e.type = ${row.type} and e.generated = ${row.generated}
               and not exists (select 1 from unnest(${idList(seen)}) seen(id) where seen.id = e.dst)`;
+          if (consumersOf) nextConsumersOf.set(id, { from: consumersOf, jobType: row.type });
           const group: WalkedNode = {
             id,
             kind,
@@ -182,13 +195,35 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
           groups.set(`${row.type}\u0000${row.generated}`, group);
         }
       }
-      for (const row of mine) {
-        const group = groups.get(`${row.type}\u0000${row.generated}`);
-        if (!group?.group) continue;
-        if (row.what === "parent") addEdge(side, row.src as string, group.id, frontierKind);
-        if (row.what === "first") group.group.firstMembers.push({ id: row.dst as string, label: row.label as string });
+      const keyOf = (row: HopRow) => `${row.type}\u0000${row.generated}`;
+      for (const row of mine)
+        if (row.what === "first")
+          groups.get(keyOf(row))?.group?.firstMembers.push({ id: row.dst as string, label: row.label as string });
+      // Where each group's parent edges go: the group, or its only member, which the layer's budget form shows
+      // on its own (a type alone in its layer), so it is taken out as a fetched node.
+      const targets = new Map<string, string>();
+      for (const [key, group] of groups) {
+        const only = group.group?.count === 1 ? group.group.firstMembers[0] : undefined;
+        if (only && !side.seen.has(only.id)) {
+          groups.delete(key);
+          nextConsumersOf.delete(group.id);
+          const { group: _group, ...node } = { ...group, id: only.id, label: only.label };
+          side.seen.add(node.id);
+          side.walked.set(node.id, node);
+          next.push(node);
+          targets.set(key, node.id);
+          continue;
+        }
+        // By id, as the queries list them (ids are [0-9a-z_], ordered alike by every collation).
+        group.group?.firstMembers.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        side.walked.set(group.id, group);
+        targets.set(key, group.id);
       }
-      for (const group of groups.values()) side.walked.set(group.id, group);
+      for (const row of mine) {
+        const target = row.what === "parent" ? targets.get(keyOf(row)) : undefined;
+        if (target) addEdge(side, row.src as string, target, frontierKind);
+      }
+      side.consumersOf = nextConsumersOf;
       side.frontier = next;
       side.groups = [...groups.values()];
     }
@@ -199,6 +234,48 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
   for (const node of up.walked.values()) nodes.set(node.id, node);
   for (const node of down.walked.values()) if (!nodes.has(node.id)) nodes.set(node.id, node);
   return { base, nodes, edges: [...edges.values()] };
+}
+
+/**
+ * The hop query of one side: the hub's shortcuts (hub-hops.ts) where they answer exactly what `hopQuery`
+ * would, else `hopQuery` itself.
+ */
+function sideHopQuery(
+  side: Side,
+  base: WalkedNode,
+  frontier: SQL,
+  frontierKind: WalkedKind,
+  asOf: Date | undefined,
+  cap: number,
+): SQL {
+  const general = hopQuery(side, frontier, frontierKind, asOf, cap);
+  const dir = sql.raw(`'${side.direction}'::text`);
+  const source = wholeConsumersSource(side, base, frontierKind, cap);
+  if (source) return consumersHop(dir, source, asOf, cap, general);
+  const loggedBy = consumersGroupOrigin(side);
+  if (loggedBy)
+    return loggedByConsumersHop(dir, loggedBy.group, loggedBy.origin, idList(side.seen), asOf, cap, general);
+  return general;
+}
+
+/**
+ * The one fetched version whose consumers make this downstream hop's layer, when a group of them by job type
+ * is every consumer of that type: no run is seen on this side yet, so none is left out.
+ */
+function wholeConsumersSource(side: Side, base: WalkedNode, frontierKind: WalkedKind, cap: number): string | undefined {
+  if (cap === NO_CAP || side.direction !== "down" || frontierKind !== "version") return undefined;
+  if (side.frontier.length !== 1 || side.groups.length > 0) return undefined;
+  const kindOf = (id: string) => (id === base.id ? base.kind : side.walked.get(id)?.kind);
+  if ([...side.seen].some((id) => kindOf(id) === "run")) return undefined;
+  return side.frontier[0]?.id;
+}
+
+/** The frontier's only group, when it holds every consumer of one version with its job type. */
+function consumersGroupOrigin(side: Side): { group: WalkedNode; origin: ConsumersOf } | undefined {
+  if (side.direction !== "down" || side.frontier.length > 0 || side.groups.length !== 1) return undefined;
+  const group = side.groups[0] as WalkedNode;
+  const origin = side.consumersOf.get(group.id);
+  return origin ? { group, origin } : undefined;
 }
 
 /** `select id, ident`: the fetched frontier (each its own identity) and the members of its groups. */

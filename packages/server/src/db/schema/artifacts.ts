@@ -209,6 +209,37 @@ export const runOutputs = pgTable(
 );
 
 /**
+ * Two-hop paths version → run → version (an input of a run to an output of the same run), kept by triggers on
+ * `run_inputs` and `run_outputs` (custom migration `lineage_hops`), one row per start, job type of the run in
+ * between and end, however many runs of that type join them. A hub's consumers of one job type are grouped in
+ * the walk without being fetched; this table lets the next hop count and list what they logged, by type, from
+ * an index instead of one probe per consumer. `reachedAt` is the earliest moment the path existed (the later
+ * of its two edges, the earliest over the runs), so `asOf` applies to it exactly. Nothing writes it by hand.
+ */
+export const lineageHops = pgTable(
+  "lineage_hops",
+  {
+    fromVersionId: text("from_version_id").notNull(),
+    runJobType: text("run_job_type").notNull(),
+    toVersionId: text("to_version_id").notNull(),
+    toType: text("to_type").notNull(),
+    toGenerated: boolean("to_generated").notNull(),
+    reachedAt: timestamp("reached_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.fromVersionId, table.runJobType, table.toVersionId] }),
+    // Counted by type, and listed by id within a type, from the index alone.
+    index("lineage_hops_grouped_idx").on(
+      table.fromVersionId,
+      table.runJobType,
+      table.toType,
+      table.toGenerated,
+      table.toVersionId,
+    ),
+  ],
+);
+
+/**
  * A blob whose bytes are in the store. The row is written only after the file is in place, and removed only
  * before the file is (storage/blob-locks.ts orders the two), so a row always has its bytes.
  */
