@@ -359,7 +359,7 @@ export const routes = {
   listVersionProducers: defineRoute({
     method: "GET",
     path: "/projects/{project}/versions/{versionId}/producers",
-    summary: "The runs that logged the version, newest first, a page at a time",
+    summary: "The runs that logged the version, the first to log it first, a page at a time",
     permission: "project:read",
     params: version,
     query: VersionRunsQuery,
