@@ -191,3 +191,31 @@ describe("lineage: a hub's layers counted from the two-hop paths", () => {
     expect(hub.id).toBeTruthy();
   });
 });
+
+describe("lineage: a grouped layer and a node reached both ways", () => {
+  beforeAll(async () => {
+    const loops = lineageBuilder(server, "loops");
+    const prep = await loops.run("preprocess", "prep");
+    await loops.log(prep, "hub", "dataset", { content: 1 });
+    for (let index = 0; index < 6; index++) {
+      const run = await loops.run("eval", `check-${index}`);
+      await loops.use(run, "hub");
+      await loops.log(run, `report-${index}`, "report");
+      // Logs its input unchanged: the same version, so the run is also one of the hub's producers.
+      if (index === 2) await loops.log(run, "hub", "dataset", { content: 1 });
+    }
+  });
+
+  it.each([
+    ["one hop each way", { node: "hub:v0", upstream: 1, downstream: 1, expandClusters: true, maxNodes: 3 }],
+    ["two hops down", { node: "hub:v0", upstream: 1, downstream: 2, expandClusters: true, maxNodes: 4 }],
+  ] as [string, LineageQueryInput][])("shows it upstream only, as the fetched graph does: %s", async (_name, input) => {
+    const { fetched, grouped } = await bothWays(input, "loops");
+    expect(withoutFirstMembers(grouped.nodes)).toEqual(withoutFirstMembers(fetched.nodes));
+    expect(grouped.edges.map((edge) => JSON.stringify(edge)).sort()).toEqual(
+      fetched.edges.map((edge) => JSON.stringify(edge)).sort(),
+    );
+    expect(grouped.truncated).toEqual(fetched.truncated);
+    expect(grouped.truncated).not.toBe(false);
+  });
+});

@@ -8,9 +8,9 @@
  * on write (hub-hops.ts, `lineage_hops`): no probe per consumer. A group of one member is that node, fetched, as
  * the layer's budget form shows it. Everything after the walk is pure functions over its rows.
  *
- * Group members are known only to the database: a node of a group reached again later (a cycle through a run
- * that logs its own input, or a consumer of the base that also produced it, shown upstream) is not recognised as
- * seen, so it is counted in the group as well.
+ * Group members are known only to the database: a node of a group reached again later on the same side (a
+ * cycle through a run that logs its own input) is not recognised as seen. A node reached both ways shows
+ * upstream, and a downstream group leaves out the fetched upstream nodes among its members.
  */
 import { createHash } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
@@ -230,10 +230,89 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
   }
 
   const [up, down] = sides as [Side, Side];
+  await leaveUpstreamNodesOutOfGroups(db, base, [up, down], edges, addEdge, asOf);
   const nodes = new Map<string, WalkedNode>([[base.id, base]]);
   for (const node of up.walked.values()) nodes.set(node.id, node);
   for (const node of down.walked.values()) if (!nodes.has(node.id)) nodes.set(node.id, node);
   return { base, nodes, edges: [...edges.values()] };
+}
+
+/**
+ * A node reached both ways shows upstream, so a downstream group must not count it: a consumer of the base that
+ * also logged it (a run logging its input unchanged) is a producer upstream. Fetched upstream nodes of a group's
+ * kind and type are looked for among the neighbours of the group's parents (one query per such group: none on
+ * most walks); those found leave the group and keep their own edges from those parents, as a fetched layer has.
+ */
+async function leaveUpstreamNodesOutOfGroups(
+  db: Db,
+  base: WalkedNode,
+  [up, down]: [Side, Side],
+  edges: Map<string, WalkedEdge>,
+  addEdge: (side: Side, from: string, to: string, fromKind: WalkedKind) => void,
+  asOf: Date | undefined,
+): Promise<void> {
+  const upstream = [...up.walked.values()].filter((node) => !node.group && !down.seen.has(node.id));
+  for (const group of [...down.walked.values()]) {
+    const members = group.group;
+    if (!members) continue;
+    const candidates = upstream.filter(
+      (node) => node.kind === group.kind && node.type === group.type && node.generated === group.generated,
+    );
+    if (candidates.length === 0) continue;
+    const parents = [...edges.values()].flatMap((edge) => {
+      if (edge.target !== group.id) return [];
+      const parent = edge.source === base.id ? base : down.walked.get(edge.source);
+      return parent ? [parent] : [];
+    });
+    if (parents.length === 0) continue;
+    const parentKind = otherKind(group.kind);
+    const frontier = sql.join(
+      parents.map((parent) =>
+        parent.group
+          ? sql`select m.id, ${parent.id}::text as ident from (${parent.group.members}) m`
+          : sql`select ${parent.id}::text as id, ${parent.id}::text as ident`,
+      ),
+      sql` union all `,
+    );
+    const links = await selectRows<{ src: string; dst: string }>(
+      db,
+      sql`select distinct e.src, e.dst from (${edgesFrom(frontier, parentKind, "down", asOf)}) e
+        where e.dst = any(${idList(candidates.map((node) => node.id))})`,
+    );
+    if (links.length === 0) continue;
+    const shownUpstream = new Set(links.map((link) => link.dst));
+    for (const link of links) addEdge(down, link.src, link.dst, parentKind);
+    members.count -= shownUpstream.size;
+    if (members.count === 0) {
+      down.walked.delete(group.id);
+      continue;
+    }
+    members.firstMembers = members.firstMembers.filter((member) => !shownUpstream.has(member.id));
+    members.members = sql`select m.id from (${members.members}) m where not (m.id = any(${idList(shownUpstream)}))`;
+    await keepEdgesTheGroupStillHas(db, group, down, edges, asOf);
+  }
+}
+
+/** The group's edges to fetched nodes, checked again against its members (some left it). */
+async function keepEdgesTheGroupStillHas(
+  db: Db,
+  group: WalkedNode,
+  down: Side,
+  edges: Map<string, WalkedEdge>,
+  asOf: Date | undefined,
+): Promise<void> {
+  const outgoing = [...edges.values()].filter(
+    (edge) => edge.source === group.id && !down.walked.get(edge.target)?.group,
+  );
+  if (outgoing.length === 0 || !group.group) return;
+  const frontier = sql`select m.id, ${group.id}::text as ident from (${group.group.members}) m`;
+  const kept = await selectRows<{ dst: string }>(
+    db,
+    sql`select distinct e.dst from (${edgesFrom(frontier, group.kind, "down", asOf)}) e
+      where e.dst = any(${idList(outgoing.map((edge) => edge.target))})`,
+  );
+  const still = new Set(kept.map((row) => row.dst));
+  for (const edge of outgoing) if (!still.has(edge.target)) edges.delete(`${edge.source}>${edge.target}`);
 }
 
 /**
