@@ -141,6 +141,14 @@ describe("lineage budget report: expansions and pulls", () => {
     }
   });
 
+  it("marks every member of a similar cluster expanded whole with the cluster it came out of (to put it back)", async () => {
+    const similar = clusterOf(await checked("hub", {}), "eval", "similar") as Node;
+    const whole = await checked("hub", { expand: `${similar.id}:50` });
+    const evals = whole.nodes.filter((node) => node.kind === "run" && id.evals.includes(node.id));
+    expect(evals).toHaveLength(12);
+    for (const node of evals) expect((node as { cluster?: string }).cluster).toBe(similar.id);
+  });
+
   it("adds up after a similar cluster inside a layer over budget is expanded or pulled from", async () => {
     const similar = clusterOf(await checked("hub", {}), "eval", "similar") as Node;
     expect(similar).toMatchObject({ memberCount: 12, reason: "similar" });

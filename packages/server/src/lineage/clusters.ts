@@ -100,11 +100,10 @@ export function clusterGraph(graph: WalkedGraph, options: ClusterOptions): Clust
       const expandCount = options.expand.get(id) ?? 0;
       const expanded = new Set(expandCount > 0 ? [...group].sort(byLabel).slice(0, expandCount) : []);
       const members = group.filter((node) => !options.pull.has(node.id) && !expanded.has(node));
+      // Members taken out say where from (to be put back), even when none is left in the cluster.
+      const inCluster = new Set(members);
+      for (const node of group) if (!inCluster.has(node)) pulledFrom.set(node.id, id);
       if (members.length === 0) continue;
-      if (members.length < group.length) {
-        const inCluster = new Set(members);
-        for (const node of group) if (!inCluster.has(node)) pulledFrom.set(node.id, id);
-      }
       const first = group[0] as WalkedNode;
       const cluster: Cluster = {
         id,
