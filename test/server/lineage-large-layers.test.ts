@@ -170,6 +170,17 @@ describe("lineage: a hub's layers counted from the two-hop paths", () => {
     expect(grouped.truncated).toEqual(fetched.truncated);
   });
 
+  it("keeps the paths of runs that log the same content at once, from the same inputs", async () => {
+    const paths = lab();
+    const source = await paths.run("preprocess", "sources");
+    await paths.log(source, "left", "dataset");
+    await paths.log(source, "right", "dataset");
+    const runs = await Promise.all(Array.from({ length: 10 }, (_, index) => paths.run("merge", `merge-${index}`)));
+    await Promise.all(runs.map((run) => Promise.all([paths.use(run, "left"), paths.use(run, "right")])));
+    const merged = await Promise.all(runs.map((run) => paths.log(run, "merged", "dataset", { content: 7 })));
+    expect(new Set(merged).size).toBe(1);
+  });
+
   it("keeps every two-hop path of the edges, with the moment it first existed", async () => {
     const [kept, recomputed] = await server.database.read(async (db) => [
       await selectRows(

@@ -1,14 +1,15 @@
 -- Two-hop paths version → run → version (db/schema/artifacts.ts `lineageHops`), kept by triggers after every
 -- edge insert: an input edge joins its version to every output the run logged so far, an output edge joins
 -- every input the run used so far to its version. Edges are never deleted or changed, so rows only appear or
--- move their `reached_at` earlier. Hand-written: carry this file over when migrations are regenerated.
+-- move their `reached_at` earlier. Rows are written in key order, so two runs committing the same content at
+-- once take the rows' locks in one order (no deadlock). Hand-written: carry this file over when migrations are regenerated.
 CREATE OR REPLACE FUNCTION lineage_hops_from_input() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO lineage_hops (from_version_id, run_job_type, to_version_id, to_type, to_generated, reached_at)
   SELECT NEW.version_id, NEW.run_job_type, o.version_id, o.version_type, o.version_generated,
     greatest(NEW.created_at, o.created_at)
-  FROM run_outputs o WHERE o.run_id = NEW.run_id
+  FROM run_outputs o WHERE o.run_id = NEW.run_id ORDER BY o.version_id
   ON CONFLICT (from_version_id, run_job_type, to_version_id)
   DO UPDATE SET reached_at = least(lineage_hops.reached_at, excluded.reached_at);
   RETURN NULL;
@@ -21,7 +22,7 @@ BEGIN
   INSERT INTO lineage_hops (from_version_id, run_job_type, to_version_id, to_type, to_generated, reached_at)
   SELECT i.version_id, NEW.run_job_type, NEW.version_id, NEW.version_type, NEW.version_generated,
     greatest(i.created_at, NEW.created_at)
-  FROM run_inputs i WHERE i.run_id = NEW.run_id
+  FROM run_inputs i WHERE i.run_id = NEW.run_id ORDER BY i.version_id
   ON CONFLICT (from_version_id, run_job_type, to_version_id)
   DO UPDATE SET reached_at = least(lineage_hops.reached_at, excluded.reached_at);
   RETURN NULL;
