@@ -1,8 +1,10 @@
 import { LineageQuery, type LineageQueryInput } from "@pedigree/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectRows, sql } from "../../packages/server/src/db/client";
+import { resolveBaseNode } from "../../packages/server/src/lineage/base";
 import { getLineage, listClusterMembers } from "../../packages/server/src/lineage/graph";
 import type { ProjectVisibility } from "../../packages/server/src/lineage/visibility";
+import { walkLineage } from "../../packages/server/src/lineage/walk";
 import { lineageBuilder } from "../fixtures/lineage-graphs";
 import { startTestServer, type TestServer } from "../fixtures/server";
 
@@ -185,16 +187,17 @@ describe("lineage: a hub's layers counted from the two-hop paths", () => {
     const [kept, recomputed] = await server.database.read(async (db) => [
       await selectRows(
         db,
-        sql`select from_version_id, run_job_type, to_version_id, to_type, to_generated, reached_at from lineage_hops
+        sql`select from_version_id, run_job_type, to_version_id, to_type, to_generated, to_project, reached_at
+          from lineage_hops
           order by 1, 2, 3`,
       ),
       await selectRows(
         db,
         sql`select i.version_id as from_version_id, i.run_job_type, o.version_id as to_version_id,
-            o.version_type as to_type, o.version_generated as to_generated,
+            o.version_type as to_type, o.version_generated as to_generated, v.project as to_project,
             min(greatest(i.created_at, o.created_at)) as reached_at
-          from run_inputs i join run_outputs o on o.run_id = i.run_id
-          group by 1, 2, 3, 4, 5 order by 1, 2, 3`,
+          from run_inputs i join run_outputs o on o.run_id = i.run_id join versions v on v.id = o.version_id
+          group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3`,
       ),
     ]);
     expect(kept.length).toBeGreaterThan(20);
@@ -228,5 +231,83 @@ describe("lineage: a grouped layer and a node reached both ways", () => {
     );
     expect(grouped.truncated).toEqual(fetched.truncated);
     expect(grouped.truncated).not.toBe(false);
+  });
+});
+
+/**
+ * A reader who sees only some projects: a hub's layers are grouped only when every node of the range is in a
+ * project it sees; one consumer in a project it cannot see makes the layer fetched, and that consumer is left out.
+ */
+describe("lineage: a hub's layers for a reader who does not see every project", () => {
+  const reader = (projects: string[]): ProjectVisibility => ({
+    reader: "alice",
+    all: false,
+    projects: new Set(projects),
+  });
+  const both = (input: LineageQueryInput, project: string, visibility: ProjectVisibility) => {
+    const query = LineageQuery.parse(input);
+    return Promise.all([
+      server.database.read((db) => getLineage(db, project, query, { largeLayer: 1_000_000, visibility })),
+      server.database.read((db) => getLineage(db, project, query, { largeLayer: 1, visibility })),
+    ]);
+  };
+
+  beforeAll(async () => {
+    for (const project of ["mine", "mixed"]) {
+      const lab = lineageBuilder(server, project);
+      const prep = await lab.run("preprocess", "prep");
+      await lab.log(prep, "hub", "dataset");
+      for (let index = 0; index < 7; index++) {
+        const run = await lab.run("eval", `eval-${index}`);
+        await lab.use(run, "hub");
+        await lab.log(run, `score-${index}`, "score");
+      }
+    }
+    // A run of a project the reader cannot see uses the hub of `mixed`.
+    const outsider = await server.api("POST", "/projects/theirs/runs", { jobType: "eval", name: "outsider" });
+    const used = await server.api("POST", `/projects/theirs/runs/${outsider.body.id}/inputs`, {
+      ref: "hub",
+      project: "mixed",
+    });
+    expect(used.status).toBe(200);
+  });
+
+  const input: LineageQueryInput = { node: "hub", downstream: 2, expandClusters: true, maxNodes: 3 };
+  /** The kinds of the walk's grouped nodes, in the database, for a reader who sees `projects`. */
+  const groupedLayers = (project: string, projects: string[]) =>
+    server.database.read(async (db) => {
+      const base = await resolveBaseNode(db, project, { node: "hub" }, { reader: "admin", field: "node" });
+      const walk = await walkLineage(db, base, {
+        upstream: 0,
+        downstream: 2,
+        largeLayer: 3,
+        visibleProjects: projects,
+      });
+      return [...walk.nodes.values()].filter((node) => node.group).map((node) => `${node.depth}:${node.kind}`);
+    });
+
+  it("groups a layer wholly in projects the reader sees, as the fetched graph fitted to the budget", async () => {
+    const [fetched, grouped] = await both(input, "mine", reader(["mine"]));
+    expect(withoutFirstMembers(grouped.nodes)).toEqual(withoutFirstMembers(fetched.nodes));
+    expect(grouped.edges.map((edge) => JSON.stringify(edge)).sort()).toEqual(
+      fetched.edges.map((edge) => JSON.stringify(edge)).sort(),
+    );
+    const evals = grouped.nodes.find((node) => node.kind === "cluster" && node.type === "eval");
+    expect(evals).toMatchObject({ memberCount: 7, reason: "budget" });
+    expect((await groupedLayers("mine", ["mine"])).sort()).toEqual(["1:run", "2:version"]);
+  });
+
+  it("fetches a layer with a node of a project the reader cannot see, and leaves that node out", async () => {
+    const [fetched, grouped] = await both(input, "mixed", reader(["mixed"]));
+    expect(withoutFirstMembers(grouped.nodes)).toEqual(withoutFirstMembers(fetched.nodes));
+    const evals = grouped.nodes.find((node) => node.kind === "cluster" && node.type === "eval");
+    expect(evals).toMatchObject({ memberCount: 7 });
+    expect(JSON.stringify(grouped)).not.toContain("outsider");
+    expect(await groupedLayers("mixed", ["mixed"])).toEqual([]);
+    // A server admin sees the outsider among the hub's consumers.
+    const [, admin] = await both(input, "mixed", everything);
+    expect(admin.nodes.find((node) => node.kind === "cluster" && node.type === "eval")).toMatchObject({
+      memberCount: 8,
+    });
   });
 });

@@ -93,10 +93,11 @@ async function shapeLineage(db: Db, project: string, query: LineageQuery, option
   const asOf = query.asOf ? new Date(query.asOf) : undefined;
   const { visibility } = options;
   const base = await resolveBaseNode(db, project, query, { reader: visibility.reader, asOf, field: "node" });
-  // A grouped layer is never fetched, so it cannot be checked project by project: a reader who does not see
-  // every project gets every layer fetched.
-  const largeLayer = visibility.all ? Math.max(query.maxNodes, options.largeLayer ?? LARGE_LAYER) : undefined;
-  const hops = { upstream: query.upstream, downstream: query.downstream, asOf, largeLayer };
+  // A grouped layer is never fetched, so it cannot be checked node by node: for a reader who does not see every
+  // project, only a layer wholly in the projects it sees is grouped (walk.ts `visibleProjects`).
+  const largeLayer = Math.max(query.maxNodes, options.largeLayer ?? LARGE_LAYER);
+  const visibleProjects = visibility.all ? undefined : [...new Set([...visibility.projects, project])];
+  const hops = { upstream: query.upstream, downstream: query.downstream, asOf, largeLayer, visibleProjects };
   // A walk that fits under the large-layer threshold takes one statement; a larger one, one per hop.
   const small = await walkSmallLineage(db, base, { ...hops, project, visibility });
   let graph: WalkedGraph = small

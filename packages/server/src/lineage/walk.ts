@@ -28,6 +28,11 @@ export interface WalkOptions {
   asOf?: Date | undefined;
   /** A hop layer with more new nodes than this is grouped in the database instead of fetched. Default: fetch all. */
   largeLayer?: number | undefined;
+  /**
+   * The projects the reader sees (undefined: all). A grouped layer cannot be checked node by node, so for such a
+   * reader only the hub's shortcuts group, and only a layer wholly in those projects (hub-hops.ts).
+   */
+  visibleProjects?: string[] | undefined;
 }
 
 export type WalkDirection = "up" | "down";
@@ -116,6 +121,7 @@ interface HopRow {
 export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions): Promise<WalkedGraph> {
   const { asOf } = options;
   const cap = options.largeLayer ?? NO_CAP;
+  const visible = options.visibleProjects ? idList(options.visibleProjects) : undefined;
   const sides: Side[] = [
     { direction: "up", sign: -1, hops: options.upstream },
     { direction: "down", sign: 1, hops: options.downstream },
@@ -141,7 +147,7 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
     const kind = otherKind(frontierKind);
     const queries = active.map((side) => {
       const frontier = frontierOf(side);
-      return { side, frontier, query: sideHopQuery(side, base, frontier, frontierKind, asOf, cap) };
+      return { side, frontier, query: sideHopQuery(side, base, frontier, frontierKind, { asOf, cap, visible }) };
     });
     const rows = await selectRows<HopRow>(
       db,
@@ -324,17 +330,17 @@ function sideHopQuery(
   base: WalkedNode,
   frontier: SQL,
   frontierKind: WalkedKind,
-  asOf: Date | undefined,
-  cap: number,
+  { asOf, cap, visible }: { asOf: Date | undefined; cap: number; visible: SQL | undefined },
 ): SQL {
-  const general = hopQuery(side, frontier, frontierKind, asOf, cap);
+  // The general query cannot check a grouped layer's projects: for a reader who does not see all, it fetches.
+  const otherwise = hopQuery(side, frontier, frontierKind, asOf, visible ? NO_CAP : cap);
   const dir = sql.raw(`'${side.direction}'::text`);
+  const shortcut = { asOf, cap, visible, otherwise };
   const source = wholeConsumersSource(side, base, frontierKind, cap);
-  if (source) return consumersHop(dir, source, asOf, cap, general);
+  if (source) return consumersHop(dir, source, shortcut);
   const loggedBy = consumersGroupOrigin(side);
-  if (loggedBy)
-    return loggedByConsumersHop(dir, loggedBy.group, loggedBy.origin, idList(side.seen), asOf, cap, general);
-  return general;
+  if (loggedBy) return loggedByConsumersHop(dir, loggedBy.group, loggedBy.origin, idList(side.seen), shortcut);
+  return otherwise;
 }
 
 /**

@@ -150,8 +150,10 @@ export const aliases = pgTable(
  */
 const edgeEnds = {
   runJobType: text("run_job_type"),
+  runProject: text("run_project"),
   versionType: text("version_type"),
   versionGenerated: boolean("version_generated"),
+  versionProject: text("version_project"),
 };
 
 /** Input edge: the run used the version, asking for it by `requestedRef`. */
@@ -171,8 +173,14 @@ export const runInputs = pgTable(
   (table) => [
     primaryKey({ columns: [table.runId, table.versionId] }),
     index("run_inputs_version_id_run_id_idx").on(table.versionId, table.runId),
-    // A version's consumers grouped by job type, and a run's inputs by artifact type, from the index alone.
-    index("run_inputs_version_id_run_job_type_run_id_idx").on(table.versionId, table.runJobType, table.runId),
+    // A version's consumers grouped by job type (and checked for projects a reader cannot see), and a run's
+    // inputs by artifact type, from the index alone.
+    index("run_inputs_version_id_run_job_type_run_project_run_id_idx").on(
+      table.versionId,
+      table.runJobType,
+      table.runProject,
+      table.runId,
+    ),
     index("run_inputs_run_id_version_type_version_id_idx").on(
       table.runId,
       table.versionType,
@@ -224,6 +232,7 @@ export const lineageHops = pgTable(
     toVersionId: text("to_version_id").notNull(),
     toType: text("to_type").notNull(),
     toGenerated: boolean("to_generated").notNull(),
+    toProject: text("to_project").notNull(),
     reachedAt: timestamp("reached_at", { withTimezone: true, mode: "date" }).notNull(),
   },
   (table) => [
@@ -235,6 +244,7 @@ export const lineageHops = pgTable(
       table.toType,
       table.toGenerated,
       table.toVersionId,
+      table.toProject,
     ),
   ],
 );
