@@ -101,6 +101,25 @@ async function buildGraph(sql: postgres.Sql, { hubRuns: H, pipelines: P }: Shape
   };
 }
 
+/**
+ * A reader who is a member of the bench project only (not a server admin, so lineage checks projects): a user
+ * made through the API, with the member role.
+ */
+async function memberOfBench(baseUrl: string, adminKey: string): Promise<Pedigree> {
+  const call = async (method: string, path: string, body: unknown) => {
+    const response = await fetch(`${baseUrl}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return response.json() as Promise<{ apiKey?: string }>;
+  };
+  const created = await call("POST", "/users", { name: "bench-member" });
+  await call("PUT", "/projects/bench/members/bench-member", { role: "member" });
+  return new Pedigree({ baseUrl, apiKey: created.apiKey as string, project: "bench", timeoutMs: 120_000 });
+}
+
 /** The floor: the bare recursive walk, both directions in one statement, answering node ids, depths and edges. */
 function floorQuery(sql: postgres.Sql, base: string, upstream: number, downstream: number) {
   return sql`
@@ -159,6 +178,7 @@ for (const size of sizes) {
       `\nbench/lineage at ${size.toExponential(0)}: ${count} nodes (${shape.pipelines} pipelines, hub read by ${shape.hubRuns} runs), built in ${((performance.now() - buildStarted) / 1000).toFixed(1)} s`,
     );
     const pd = new Pedigree({ baseUrl: server.url, apiKey: server.apiKey, project: "bench", timeoutMs: 120_000 });
+    const member = await memberOfBench(server.url, server.apiKey);
     const models = Array.from({ length: 50 }, (_, index) =>
       graph.model(Math.floor(((index + 0.5) * shape.pipelines) / 50)),
     );
@@ -181,6 +201,12 @@ for (const size of sizes) {
         name: "hub, expandClusters, default budget",
         count: hubIterations,
         sdk: () => pd.lineage(graph.hub, { upstream: 0, downstream: 2, expandClusters: true }),
+        floor: () => floorQuery(sql, graph.hub, 0, 2),
+      },
+      {
+        name: "hub, 2 down, clusters, project member",
+        count: hubIterations,
+        sdk: () => member.lineage(graph.hub, { upstream: 0, downstream: 2 }),
         floor: () => floorQuery(sql, graph.hub, 0, 2),
       },
       {
