@@ -1,7 +1,8 @@
 /** Members of a layer grouped in the database, by label then id, searched by name and paged. */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
-import type { WalkedKind } from "./walk";
+import { labelOf } from "./walk-sql";
+import type { WalkedKind } from "./walked-graph";
 
 export async function listGroupMembers(
   db: Db,
@@ -9,11 +10,8 @@ export async function listGroupMembers(
   members: SQL,
   page: { q?: string | undefined; limit: number; offset: number },
 ): Promise<{ total: number; members: { id: string; label: string }[] }> {
-  const labelled =
-    kind === "run"
-      ? sql`select m.id, r.name as label from (${members}) m join runs r on r.id = m.id`
-      : sql`select m.id, a.name || ':v' || v.index as label from (${members}) m
-          join versions v on v.id = m.id join artifacts a on a.id = v.artifact_id`;
+  const { join, label } = labelOf(kind, "m.id");
+  const labelled = sql`select m.id, ${label} as label from (${members}) m ${join}`;
   const search = page.q ? sql`where strpos(lower(label), lower(${page.q})) > 0` : sql``;
   const rows = await selectRows<{ id: string; label: string; total: number }>(
     db,

@@ -18,6 +18,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { FIRST_MEMBERS } from "./clusters";
+import { asOfCondition, labelOf } from "./walk-sql";
 import type { WalkedNode } from "./walked-graph";
 
 /** Where a group of consumers came from: every consumer of `from` with the group's job type. */
@@ -25,9 +26,6 @@ export interface ConsumersOf {
   from: string;
   jobType: string;
 }
-
-const asOfAt = (column: SQL, asOf: Date | undefined) =>
-  asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``;
 
 /** Rows of a project the reader cannot see (`visible`: the projects it sees; undefined: it sees all). */
 const hiddenCount = (project: SQL, visible: SQL | undefined) =>
@@ -47,7 +45,8 @@ export interface ShortcutOptions {
  */
 export function consumersHop(dir: SQL, from: string, options: ShortcutOptions): SQL {
   const { asOf, cap, visible, otherwise } = options;
-  const at = asOfAt(sql`e.created_at`, asOf);
+  const at = asOfCondition(sql`e.created_at`, asOf);
+  const run = labelOf("run", "m.run_id");
   return sql`
     with counts as (
       select e.run_job_type as type, count(*)::int as total, ${hiddenCount(sql`e.run_project`, visible)} as hidden
@@ -63,11 +62,11 @@ export function consumersHop(dir: SQL, from: string, options: ShortcutOptions): 
     select ${dir}, 'parent', ${from}::text, null, c.type, false, null, null, null
     from counts c where (select grouped from size)
     union all
-    select ${dir}, 'first', null, m.run_id, c.type, false, r.name, null, null
+    select ${dir}, 'first', null, m.run_id, c.type, false, ${run.label}, null, null
     from counts c cross join lateral (
       select e.run_id from run_inputs e where e.version_id = ${from} and e.run_job_type = c.type ${at}
       order by e.run_id limit ${FIRST_MEMBERS}
-    ) m join runs r on r.id = m.run_id
+    ) m ${run.join}
     where (select grouped from size)
     union all
     select * from (${otherwise}) general where not (select grouped from size)`;
@@ -86,7 +85,8 @@ export function loggedByConsumersHop(
 ): SQL {
   const { asOf, cap, visible, otherwise } = options;
   const range = sql`h.from_version_id = ${origin.from} and h.run_job_type = ${origin.jobType}
-    ${asOfAt(sql`h.reached_at`, asOf)}`;
+    ${asOfCondition(sql`h.reached_at`, asOf)}`;
+  const version = labelOf("version", "m.to_version_id");
   return sql`
     with counts as (
       select h.to_type as type, h.to_generated as generated, count(*)::int as total,
@@ -116,13 +116,13 @@ export function loggedByConsumersHop(
     select ${dir}, 'parent', ${group.id}::text, null, c.type, c.generated, null, null, null
     from fresh_counts c where c.total > 0 and (select grouped from size)
     union all
-    select ${dir}, 'first', null, m.to_version_id, c.type, c.generated, a.name || ':v' || v.index, null, null
+    select ${dir}, 'first', null, m.to_version_id, c.type, c.generated, ${version.label}, null, null
     from fresh_counts c cross join lateral (
       select h.to_version_id from lineage_hops h
       where ${range} and h.to_type = c.type and h.to_generated = c.generated
         and not (h.to_version_id = any(${seen}))
       order by h.to_version_id limit ${FIRST_MEMBERS}
-    ) m join versions v on v.id = m.to_version_id join artifacts a on a.id = v.artifact_id
+    ) m ${version.join}
     where c.total > 0 and (select grouped from size)
     union all
     select * from (${otherwise}) general where not (select grouped from size)`;
@@ -138,6 +138,6 @@ export function loggedByConsumersMembers(
 ): SQL {
   return sql`select h.to_version_id as id from lineage_hops h
     where h.from_version_id = ${origin.from} and h.run_job_type = ${origin.jobType}
-      ${asOfAt(sql`h.reached_at`, asOf)} and h.to_type = ${type} and h.to_generated = ${generated}
+      ${asOfCondition(sql`h.reached_at`, asOf)} and h.to_type = ${type} and h.to_generated = ${generated}
       and not (h.to_version_id = any(${seen}))`;
 }

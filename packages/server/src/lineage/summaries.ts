@@ -8,7 +8,8 @@ import { type SQL, sql } from "drizzle-orm";
 import { registryReadableBy } from "../auth/access";
 import { type Db, selectRows } from "../db/client";
 import { registries } from "../db/schema";
-import { idList, type WalkedNode } from "./walk";
+import type { WalkedNode } from "./walk";
+import { idList } from "./walk-sql";
 
 /** A node is a tombstone from its deletion on: at `asOf` before it, it is shown live. */
 type Deleted = { deletedAt: string | null; deletedBy: string | null; isDeleted: boolean };

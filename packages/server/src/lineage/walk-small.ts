@@ -13,7 +13,8 @@ import { type AnyPgColumn, alias } from "drizzle-orm/pg-core";
 import { type Db, selectRows } from "../db/client";
 import { artifacts, runInputs, runOutputs, runs, versions } from "../db/schema";
 import { isUnseen, type ProjectVisibility } from "./visibility";
-import { asOfCondition, otherKind, type WalkOptions } from "./walk";
+import { otherKind, type WalkOptions } from "./walk";
+import { asOfCondition } from "./walk-sql";
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
 /** The most nodes (counted per direction and hop distance) one statement walks before the per-hop walk takes over. */

@@ -17,6 +17,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { type Db, selectRows } from "../db/client";
 import { FIRST_MEMBERS } from "./clusters";
 import { type ConsumersOf, consumersHop, loggedByConsumersHop, loggedByConsumersMembers } from "./hub-hops";
+import { asOfCondition, idList, labelOf } from "./walk-sql";
 
 import type { WalkedEdge, WalkedGraph, WalkedKind, WalkedNode } from "./walked-graph";
 
@@ -36,12 +37,6 @@ export interface WalkOptions {
 }
 
 export type WalkDirection = "up" | "down";
-
-/** A list of ids as one text parameter: any number of ids in one bound value, on both drivers. */
-export const idList = (ids: Iterable<string>) => sql`string_to_array(${[...ids].join(",")}, ',')`;
-
-export const asOfCondition = (column: SQL, asOf: Date | undefined) =>
-  asOf ? sql`and ${column} <= ${asOf.toISOString()}::timestamptz` : sql``;
 
 /** The kind of the nodes one hop away from nodes of `kind`: the graph is bipartite. */
 export const otherKind = (kind: WalkedKind): WalkedKind => (kind === "version" ? "run" : "version");
@@ -72,17 +67,6 @@ function edgesFrom(frontier: SQL, kind: WalkedKind, direction: WalkDirection, as
       from (${frontier}) f join run_outputs e on e.version_id = f.id where true ${at("e.created_at")}`;
   return sql`select f.ident as src, e.version_id as dst, e.version_type as type, e.version_generated as generated
     from (${frontier}) f join run_inputs e on e.run_id = f.id where true ${at("e.created_at")}`;
-}
-
-/** The join bringing the label of the node `column` names, of `kind`, and the label column. */
-function labelOf(kind: WalkedKind, column: string): { join: SQL; label: SQL } {
-  const id = sql.raw(column);
-  return kind === "run"
-    ? { join: sql`join runs nr on nr.id = ${id}`, label: sql`nr.name` }
-    : {
-        join: sql`join versions nv on nv.id = ${id} join artifacts na on na.id = nv.artifact_id`,
-        label: sql`na.name || ':v' || nv.index`,
-      };
 }
 
 const NO_CAP = 2_147_483_647;
@@ -146,8 +130,14 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
     const frontierKind: WalkedKind = hop % 2 === 1 ? base.kind : otherKind(base.kind);
     const kind = otherKind(frontierKind);
     const queries = active.map((side) => {
-      const frontier = frontierOf(side);
-      return { side, frontier, query: sideHopQuery(side, base, frontier, frontierKind, { asOf, cap, visible }) };
+      const frontier = frontierOf(side.frontier, side.groups);
+      const shortcut = shortcutOf(side, base, frontierKind, cap);
+      return {
+        side,
+        frontier,
+        shortcut,
+        query: sideHopQuery(side, frontier, frontierKind, shortcut, { asOf, cap, visible }),
+      };
     });
     const rows = await selectRows<HopRow>(
       db,
@@ -156,14 +146,13 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
         sql` union all `,
       ),
     );
-    for (const { side, frontier } of queries) {
+    for (const { side, frontier, shortcut } of queries) {
       const mine = rows.filter((row) => row.dir === side.direction);
       const depth = side.sign * hop;
       const next: WalkedNode[] = [];
       const groups = new Map<string, WalkedNode>();
-      const consumersOf = wholeConsumersSource(side, base, frontierKind, cap);
-      const loggedBy = consumersGroupOrigin(side);
       const nextConsumersOf = new Map<string, ConsumersOf>();
+      const keyOf = (row: HopRow) => `${row.type}\u0000${row.generated}`;
       for (const row of mine) {
         if (row.what === "edge") {
           addEdge(side, row.src as string, row.dst as string, frontierKind);
@@ -183,12 +172,13 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
         } else if (row.what === "group") {
           const id = budgetClusterId(depth, kind, row.type, false, row.generated);
           const seen = [...side.seen];
-          const members = loggedBy
-            ? loggedByConsumersMembers(loggedBy.origin, row.type, row.generated, idList(seen), asOf)
-            : sql`select distinct e.dst as id from (${edgesFrom(frontier, frontierKind, side.direction, asOf)}) e
+          const members =
+            shortcut?.kind === "loggedBy"
+              ? loggedByConsumersMembers(shortcut.origin, row.type, row.generated, idList(seen), asOf)
+              : sql`select distinct e.dst as id from (${edgesFrom(frontier, frontierKind, side.direction, asOf)}) e
             where e.type = ${row.type} and e.generated = ${row.generated}
               and not exists (select 1 from unnest(${idList(seen)}) seen(id) where seen.id = e.dst)`;
-          if (consumersOf) nextConsumersOf.set(id, { from: consumersOf, jobType: row.type });
+          if (shortcut?.kind === "consumers") nextConsumersOf.set(id, { from: shortcut.from, jobType: row.type });
           const group: WalkedNode = {
             id,
             kind,
@@ -198,10 +188,9 @@ export async function walkLineage(db: Db, base: WalkedNode, options: WalkOptions
             generated: row.generated,
             group: { count: Number(row.total), firstMembers: [], members },
           };
-          groups.set(`${row.type}\u0000${row.generated}`, group);
+          groups.set(keyOf(row), group);
         }
       }
-      const keyOf = (row: HopRow) => `${row.type}\u0000${row.generated}`;
       for (const row of mine)
         if (row.what === "first")
           groups.get(keyOf(row))?.group?.firstMembers.push({ id: row.dst as string, label: row.label as string });
@@ -272,13 +261,9 @@ async function leaveUpstreamNodesOutOfGroups(
     });
     if (parents.length === 0) continue;
     const parentKind = otherKind(group.kind);
-    const frontier = sql.join(
-      parents.map((parent) =>
-        parent.group
-          ? sql`select m.id, ${parent.id}::text as ident from (${parent.group.members}) m`
-          : sql`select ${parent.id}::text as id, ${parent.id}::text as ident`,
-      ),
-      sql` union all `,
+    const frontier = frontierOf(
+      parents.filter((parent) => !parent.group),
+      parents.filter((parent) => parent.group),
     );
     const links = await selectRows<{ src: string; dst: string }>(
       db,
@@ -311,7 +296,7 @@ async function keepEdgesTheGroupStillHas(
     (edge) => edge.source === group.id && !down.walked.get(edge.target)?.group,
   );
   if (outgoing.length === 0 || !group.group) return;
-  const frontier = sql`select m.id, ${group.id}::text as ident from (${group.group.members}) m`;
+  const frontier = frontierOf([], [group]);
   const kept = await selectRows<{ dst: string }>(
     db,
     sql`select distinct e.dst from (${edgesFrom(frontier, group.kind, "down", asOf)}) e
@@ -321,26 +306,35 @@ async function keepEdgesTheGroupStillHas(
   for (const edge of outgoing) if (!still.has(edge.target)) edges.delete(`${edge.source}>${edge.target}`);
 }
 
-/**
- * The hop query of one side: the hub's shortcuts (hub-hops.ts) where they answer exactly what `hopQuery`
- * would, else `hopQuery` itself.
- */
+/** Which of the hub's shortcuts (hub-hops.ts) answers a side's hop exactly as `hopQuery` would, if one does. */
+type Shortcut =
+  | { kind: "consumers"; from: string }
+  | { kind: "loggedBy"; group: WalkedNode; origin: ConsumersOf }
+  | undefined;
+
+function shortcutOf(side: Side, base: WalkedNode, frontierKind: WalkedKind, cap: number): Shortcut {
+  const from = wholeConsumersSource(side, base, frontierKind, cap);
+  if (from) return { kind: "consumers", from };
+  const loggedBy = consumersGroupOrigin(side);
+  return loggedBy ? { kind: "loggedBy", ...loggedBy } : undefined;
+}
+
+/** The hop query of one side: its shortcut where it has one, else `hopQuery`. */
 function sideHopQuery(
   side: Side,
-  base: WalkedNode,
   frontier: SQL,
   frontierKind: WalkedKind,
+  shortcut: Shortcut,
   { asOf, cap, visible }: { asOf: Date | undefined; cap: number; visible: SQL | undefined },
 ): SQL {
   // The general query cannot check a grouped layer's projects: for a reader who does not see all, it fetches.
   const otherwise = hopQuery(side, frontier, frontierKind, asOf, visible ? NO_CAP : cap);
+  if (!shortcut) return otherwise;
   const dir = sql.raw(`'${side.direction}'::text`);
-  const shortcut = { asOf, cap, visible, otherwise };
-  const source = wholeConsumersSource(side, base, frontierKind, cap);
-  if (source) return consumersHop(dir, source, shortcut);
-  const loggedBy = consumersGroupOrigin(side);
-  if (loggedBy) return loggedByConsumersHop(dir, loggedBy.group, loggedBy.origin, idList(side.seen), shortcut);
-  return otherwise;
+  const options = { asOf, cap, visible, otherwise };
+  return shortcut.kind === "consumers"
+    ? consumersHop(dir, shortcut.from, options)
+    : loggedByConsumersHop(dir, shortcut.group, shortcut.origin, idList(side.seen), options);
 }
 
 /**
@@ -363,14 +357,14 @@ function consumersGroupOrigin(side: Side): { group: WalkedNode; origin: Consumer
   return origin ? { group, origin } : undefined;
 }
 
-/** `select id, ident`: the fetched frontier (each its own identity) and the members of its groups. */
-function frontierOf(side: Side): SQL {
+/** `select id, ident`: fetched nodes (each its own identity) and the members of groups (the group's identity). */
+function frontierOf(fetched: WalkedNode[], groups: WalkedNode[]): SQL {
   const parts: SQL[] = [];
-  if (side.frontier.length > 0) {
-    const ids = idList(side.frontier.map((node) => node.id));
+  if (fetched.length > 0) {
+    const ids = idList(fetched.map((node) => node.id));
     parts.push(sql`select unnest(${ids}) as id, unnest(${ids}) as ident`);
   }
-  for (const group of side.groups)
+  for (const group of groups)
     parts.push(
       sql`select m.id, ${group.id}::text as ident from (${group.group?.members ?? sql`select null::text as id where false`}) m`,
     );
