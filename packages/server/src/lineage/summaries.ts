@@ -25,6 +25,17 @@ type VersionSummaryRow = Omit<
 type RunSummaryRow = Omit<RunNode, "depth" | "extended" | "kind" | "deleted" | "deletion" | "openlineage"> &
   Deleted & { openlineage: RunNode["openlineage"] | null };
 
+/**
+ * A history row (in force from column `from` until column `until`, null while it holds) as it stood at `asOf`, or
+ * now when there is no `asOf`.
+ */
+function inForce(from: string, until: string, asOf: Date | undefined): SQL {
+  const [start, end] = [sql.raw(from), sql.raw(until)];
+  if (!asOf) return sql`${end} is null`;
+  const at = sql`${asOf.toISOString()}::timestamptz`;
+  return sql`${start} <= ${at} and (${end} is null or ${end} > ${at})`;
+}
+
 const isoTime = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
 export interface SummaryOptions {
@@ -41,12 +52,8 @@ export async function summarizeNodes(
   const versionIds = nodes.filter((node) => node.kind === "version").map((node) => node.id);
   const runIds = nodes.filter((node) => node.kind === "run").map((node) => node.id);
   const at = asOf ? sql`${asOf.toISOString()}::timestamptz` : sql`now()`;
-  const held = asOf
-    ? sql`al.assigned_at <= ${at} and (al.removed_at is null or al.removed_at > ${at})`
-    : sql`al.removed_at is null`;
-  const committedBy = asOf
-    ? sql`and newer.committed_at <= ${at} and (newer.deleted_at is null or newer.deleted_at > ${at})`
-    : sql`and newer.deleted_at is null`;
+  const held = inForce("al.assigned_at", "al.removed_at", asOf);
+  const committedBy = sql`and ${inForce("newer.committed_at", "newer.deleted_at", asOf)}`;
   // Both kinds in one query (one round trip): each row one JSON object of its kind.
   const parts = [];
   if (versionIds.length > 0)
@@ -61,7 +68,7 @@ export async function summarizeNodes(
           where al.version_id = v.id and ${held}), '{}'),
         'openlineage', case when od.artifact_id is null then null
           else json_build_object('namespace', od.namespace, 'name', od.name) end,
-        'registryLinks', ${registryLinksOf(at, asOf, reader)}) as summary
+        'registryLinks', ${registryLinksOf(asOf, reader)}) as summary
       from versions v join artifacts a on a.id = v.artifact_id
         left join openlineage_datasets od on od.artifact_id = v.artifact_id
       where v.id = any(${idList(versionIds)})`);
@@ -119,16 +126,9 @@ export async function summarizeNodes(
  * version linked. Membership and alias rows keep their history (linked/unlinked, assigned/removed), so `asOf`
  * reads them as they stood.
  */
-function registryLinksOf(at: SQL, asOf: Date | undefined, reader: string): SQL {
-  const linked = (membership: string) => {
-    const column = (name: string) => sql.raw(`${membership}.${name}`);
-    return asOf
-      ? sql`${column("linked_at")} <= ${at} and (${column("unlinked_at")} is null or ${column("unlinked_at")} > ${at})`
-      : sql`${column("unlinked_at")} is null`;
-  };
-  const held = asOf
-    ? sql`ca.assigned_at <= ${at} and (ca.removed_at is null or ca.removed_at > ${at})`
-    : sql`ca.removed_at is null`;
+function registryLinksOf(asOf: Date | undefined, reader: string): SQL {
+  const linked = (membership: string) => inForce(`${membership}.linked_at`, `${membership}.unlinked_at`, asOf);
+  const held = inForce("ca.assigned_at", "ca.removed_at", asOf);
   return sql`coalesce((select json_agg(json_build_object('registry', ${registries.name}, 'collection', c.name,
       'version', 'v' || m.index,
       'aliases', case when m.index = (select max(newer.index) from collection_memberships newer
